@@ -1,0 +1,69 @@
+"""Developer entry points: `nox -s tests`, `nox -s demo`, `nox -s lint`, `nox -s bench`.
+
+Every session installs the locked workspace with uv into `.venv` (one environment for the whole
+monorepo, so jax is installed once) and runs inside it. `nox` itself only needs `uv` on PATH.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["tests"]
+
+PACKAGES = ["fil-collect", "fil-learn"]
+
+
+def _sync(session: nox.Session, *extra: str) -> None:
+    """Install the locked workspace (both packages, dev tools) into .venv."""
+    session.run("uv", "sync", "--all-packages", "--locked", *extra, external=True)
+
+
+def _uv_run(session: nox.Session, *args: str) -> None:
+    session.run("uv", "run", "--locked", "--no-sync", *args, external=True)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite: real ALE, real HDF5, real JIT training at tiny sizes."""
+    _sync(session)
+    workers = os.environ.get("FIL_TEST_WORKERS", str(os.cpu_count() or 1))
+    _uv_run(session, "pytest", "-n", workers, *session.posargs)
+
+
+@nox.session
+@nox.parametrize("package", PACKAGES)
+def package_tests(session: nox.Session, package: str) -> None:
+    """One package's own tests."""
+    _sync(session)
+    _uv_run(session, "pytest", f"packages/{package}/tests", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the whole repo."""
+    _sync(session)
+    _uv_run(session, "ruff", "check", ".")
+    _uv_run(session, "ruff", "format", "--check", ".")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job at a small size: collect a few SpaceInvaders demonstrations, then train."""
+    _sync(session)
+    out = "runs/demo"
+    os.makedirs(out, exist_ok=True)
+    _uv_run(
+        session, "fil-collect", "--game", "SpaceInvaders", "--out", f"{out}/ds.h5",
+        "--episodes", "2", "--walkers", "16", "--epochs", "300", "--seed", "0",
+    )
+    _uv_run(session, "fil-collect", "info", f"{out}/ds.h5")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: print ratios against baselines measured in the same run."""
+    _sync(session)
+    _uv_run(session, "python", "bench/collect_speed.py", *session.posargs)

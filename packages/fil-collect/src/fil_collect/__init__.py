@@ -1,0 +1,3 @@
+"""fil-collect: FMC swarm demonstrations for Atari."""
+
+__version__ = "0.1.0"
