@@ -1,0 +1,320 @@
+"""`fil-collect`: run FMC swarms and write demonstration datasets.
+
+The CLI is a thin layer: it turns options into configs, shows progress with rich, and turns the
+library's ValueError/FileNotFoundError into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fil_collect.collect import CollectConfig, Collection, EpisodeProgress, EpisodeWritten, Event
+from fil_collect.dataset import Compression
+from fil_collect.env import EnvConfig
+from fil_collect.games import Game, available_roms, resolve_game
+from fil_collect.summary import summarize
+from fil_collect.swarm import SwarmConfig
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Fractal Monte Carlo swarms on Atari, written as verified HDF5 demonstration datasets.",
+)
+err = Console(stderr=True)
+out = Console()
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Bad input ends in one line that says what to do, and exit code 2, never a traceback."""
+    try:
+        yield
+    except (ValueError, FileNotFoundError, IsADirectoryError) as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+SWARM = "Swarm (FMC)"
+ENV = "Environment"
+OUTPUT = "Output"
+
+
+@app.callback(invoke_without_command=True)
+def collect(
+    ctx: typer.Context,
+    game: Annotated[
+        str | None,
+        typer.Option(
+            "--game",
+            "-g",
+            help="Game, e.g. SpaceInvaders, space_invaders or ALE/SpaceInvaders-v5.",
+            rich_help_panel=ENV,
+        ),
+    ] = None,
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Dataset file; an existing one is appended to.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+    episodes: Annotated[
+        int,
+        typer.Option(
+            "--episodes",
+            "-n",
+            help="New episodes to add (one swarm run each).",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = 5,
+    walkers: Annotated[
+        int, typer.Option(help="Walkers in the swarm.", rich_help_panel=SWARM)
+    ] = SwarmConfig.n_walkers,
+    epochs: Annotated[
+        int, typer.Option(help="Swarm iterations per episode.", rich_help_panel=SWARM)
+    ] = SwarmConfig.max_epochs,
+    min_dt: Annotated[
+        int, typer.Option(help="Fewest agent steps an action is repeated.", rich_help_panel=SWARM)
+    ] = SwarmConfig.min_dt,
+    max_dt: Annotated[
+        int, typer.Option(help="Most agent steps an action is repeated.", rich_help_panel=SWARM)
+    ] = SwarmConfig.max_dt,
+    loc_dt: Annotated[
+        float, typer.Option(help="Mean of the repeat-count Gaussian.", rich_help_panel=SWARM)
+    ] = SwarmConfig.loc_dt,
+    scale_dt: Annotated[
+        float, typer.Option(help="Std of the repeat-count Gaussian.", rich_help_panel=SWARM)
+    ] = SwarmConfig.scale_dt,
+    reward_scale: Annotated[
+        float,
+        typer.Option(help="Exponent of the score in the virtual reward.", rich_help_panel=SWARM),
+    ] = SwarmConfig.reward_scale,
+    distance_scale: Annotated[
+        float,
+        typer.Option(
+            help="Exponent of the RAM distance in the virtual reward.", rich_help_panel=SWARM
+        ),
+    ] = SwarmConfig.distance_scale,
+    life_loss_is_death: Annotated[
+        bool,
+        typer.Option(
+            "--life-loss-is-death/--game-over-is-death",
+            help="Whether losing a life kills a walker.",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.life_loss_is_death,
+    elitism: Annotated[
+        bool,
+        typer.Option(
+            "--elitism/--no-elitism",
+            help="Keep the best walker alive by copying it each epoch.",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.elitism,
+    prune_tree: Annotated[
+        bool,
+        typer.Option(
+            "--prune-tree/--no-prune-tree",
+            help="Drop unreachable history (flat memory).",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.prune_tree,
+    frameskip: Annotated[
+        int, typer.Option(help="Emulator frames per agent step.", rich_help_panel=ENV)
+    ] = EnvConfig.frameskip,
+    max_episode_frames: Annotated[
+        int, typer.Option(help="Frame cap of an episode.", rich_help_panel=ENV)
+    ] = EnvConfig.max_episode_frames,
+    raw_frames: Annotated[
+        bool,
+        typer.Option(
+            "--raw-frames", help="Also store full 210x160 RGB screens.", rich_help_panel=OUTPUT
+        ),
+    ] = False,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Base seed: the same seed gives the same episodes.", rich_help_panel=OUTPUT
+        ),
+    ] = 0,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Swarm processes [default: all cores].", rich_help_panel=OUTPUT),
+    ] = None,
+    compression: Annotated[
+        str, typer.Option(help="gzip (every HDF5 reader), lzf or none.", rich_help_panel=OUTPUT)
+    ] = Compression.name,
+    compression_level: Annotated[
+        int, typer.Option(help="gzip level 0-9.", rich_help_panel=OUTPUT)
+    ] = Compression.level,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an existing --out file instead of appending.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress display.", rich_help_panel=OUTPUT)
+    ] = False,
+) -> None:
+    """Collect demonstrations: `fil-collect --game SpaceInvaders --out ds.h5`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with user_errors():
+        if game is None or out_path is None:
+            raise ValueError(
+                "give --game and --out, e.g. fil-collect --game SpaceInvaders --out ds.h5"
+            )
+        config = CollectConfig(
+            env=EnvConfig(
+                resolve_game(game), frameskip=frameskip, max_episode_frames=max_episode_frames
+            ),
+            swarm=SwarmConfig(
+                n_walkers=walkers,
+                max_epochs=epochs,
+                min_dt=min_dt,
+                max_dt=max_dt,
+                loc_dt=loc_dt,
+                scale_dt=scale_dt,
+                reward_scale=reward_scale,
+                distance_scale=distance_scale,
+                life_loss_is_death=life_loss_is_death,
+                elitism=elitism,
+                prune_tree=prune_tree,
+            ),
+            raw_frames=raw_frames,
+            seed=seed,
+        )
+        n_workers = workers if workers is not None else (os.cpu_count() or 1)
+        collection = Collection(
+            config,
+            out_path,
+            episodes,
+            n_workers,
+            Compression(compression, compression_level),
+            force=force,
+        )
+    display = _CollectDisplay(episodes, epochs, quiet)
+    try:
+        with display:
+            written = collection.run(display.on_event)
+    except KeyboardInterrupt:
+        err.print(
+            f"interrupted: {len(display.written)} new episode(s) are safe in {out_path}; "
+            "run the same command again to continue"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _print_written(written, out_path, config.env.game)
+
+
+class _CollectDisplay:
+    """Rich progress: one bar for episodes, one per running swarm with its best score."""
+
+    def __init__(self, episodes: int, epochs: int, quiet: bool) -> None:
+        self.epochs = epochs
+        self.quiet = quiet
+        self.written: list[EpisodeWritten] = []
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=quiet,
+            transient=False,
+        )
+        self._total = self._progress.add_task("episodes", total=episodes, status="")
+        self._running: dict[int, int] = {}
+
+    def __enter__(self) -> _CollectDisplay:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, EpisodeProgress):
+            if event.index not in self._running:
+                self._running[event.index] = self._progress.add_task(
+                    f"  episode {event.index}", total=self.epochs, status=""
+                )
+            self._progress.update(
+                self._running[event.index],
+                completed=event.epoch,
+                status=f"score {event.score:,.0f}",
+            )
+        elif isinstance(event, EpisodeWritten):
+            self.written.append(event)
+            task = self._running.pop(event.index, None)
+            if task is not None:
+                self._progress.remove_task(task)
+            self._progress.advance(self._total)
+            if not self.quiet:
+                self._progress.console.print(
+                    f"episode {event.index}: return {event.episode_return:,.0f}, {event.length:,} steps, "
+                    f"{event.epochs} epochs, {event.emulator_frames:,} frames, {event.wall_seconds:.1f} s"
+                )
+
+
+def _print_written(written: list[EpisodeWritten], path: Path, game: Game) -> None:
+    if not written:
+        return
+    table = Table(title=f"{game.name}: {len(written)} episode(s) written to {path}")
+    for column in ("episode", "return", "steps", "epochs", "frames", "seconds"):
+        table.add_column(column, justify="right")
+    for event in sorted(written, key=lambda e: e.index):
+        table.add_row(
+            str(event.index),
+            f"{event.episode_return:,.0f}",
+            f"{event.length:,}",
+            str(event.epochs),
+            f"{event.emulator_frames:,}",
+            f"{event.wall_seconds:.1f}",
+        )
+    out.print(table)
+
+
+@app.command()
+def games() -> None:
+    """List the games ale-py ships (any spelling of these names works with --game)."""
+    for rom in available_roms():
+        game = Game(rom)
+        out.print(f"{game.name:24} {rom}", highlight=False)
+
+
+@app.command()
+def info(path: Annotated[Path, typer.Argument(help="A fil dataset file.")]) -> None:
+    """Summarize a dataset: game, episodes, steps, returns, settings, versions, size."""
+    with user_errors():
+        summary = summarize(path)
+    table = Table(title=str(path), show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for key, value in summary.items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(app())

@@ -1,0 +1,266 @@
+"""A collection run: independent swarm episodes, in worker processes, written by one writer.
+
+Episode `i` depends only on the settings and `(seed, i)`, never on which worker ran it or in
+which order episodes finished, so the same command gives the same dataset with any `--workers`,
+and an interrupted run, continued, gives the episodes an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import multiprocessing
+import queue
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from multiprocessing.managers import SyncManager
+from pathlib import Path
+from typing import Any
+
+import ale_py
+import h5py
+import numpy as np
+
+import fil_collect
+from fil_collect.dataset import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    Compression,
+    DatasetWriter,
+    EpisodeRecord,
+)
+from fil_collect.env import AtariEmulator, EnvConfig, rom_md5
+from fil_collect.observation import OBS_SIZE
+from fil_collect.replay import check_return, expand, replay
+from fil_collect.swarm import Swarm, SwarmConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CollectConfig:
+    """Everything that determines the episodes of a dataset."""
+
+    env: EnvConfig
+    swarm: SwarmConfig
+    raw_frames: bool = False
+    """Also store the full 210x160 RGB screens (about 15x the size of the 84x84 frames)."""
+    seed: int = 0
+    """Base seed; episode i uses a seed derived from (seed, i)."""
+
+    def validate(self) -> None:
+        self.env.validate()
+        self.swarm.validate()
+        if self.seed < 0:
+            raise ValueError(f"--seed must be >= 0, got {self.seed}")
+
+    def settings(self) -> dict[str, Any]:
+        """The settings that every episode of one file must share (the seed may differ)."""
+        return {
+            "game": self.env.game.rom,
+            "frameskip": self.env.frameskip,
+            "max_episode_frames": self.env.max_episode_frames,
+            "repeat_action_probability": 0.0,
+            "raw_frames": self.raw_frames,
+            **{f"swarm.{k}": v for k, v in asdict(self.swarm).items()},
+        }
+
+
+def episode_seed(base_seed: int, index: int) -> int:
+    """The seed of episode `index`: independent streams for every (base seed, index) pair."""
+    return int(np.random.SeedSequence(base_seed, spawn_key=(index,)).generate_state(1)[0])
+
+
+ProgressFn = Callable[[int, float], None]
+
+
+def collect_episode(
+    config: CollectConfig, index: int, progress: ProgressFn | None = None
+) -> EpisodeRecord:
+    """Run one swarm, replay its best branch from the start state, and check the replay."""
+    started = time.perf_counter()
+    seed = episode_seed(config.seed, index)
+    replay_emulator = AtariEmulator(config.env, seed)
+    root = replay_emulator.clone()
+    walkers = [AtariEmulator(config.env, seed) for _ in range(config.swarm.n_walkers)]
+    result = Swarm(walkers, config.swarm, np.random.default_rng(seed)).run(root, progress)
+    demo = replay(replay_emulator, root, expand(result.branch), raw_frames=config.raw_frames)
+    check_return(demo, result.score)
+    return EpisodeRecord(
+        index=index,
+        demo=demo,
+        start_state=root.serialize(),
+        attrs={
+            "seed": seed,
+            "base_seed": config.seed,
+            "swarm_score": result.score,
+            "terminated": bool(demo.terminations[-1]) if demo.length else False,
+            "truncated": bool(demo.truncations[-1]) if demo.length else False,
+            "swarm_epochs": result.epochs,
+            "swarm_stop_reason": result.stop_reason,
+            "emulator_frames": result.emulator_frames,
+            "wall_seconds": time.perf_counter() - started,
+        },
+    )
+
+
+def dataset_header(config: CollectConfig) -> dict[str, Any]:
+    """File attributes of a new dataset (the spec's table)."""
+    probe = AtariEmulator(config.env, seed=0)
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "game": config.env.game.name,
+        "rom": config.env.game.rom,
+        "rom_md5": rom_md5(config.env.game.rom),
+        "env_id": config.env.game.env_id,
+        "n_actions": probe.n_actions,
+        "action_meanings": probe.action_meanings,
+        "ale_actions": probe.ale_actions,
+        "frameskip": config.env.frameskip,
+        "obs_shape": [OBS_SIZE, OBS_SIZE],
+        "max_episode_frames": config.env.max_episode_frames,
+        "fil_collect_version": fil_collect.__version__,
+        "ale_py_version": ale_py.__version__,
+        "numpy_version": np.__version__,
+        "h5py_version": h5py.__version__,
+        "config_json": json.dumps(config.settings(), sort_keys=True),
+        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+
+
+@dataclass(frozen=True)
+class EpisodeProgress:
+    """A running swarm's epoch and best score so far."""
+
+    index: int
+    epoch: int
+    score: float
+
+
+@dataclass(frozen=True)
+class EpisodeWritten:
+    """An episode is on disk: from here on no interruption can lose it."""
+
+    index: int
+    episode_return: float
+    length: int
+    epochs: int
+    emulator_frames: int
+    wall_seconds: float
+
+
+Event = EpisodeProgress | EpisodeWritten
+
+
+def plan_indices(existing: set[int], episodes: int) -> list[int]:
+    """The `episodes` smallest indices not in the file yet: an interrupted run's gaps first."""
+    planned: list[int] = []
+    index = 0
+    while len(planned) < episodes:
+        if index not in existing:
+            planned.append(index)
+        index += 1
+    return planned
+
+
+class Collection:
+    """A checked collection run: construction validates everything before any search starts,
+    so bad input costs nothing and damages nothing; `run` then does the work."""
+
+    def __init__(
+        self,
+        config: CollectConfig,
+        path: Path,
+        episodes: int,
+        workers: int,
+        compression: Compression,
+        force: bool = False,
+    ) -> None:
+        config.validate()
+        compression.validate()
+        if episodes < 1:
+            raise ValueError(f"--episodes must be at least 1, got {episodes}")
+        if workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {workers}")
+        self.config = config
+        self.writer = DatasetWriter(path, dataset_header(config), compression, force=force)
+        self.indices = plan_indices(self.writer.existing_indices(), episodes)
+        self.workers = min(workers, len(self.indices))
+
+    def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[EpisodeWritten]:
+        """Collect the planned episodes; each is written as soon as it finishes."""
+        written: list[EpisodeWritten] = []
+        for record in _episodes(self.config, self.indices, self.workers, on_event):
+            self.writer.append([record])
+            event = EpisodeWritten(
+                index=record.index,
+                episode_return=record.demo.episode_return,
+                length=record.demo.length,
+                epochs=record.attrs["swarm_epochs"],
+                emulator_frames=record.attrs["emulator_frames"],
+                wall_seconds=record.attrs["wall_seconds"],
+            )
+            written.append(event)
+            on_event(event)
+        return written
+
+
+def _episodes(
+    config: CollectConfig, indices: list[int], workers: int, on_event: Callable[[Event], None]
+) -> Iterator[EpisodeRecord]:
+    """Finished episodes in the order they finish; one process per worker."""
+    if workers <= 1:
+        for index in indices:
+            yield collect_episode(config, index, _reporter(index, on_event))
+        return
+    context = multiprocessing.get_context("spawn")
+    manager = SyncManager(ctx=context)
+    manager.start(_ignore_sigint)
+    progress_queue = manager.Queue()
+    pool = context.Pool(workers, initializer=_ignore_sigint)
+    try:
+        results = pool.imap_unordered(
+            _collect_in_worker, [(config, index, progress_queue) for index in indices]
+        )
+        for _ in indices:
+            while True:
+                _drain(progress_queue, on_event)
+                try:
+                    record = results.next(timeout=0.2)
+                    break
+                except multiprocessing.TimeoutError:
+                    continue
+            yield record
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+        manager.shutdown()
+
+
+def _collect_in_worker(task: tuple[CollectConfig, int, Any]) -> EpisodeRecord:
+    config, index, progress_queue = task
+    return collect_episode(
+        config, index, lambda epoch, score: progress_queue.put(EpisodeProgress(index, epoch, score))
+    )
+
+
+def _reporter(index: int, on_event: Callable[[Event], None]) -> ProgressFn:
+    return lambda epoch, score: on_event(EpisodeProgress(index, epoch, score))
+
+
+def _drain(progress_queue: Any, on_event: Callable[[Event], None]) -> None:
+    while True:
+        try:
+            on_event(progress_queue.get_nowait())
+        except queue.Empty:
+            return
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them and keeps what was written."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,0 +1,42 @@
+"""Observations as Gymnasium's `AtariPreprocessing` makes them, computed from our own emulator.
+
+A policy trained on fil data is evaluated in a standard Gymnasium loop, so the stored frames must
+be the ones that loop produces, bit for bit: grayscale screens of the last two frames of each
+agent step, max-pooled, resized to 84x84 with INTER_AREA. The two-slot buffer below reproduces
+Gymnasium's, including its behaviour on a step cut short by game over (the stale slots are kept)
+and on reset (the second slot is black).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from fil_collect.env import SCREEN_SHAPE, AtariEmulator
+
+OBS_SIZE = 84
+
+
+class PooledFrames:
+    """The max-pool buffer of AtariPreprocessing for one episode."""
+
+    def __init__(self, frameskip: int) -> None:
+        self.frameskip = frameskip
+        self._latest = np.zeros(SCREEN_SHAPE, dtype=np.uint8)
+        self._previous = np.zeros(SCREEN_SHAPE, dtype=np.uint8)
+
+    def on_reset(self, emulator: AtariEmulator) -> None:
+        emulator.grayscale(self._latest)
+        self._previous.fill(0)
+
+    def on_frame(self, emulator: AtariEmulator, frame_in_step: int) -> None:
+        """Record the screen after frame `frame_in_step` (0-based) of an agent step."""
+        if frame_in_step == self.frameskip - 2:
+            emulator.grayscale(self._previous)
+        elif frame_in_step == self.frameskip - 1:
+            emulator.grayscale(self._latest)
+
+    def observation(self) -> np.ndarray:
+        if self.frameskip > 1:
+            np.maximum(self._latest, self._previous, out=self._latest)
+        return cv2.resize(self._latest, (OBS_SIZE, OBS_SIZE), interpolation=cv2.INTER_AREA)

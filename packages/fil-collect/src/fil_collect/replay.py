@@ -1,0 +1,110 @@
+"""Turn a swarm's best branch into a demonstration by replaying it from the exact start state.
+
+The branch is a list of (action, dt); expanded, it is sum(dt) agent steps, one (observation,
+action) pair per step. Replaying it in a fresh emulator reset with the episode's seed records
+the observations that belong to the swarm's path (the seed notebook recorded them in an
+environment that had begun with random no-ops). The replayed return must equal the swarm's
+score: if it does not, the emulator was not deterministic and the data would be a lie.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ale_py import ALEState
+
+from fil_collect.env import AtariEmulator
+from fil_collect.observation import OBS_SIZE, PooledFrames
+from fil_collect.tree import Step
+
+
+class ReplayMismatchError(RuntimeError):
+    """The replayed episode differs from what the swarm saw."""
+
+
+@dataclass(frozen=True)
+class Demonstration:
+    """One episode in Minari's layout: T actions, T+1 observations."""
+
+    observations: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    terminations: np.ndarray
+    truncations: np.ndarray
+    lives: np.ndarray
+    raw_observations: np.ndarray | None
+
+    @property
+    def length(self) -> int:
+        return int(self.actions.shape[0])
+
+    @property
+    def episode_return(self) -> float:
+        return float(self.rewards.sum())
+
+
+def expand(branch: list[Step]) -> np.ndarray:
+    """One action per agent step: (action, dt) repeated dt times."""
+    if not branch:
+        return np.zeros(0, dtype=np.int64)
+    return np.repeat([s.action for s in branch], [s.dt for s in branch]).astype(np.int64)
+
+
+def replay(
+    emulator: AtariEmulator,
+    root: ALEState,
+    actions: np.ndarray,
+    *,
+    raw_frames: bool = False,
+) -> Demonstration:
+    """Play `actions` from `emulator`'s current (just reset) state and record everything.
+
+    `emulator` must be freshly reset, not restored: after a restore the screen is stale until
+    the next frame, and the first observation would be wrong. An episode that the swarm's
+    budget cut off before game over ends with a truncation, as Minari requires every episode
+    to end with a termination or a truncation.
+    """
+    if not emulator.clone().equals(root):
+        raise ReplayMismatchError("the replay emulator does not start from the swarm's root state")
+    frameskip = emulator.config.frameskip
+    pool = PooledFrames(frameskip)
+    pool.on_reset(emulator)
+    steps = actions.shape[0]
+    observations = np.empty((steps + 1, OBS_SIZE, OBS_SIZE), dtype=np.uint8)
+    observations[0] = pool.observation()
+    raw = np.empty((steps + 1, 210, 160, 3), dtype=np.uint8) if raw_frames else None
+    if raw is not None:
+        raw[0] = emulator.rgb()
+    rewards = np.zeros(steps, dtype=np.float64)
+    terminations = np.zeros(steps, dtype=bool)
+    truncations = np.zeros(steps, dtype=bool)
+    lives = np.empty(steps + 1, dtype=np.int32)
+    lives[0] = emulator.lives()
+    for t in range(steps):
+        if emulator.ended():
+            raise ReplayMismatchError(f"the replayed game ended before step {t} of {steps}")
+        action = int(actions[t])
+        for frame in range(frameskip):
+            rewards[t] += emulator.act_frame(action)
+            if emulator.ended():
+                break
+            pool.on_frame(emulator, frame)
+        observations[t + 1] = pool.observation()
+        if raw is not None:
+            raw[t + 1] = emulator.rgb()
+        lives[t + 1] = emulator.lives()
+        terminations[t] = emulator.terminated()
+        truncations[t] = emulator.truncated()
+    if steps and not (terminations[-1] or truncations[-1]):
+        truncations[-1] = True
+    return Demonstration(observations, actions, rewards, terminations, truncations, lives, raw)
+
+
+def check_return(demo: Demonstration, swarm_score: float) -> None:
+    """Raise ReplayMismatchError unless the replay earned exactly the swarm's score."""
+    if demo.episode_return != swarm_score:
+        raise ReplayMismatchError(
+            f"replayed return {demo.episode_return} differs from the swarm's score {swarm_score}: "
+            "the emulator was not deterministic; the episode was not written"
+        )
