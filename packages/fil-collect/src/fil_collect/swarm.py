@@ -79,6 +79,9 @@ class SwarmResult:
     ended: bool
     """The best walker reached game over or the frame cap (its episode cannot go on)."""
     stop_reason: str
+    tree_size: int
+    """History nodes alive at the end: with pruning, about the branch length plus the walkers'
+    recent divergence; without, 1 + walkers x epochs."""
 
 
 def relativize(values: np.ndarray) -> np.ndarray:
@@ -217,6 +220,7 @@ class Swarm:
             emulator_frames=frames,
             ended=best.ended,
             stop_reason=stop_reason,
+            tree_size=len(tree),
         )
 
     def _clone(

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import pytest
+from typer.testing import CliRunner
+
+from fil_collect.cli import app
+
+from .conftest import TINY_CLI
+
+runner = CliRunner()
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_collect_writes_and_appends(tmp_path: Path) -> None:
+    path = tmp_path / "ds.h5"
+    result = _invoke(*TINY_CLI, "--out", str(path), "--episodes", "1", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert "1 episode(s) written" in result.output
+    result = _invoke(*TINY_CLI, "--out", str(path), "--episodes", "1", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    with h5py.File(path, "r") as f:
+        assert f.attrs["total_episodes"] == 2
+
+
+def test_info_summarizes(tmp_path: Path) -> None:
+    path = tmp_path / "ds.h5"
+    _invoke(*TINY_CLI, "--out", str(path), "--episodes", "1", "--workers", "1")
+    result = _invoke("info", str(path))
+    assert result.exit_code == 0, result.output
+    assert "SpaceInvaders" in result.output and "episodes" in result.output
+
+
+def test_games_lists_the_roms() -> None:
+    result = _invoke("games")
+    assert result.exit_code == 0
+    assert "SpaceInvaders" in result.output and "space_invaders" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--game", "SpaceInvader"], "unknown game 'SpaceInvader': did you mean SpaceInvaders"),
+        (["--walkers", "0"], "--walkers must be at least 2"),
+        (["--epochs", "-3"], "--epochs must be at least 1"),
+        (["--episodes", "0"], "--episodes must be at least 1"),
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--compression", "zstd"], "--compression must be one of"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    path = tmp_path / "ds.h5"
+    base = ["--game", "SpaceInvaders", "--out", str(path), "--quiet"]
+    result = _invoke(*base, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not path.exists()
+
+
+def test_unwritable_and_wrong_files(tmp_path: Path) -> None:
+    missing = _invoke(*TINY_CLI, "--out", str(tmp_path / "nope" / "ds.h5"))
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    not_fil = tmp_path / "x.h5"
+    not_fil.write_bytes(b"\x89HDF junk")
+    result = _invoke(*TINY_CLI, "--out", str(not_fil))
+    assert result.exit_code == 2 and "is not a fil dataset" in result.output
+    assert not_fil.read_bytes() == b"\x89HDF junk"
+    info = _invoke("info", str(not_fil))
+    assert info.exit_code == 2 and "is not a fil dataset" in info.output
+
+
+def test_another_game_needs_force(tmp_path: Path) -> None:
+    path = tmp_path / "ds.h5"
+    _invoke(*TINY_CLI, "--out", str(path), "--episodes", "1", "--workers", "1")
+    other = ["--game", "Pong", "--walkers", "4", "--epochs", "5", "--quiet", "--out", str(path)]
+    result = _invoke(*other, "--episodes", "1", "--workers", "1")
+    assert result.exit_code == 2 and "holds SpaceInvaders episodes, not Pong" in result.output
+    result = _invoke(*other, "--episodes", "1", "--workers", "1", "--force")
+    assert result.exit_code == 0, result.output
+    with h5py.File(path, "r") as f:
+        assert f.attrs["game"] == "Pong"

@@ -1,0 +1,95 @@
+"""Killing the collector at any moment keeps every episode it reported as written."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import pytest
+
+from fil_collect.dataset import open_dataset
+
+COLLECT = [
+    sys.executable,
+    "-c",
+    "from fil_collect.cli import main; main()",
+    "--game",
+    "SpaceInvaders",
+    "--walkers",
+    "4",
+    "--epochs",
+    "12",
+    "--episodes",
+    "40",
+    "--seed",
+    "1",
+]
+REPORTED = re.compile(r"^episode (\d+): return")
+
+
+def _start(path: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*COLLECT, "--out", str(path), *extra],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _reported_until(process: subprocess.Popen[str], count: int) -> set[int]:
+    """Read progress lines until `count` episodes are reported written."""
+    reported: set[int] = set()
+    assert process.stderr is not None
+    while len(reported) < count:
+        line = process.stderr.readline()
+        assert line, "collector stopped early"
+        match = REPORTED.match(line.strip())
+        if match:
+            reported.add(int(match.group(1)))
+    return reported
+
+
+def _episodes_in(path: Path) -> set[int]:
+    with open_dataset(path) as f:
+        return {int(k.split("_")[1]) for k in f if k.startswith("episode_")}
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.13, 0.31])
+def test_sigkill_loses_nothing_reported(tmp_path: Path, delay: float) -> None:
+    path = tmp_path / "ds.h5"
+    process = _start(path, "--workers", "1", "--raw-frames")
+    reported = _reported_until(process, 2)
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert reported <= _episodes_in(path)
+    with h5py.File(path, "r") as f:  # every episode in the file is whole
+        for name in (k for k in f if k.startswith("episode_")):
+            assert f[name]["raw_observations"].shape[0] == f[name].attrs["length"] + 1
+    # the next run cleans the dead writer's temporary copy and continues the indices
+    again = _start(path, "--workers", "1", "--episodes", "1", "--raw-frames")
+    _, stderr = again.communicate(timeout=120)
+    assert again.returncode == 0, stderr
+    assert len(_episodes_in(path)) >= len(reported) + 1
+    assert [p.name for p in tmp_path.iterdir()] == ["ds.h5"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_finishes_cleanly(tmp_path: Path, workers: str) -> None:
+    path = tmp_path / "ds.h5"
+    process = _start(path, "--workers", workers)
+    reported = _reported_until(process, 2)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "run the same command again to continue" in stderr
+    assert "Traceback" not in stderr
+    assert reported <= _episodes_in(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["ds.h5"]
