@@ -56,8 +56,20 @@ def demo(session: nox.Session) -> None:
     out = "runs/demo"
     os.makedirs(out, exist_ok=True)
     _uv_run(
-        session, "fil-collect", "--game", "SpaceInvaders", "--out", f"{out}/ds.h5",
-        "--episodes", "2", "--walkers", "16", "--epochs", "300", "--seed", "0",
+        session,
+        "fil-collect",
+        "--game",
+        "SpaceInvaders",
+        "--out",
+        f"{out}/ds.h5",
+        "--episodes",
+        "2",
+        "--walkers",
+        "16",
+        "--epochs",
+        "300",
+        "--seed",
+        "0",
     )
     _uv_run(session, "fil-collect", "info", f"{out}/ds.h5")
 

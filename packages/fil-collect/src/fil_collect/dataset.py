@@ -40,7 +40,7 @@ class Compression:
     """How time-indexed arrays are compressed; gzip is in every HDF5 reader, lzf only in h5py."""
 
     name: str = "gzip"
-    level: int = 4
+    level: int = 6
 
     def validate(self) -> None:
         if self.name not in COMPRESSIONS:

@@ -176,7 +176,9 @@ class Swarm:
                 [e and emu.truncated() for e, emu in zip(ended, emus, strict=True)]
             )
             dead = ended & ~truncated
-            if cfg.life_loss_is_death:
+            if cfg.life_loss_is_death and (~(dead | lost_life)).any():
+                # A life lost by every walker at once was unavoidable: accept it and go on,
+                # rather than end an episode that still has lives.
                 dead |= lost_life
 
             candidates = np.flatnonzero(~dead)

@@ -1,0 +1,150 @@
+"""Collection speed: the swarm's emulator frames per second against raw ale-py, in one run.
+
+    uv run python bench/collect_speed.py --game SpaceInvaders --rounds 3
+
+Machines here are noisy, so every figure is a ratio against a baseline measured in the same
+run, alternating baseline and subject in each round, and the median round is reported:
+1. one core: raw ale-py (`act` in a loop, random actions repeated like the swarm's, reset at
+   game over) vs the FMC swarm (restores, clones, RAM reads, tree, numpy included);
+2. plangym's `step_batch` on the same core, when plangym is installed (optional);
+3. a whole collection with 1 worker vs 2 workers (episodes per second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fil_collect.collect import CollectConfig, Collection
+from fil_collect.dataset import Compression
+from fil_collect.env import AtariEmulator, EnvConfig
+from fil_collect.games import resolve_game
+from fil_collect.swarm import Swarm, SwarmConfig, sample_dt
+
+
+def raw_ale_fps(env: EnvConfig, config: SwarmConfig, seconds: float, seed: int) -> float:
+    """Frames/s of bare emulation: one emulator, random actions for swarm-like repeat counts."""
+    emulator = AtariEmulator(env, seed)
+    root = emulator.clone()
+    rng = np.random.default_rng(seed)
+    frames = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        actions = rng.integers(emulator.n_actions, size=256)
+        for action, dt in zip(actions, sample_dt(rng, config, 256), strict=True):
+            _, _, used, ended = emulator.run(int(action), int(dt))
+            frames += used
+            if ended:
+                emulator.restore(root)
+    return frames / (time.perf_counter() - start)
+
+
+def swarm_fps(env: EnvConfig, config: SwarmConfig, seed: int) -> float:
+    emulators = [AtariEmulator(env, seed) for _ in range(config.n_walkers)]
+    start = time.perf_counter()
+    result = Swarm(emulators, config, np.random.default_rng(seed)).run(emulators[0].clone())
+    return result.emulator_frames / (time.perf_counter() - start)
+
+
+def plangym_fps(game: str, config: SwarmConfig, seconds: float, seed: int) -> float | None:
+    """plangym's batched step from cloned states, as fragile drove it; None when not installed."""
+    try:
+        import plangym
+    except ImportError:
+        return None
+    env = plangym.make(name=f"ALE/{game}-v5", frameskip=4, repeat_action_probability=0.0)
+    env.reset()
+    state = env.get_state()
+    rng = np.random.default_rng(seed)
+    n = config.n_walkers
+    states = [state.copy() for _ in range(n)]
+    frames = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        actions = rng.integers(env.action_space.n, size=n)
+        dts = sample_dt(rng, config, n)
+        data = env.step_batch(actions=actions, states=states, dt=dts, return_state=True)
+        states = list(data[0])
+        frames += int(dts.sum()) * 4
+    return frames / (time.perf_counter() - start)
+
+
+def collection_seconds(config: CollectConfig, episodes: int, workers: int) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        Collection(config, Path(folder) / "ds.h5", episodes, workers, Compression()).run()
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--game", default="SpaceInvaders")
+    parser.add_argument("--walkers", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=150, help="swarm epochs per timed run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--worker-epochs", type=int, default=300)
+    parser.add_argument("--skip-workers", action="store_true")
+    args = parser.parse_args()
+
+    env = EnvConfig(resolve_game(args.game))
+    swarm = SwarmConfig(n_walkers=args.walkers, max_epochs=args.epochs)
+    cores = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cores[0]})
+    raw, fmc, pg = [], [], []
+    for round_ in range(args.rounds):
+        start = time.perf_counter()
+        fmc.append(swarm_fps(env, swarm, seed=round_))
+        seconds = time.perf_counter() - start
+        raw.append(raw_ale_fps(env, swarm, seconds, seed=round_))
+        plangym = plangym_fps(env.game.name, swarm, seconds, seed=round_)
+        if plangym is not None:
+            pg.append(plangym)
+        print(
+            f"round {round_}: raw {raw[-1]:,.0f} fps, swarm {fmc[-1]:,.0f} fps"
+            + (f", plangym {pg[-1]:,.0f} fps" if pg else ""),
+            flush=True,
+        )
+    ratios = [s / r for s, r in zip(fmc, raw, strict=True)]
+    print(
+        f"\n## {env.game.name}, {args.walkers} walkers, one core, median of {args.rounds} rounds\n"
+    )
+    print("| measure | frames/s | ratio to raw ale-py |")
+    print("| --- | ---: | ---: |")
+    print(f"| raw ale-py | {statistics.median(raw):,.0f} | 1.00 |")
+    print(f"| fil FMC swarm | {statistics.median(fmc):,.0f} | {statistics.median(ratios):.2f} |")
+    if pg:
+        pg_ratio = statistics.median(p / r for p, r in zip(pg, raw, strict=True))
+        print(f"| plangym step_batch | {statistics.median(pg):,.0f} | {pg_ratio:.2f} |")
+    else:
+        print("| plangym step_batch | not installed (`uv sync --extra plangym`) | |")
+
+    if args.skip_workers:
+        return
+    os.sched_setaffinity(0, set(cores))
+    if len(cores) < 2:
+        print("\nonly one core: skipping the workers comparison")
+        return
+    config = CollectConfig(env, SwarmConfig(n_walkers=args.walkers, max_epochs=args.worker_epochs))
+    speedups = []
+    for round_ in range(args.rounds):
+        one = collection_seconds(config, 2, workers=1)
+        two = collection_seconds(config, 2, workers=2)
+        speedups.append(one / two)
+        print(
+            f"round {round_}: 2 episodes in {one:.1f} s with 1 worker, {two:.1f} s with 2",
+            flush=True,
+        )
+    print(f"\n| workers | speed-up (2 episodes, {args.worker_epochs} epochs each) |")
+    print("| --- | ---: |")
+    print("| 1 | 1.00 |")
+    print(f"| 2 | {statistics.median(speedups):.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""A stranger's reader: open a dataset with h5py and numpy alone, following datasets/README.md.
+
+The collector runs as a user would run it (its console script in a subprocess); nothing from
+fil_collect is imported here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+
+def _collect(path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from fil_collect.cli import main; main()",
+            "--game",
+            "ALE/SpaceInvaders-v5",
+            "--out",
+            str(path),
+            "--episodes",
+            "2",
+            "--walkers",
+            "4",
+            "--epochs",
+            "10",
+            "--seed",
+            "0",
+            "--workers",
+            "1",
+            "--quiet",
+        ],
+        check=True,
+    )
+
+
+def stack(observations: np.ndarray, t: int, k: int = 4) -> np.ndarray:
+    """Frames t-k+1..t, repeating row 0 before the start (FrameStackObservation, padding 'reset')."""
+    rows = [max(i, 0) for i in range(t - k + 1, t + 1)]
+    return observations[rows]
+
+
+def test_read_with_h5py_alone(tmp_path: Path) -> None:
+    path = tmp_path / "ds.h5"
+    _collect(path)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] <= 1
+        names = sorted(
+            (k for k in f if k.startswith("episode_")), key=lambda k: int(k.split("_")[1])
+        )
+        assert names == ["episode_0", "episode_1"]
+        n_actions = int(f.attrs["n_actions"])
+        assert len(f.attrs["action_meanings"]) == len(f.attrs["ale_actions"]) == n_actions
+        assert tuple(f.attrs["obs_shape"]) == (84, 84) and f.attrs["frameskip"] == 4
+        settings = json.loads(f.attrs["config_json"])
+        assert settings["swarm.n_walkers"] == 4 and settings["repeat_action_probability"] == 0.0
+        total = 0
+        for name in names:
+            ep = f[name]
+            obs, actions, rewards = ep["observations"][:], ep["actions"][:], ep["rewards"][:]
+            terminations, truncations = ep["terminations"][:], ep["truncations"][:]
+            steps = len(actions)
+            total += steps
+            assert obs.shape == (steps + 1, 84, 84) and obs.dtype == np.uint8
+            assert actions.min() >= 0 and actions.max() < n_actions
+            assert terminations[-1] or truncations[-1]  # Minari: every episode ends somehow
+            assert not (terminations[:-1] | truncations[:-1]).any()
+            assert ep.attrs["episode_return"] == rewards.sum() and ep.attrs["length"] == steps
+            first = stack(obs, 0)
+            assert (first == obs[0]).all() and stack(obs, steps).shape == (4, 84, 84)
+        assert f.attrs["total_steps"] == total
