@@ -53,12 +53,16 @@ def swarm_fps(env: EnvConfig, config: SwarmConfig, seed: int) -> float:
 
 
 def plangym_fps(game: str, config: SwarmConfig, seconds: float, seed: int) -> float | None:
-    """plangym's batched step from cloned states, as fragile drove it; None when not installed."""
+    """plangym's batched step from cloned states, as fragile drove it; None when not installed.
+
+    plangym applies a frameskip passed to it twice (dt=1 emulates 16 frames with frameskip=4),
+    so it gets frameskip=1 and dt in frames: the same emulation as the swarm's.
+    """
     try:
         import plangym
     except ImportError:
         return None
-    env = plangym.make(name=f"ALE/{game}-v5", frameskip=4, repeat_action_probability=0.0)
+    env = plangym.make(name=f"ALE/{game}-v5", frameskip=1, repeat_action_probability=0.0)
     env.reset()
     state = env.get_state()
     rng = np.random.default_rng(seed)
@@ -69,7 +73,7 @@ def plangym_fps(game: str, config: SwarmConfig, seconds: float, seed: int) -> fl
     while time.perf_counter() - start < seconds:
         actions = rng.integers(env.action_space.n, size=n)
         dts = sample_dt(rng, config, n)
-        data = env.step_batch(actions=actions, states=states, dt=dts, return_state=True)
+        data = env.step_batch(actions=actions, states=states, dt=dts * 4, return_state=True)
         states = list(data[0])
         frames += int(dts.sum()) * 4
     return frames / (time.perf_counter() - start)

@@ -63,17 +63,20 @@ def main() -> None:
         default="life_loss_is_death=false,true",
         help="FIELD=V1,V2,...: the SwarmConfig field to compare",
     )
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=V",
+                        help="other SwarmConfig fields, the same for every run")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     args = parser.parse_args()
     field, values = args.vary.split("=")
-    base = SwarmConfig(n_walkers=args.walkers, max_epochs=args.epochs)
+    fixed = {k: _parse_value(v) for k, v in (item.split("=") for item in args.set)}
+    base = SwarmConfig(n_walkers=args.walkers, max_epochs=args.epochs, **fixed)
     tasks = [
         (game, dataclasses.replace(base, **{field: _parse_value(v)}), episode_seed(0, seed))
         for game, v, seed in itertools.product(args.games, values.split(","), range(args.seeds))
     ]
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         results = pool.map(run_one, tasks, chunksize=1)
-    print(f"\n{args.walkers} walkers, {args.epochs} epochs, {args.seeds} seeds each\n")
+    print(f"\n{args.walkers} walkers, {args.epochs} epochs, {args.seeds} seeds each, {fixed or ''}\n")
     print(f"| game | {field} | mean score | scores | mean steps | epochs | stop | frames/s |")
     print("| --- | --- | ---: | --- | ---: | ---: | --- | ---: |")
     for (game, value), group in itertools.groupby(
