@@ -18,7 +18,7 @@ PACKAGES = ["fil-collect", "fil-learn"]
 
 def _sync(session: nox.Session, *extra: str) -> None:
     """Install the locked workspace (both packages, dev tools) into .venv."""
-    session.run("uv", "sync", "--all-packages", "--locked", *extra, external=True)
+    session.run("uv", "sync", "--all-packages", "--extra", "eval", "--locked", *extra, external=True)
 
 
 def _uv_run(session: nox.Session, *args: str) -> None:

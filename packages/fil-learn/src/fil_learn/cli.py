@@ -1,0 +1,213 @@
+"""`fil-learn`: train a policy on fil datasets (`fit`) and play it (`eval`).
+
+A thin layer: options become configs, rich shows progress, and the library's ValueError /
+FileNotFoundError become one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fil_learn.evaluate import EvalConfig, evaluate
+from fil_learn.games import same_game
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Imitation learning on fil demonstration datasets (Flax NNX, JIT-compiled steps).",
+)
+err = Console(stderr=True)
+out = Console()
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Bad input ends in one line that says what to do, and exit code 2, never a traceback."""
+    try:
+        yield
+    except (ValueError, FileNotFoundError) as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+@app.command()
+def fit(
+    datasets: Annotated[list[Path], typer.Argument(help="fil dataset files (one game).")],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Run folder [default: runs/<first dataset's name>]; an existing run is continued.",
+        ),
+    ] = None,
+    epochs: Annotated[
+        int, typer.Option(help="Total epochs (a resumed run continues up to this).")
+    ] = 10,
+    batch_size: Annotated[int, typer.Option(help="Samples per gradient step.")] = 128,
+    learning_rate: Annotated[float, typer.Option(help="Adam step size.")] = 3e-4,
+    steps_per_call: Annotated[
+        int, typer.Option(help="Minibatch steps per jitted call (lax.scan).")
+    ] = 1,
+    val_fraction: Annotated[
+        float, typer.Option(help="Share of episodes held out for validation.")
+    ] = 0.1,
+    patience: Annotated[
+        int,
+        typer.Option(help="Early stop after N epochs without a better validation loss (0: off)."),
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seeds initialization, split and shuffling.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Train the Nature-DQN CNN by cross-entropy on the demonstrated actions."""
+    from fil_learn.train import CallDone, EpochMetrics, EpochStarted, Event, FitConfig
+    from fil_learn.train import fit as run_fit
+
+    run_dir = out_dir or Path("runs") / datasets[0].stem
+    config = FitConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        steps_per_call=steps_per_call,
+        val_fraction=val_fraction,
+        patience=patience,
+        seed=seed,
+    )
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+    )
+    task = progress.add_task("epoch", total=None, status="")
+
+    def on_event(event: Event) -> None:
+        if not progress.live.is_started:  # shown once the data loaded and the checks passed
+            progress.start()
+        if isinstance(event, EpochStarted):
+            progress.reset(
+                task, total=event.calls, description=f"epoch {event.epoch}/{epochs}", status=""
+            )
+        elif isinstance(event, CallDone):
+            progress.update(task, advance=1, status=f"loss {event.loss:.3f}")
+        elif isinstance(event, EpochMetrics):
+            val = (
+                f", val loss {event.val_loss:.3f} acc {event.val_accuracy:.3f}"
+                if event.val_loss is not None and event.val_accuracy is not None
+                else ""
+            )
+            line = (
+                f"epoch {event.epoch}: train loss {event.train_loss:.3f} acc {event.train_accuracy:.3f}"
+                f"{val}, {event.samples_per_second:,.0f} samples/s"
+            )
+            if quiet:
+                return
+            progress.console.print(line, highlight=False)
+
+    with user_errors():
+        try:
+            run_fit(list(datasets), run_dir, config, on_event=on_event)
+        except KeyboardInterrupt:
+            progress.stop()
+            err.print(
+                f"interrupted: {run_dir} holds the last finished epoch; run the same command to continue"
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        finally:
+            progress.stop()
+    out.print(
+        f"run written to {run_dir} (metrics.jsonl, training.png, checkpoints/, best/)",
+        highlight=False,
+    )
+
+
+@app.command(name="eval")
+def eval_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `fil-learn fit`.")],
+    game: Annotated[
+        str | None, typer.Option(help="Game to play [default: the run's]; must be the run's game.")
+    ] = None,
+    episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 10,
+    protocol: Annotated[str, typer.Option(help="v5 (sticky actions 0.25) or noop30.")] = "v5",
+    epsilon: Annotated[float, typer.Option(help="Probability of a random action per step.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Episode i resets with seed + i.")] = 0,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Cut episodes after N agent steps (quick checks).")
+    ] = None,
+    video: Annotated[Path | None, typer.Option(help="Write the first episode as an mp4.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the results as JSON.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Play the run's best policy and report mean, std, 95% CI, min, max, human-normalized."""
+    from fil_learn.train import load_policy
+
+    with user_errors():
+        config = EvalConfig(
+            protocol=protocol, episodes=episodes, epsilon=epsilon, seed=seed, max_steps=max_steps
+        )
+        config.validate()
+        settings, policy = load_policy(run_dir)
+        if game is not None and not same_game(game, settings["game"]):
+            raise ValueError(
+                f"{run_dir} was trained on {settings['game']}, not {game}: omit --game or choose that game"
+            )
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=quiet,
+        )
+        task = progress.add_task(f"{settings['game']} ({protocol})", total=episodes, status="")
+
+        def on_episode(index: int, episode_return: float, steps: int) -> None:
+            progress.update(
+                task, advance=1, status=f"last {episode_return:,.0f} in {steps:,} steps"
+            )
+
+        with progress:
+            report = evaluate(
+                policy, settings["env_id"], settings["game"], config, video, on_episode
+            )
+    summary = report.summary()
+    table = Table(title=f"{summary['game']}, protocol {protocol}, {episodes} episode(s)")
+    for column in ("mean", "std", "95% CI", "min", "max", "human-normalized"):
+        table.add_column(column, justify="right")
+    hns = summary["human_normalized"]
+    table.add_row(
+        f"{summary['mean']:,.1f}",
+        f"{summary['std']:,.1f}",
+        f"± {summary['ci95']:,.1f}",
+        f"{summary['min']:,.0f}",
+        f"{summary['max']:,.0f}",
+        "n/a" if hns is None else f"{hns:.1f}%",
+    )
+    out.print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(app())

@@ -1,0 +1,180 @@
+"""Reading fil datasets (format v1, `datasets/README.md`) into memory, and frame stacks by index.
+
+fil-learn reads the format itself and never imports fil-collect: a training machine needs no
+emulator. Frames are stored once per step and compressed (~40x), and random reads of gzip
+chunks are slow, so every file is decompressed once into one contiguous uint8 array. A training
+sample is then four row indices into that array (frames t-3..t of one episode, the first frame
+repeated before the episode starts, as Gymnasium's `FrameStackObservation` pads), and a batch
+is a gather: no stacked copy of the data ever exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+FORMAT_NAME = "fil-dataset"
+FORMAT_VERSION = 1
+STACK = 4
+
+
+class DatasetError(ValueError):
+    """The file is not a fil dataset this code can train on."""
+
+
+@dataclass(frozen=True)
+class Demonstrations:
+    """All episodes of one or more files, in memory.
+
+    `frames[stacks[i]]` is the (4, 84, 84) observation of sample i and `actions[i]` its label;
+    `episode_of[i]` says which episode the sample belongs to (splits are by episode).
+    """
+
+    frames: np.ndarray
+    stacks: np.ndarray
+    actions: np.ndarray
+    episode_of: np.ndarray
+    episode_returns: np.ndarray
+    game: str
+    env_id: str
+    n_actions: int
+    action_meanings: tuple[str, ...]
+    sources: tuple[str, ...]
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.actions.shape[0])
+
+    @property
+    def n_episodes(self) -> int:
+        return int(self.episode_returns.shape[0])
+
+    def subset(self, episodes: np.ndarray) -> Demonstrations:
+        """The samples of the given episodes (sharing the frame array)."""
+        keep = np.isin(self.episode_of, episodes)
+        return Demonstrations(
+            frames=self.frames,
+            stacks=self.stacks[keep],
+            actions=self.actions[keep],
+            episode_of=self.episode_of[keep],
+            episode_returns=self.episode_returns,
+            game=self.game,
+            env_id=self.env_id,
+            n_actions=self.n_actions,
+            action_meanings=self.action_meanings,
+            sources=self.sources,
+        )
+
+
+def stack_rows(first_row: int, steps: int, stack: int = STACK) -> np.ndarray:
+    """Row indices of the stacks of one episode's steps 0..steps-1 (padded with its first row)."""
+    offsets = np.arange(-stack + 1, 1)
+    rows = np.arange(steps)[:, None] + offsets[None, :]
+    return (first_row + np.maximum(rows, 0)).astype(np.int64)
+
+
+def _episode_names(handle: h5py.File) -> list[str]:
+    names = [k for k in handle if k.startswith("episode_") and k[8:].isdigit()]
+    return sorted(names, key=lambda k: int(k[8:]))
+
+
+def _open(path: Path) -> h5py.File:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    if path.is_dir():
+        raise DatasetError(f"{path} is a folder; give a fil dataset file (.h5)")
+    try:
+        handle = h5py.File(path, "r")
+    except OSError:
+        raise DatasetError(f"{path} is not a fil dataset: not an HDF5 file") from None
+    if handle.attrs.get("format") != FORMAT_NAME:
+        handle.close()
+        raise DatasetError(f"{path} is not a fil dataset (no format={FORMAT_NAME!r} attribute)")
+    version = int(handle.attrs.get("format_version", -1))
+    if version > FORMAT_VERSION:
+        handle.close()
+        raise DatasetError(
+            f"{path} is format version {version}; this fil-learn reads up to {FORMAT_VERSION}: "
+            "upgrade fil-learn"
+        )
+    return handle
+
+
+def load(paths: Sequence[Path]) -> Demonstrations:
+    """Decompress every episode of every file into memory; all files must be of one game."""
+    if not paths:
+        raise ValueError("give at least one dataset file")
+    chunks: list[np.ndarray] = []
+    stacks: list[np.ndarray] = []
+    actions: list[np.ndarray] = []
+    episode_of: list[np.ndarray] = []
+    returns: list[float] = []
+    header: dict[str, object] = {}
+    row = 0
+    for path in paths:
+        with _open(path) as handle:
+            game = str(handle.attrs["game"])
+            if header and game != header["game"]:
+                raise DatasetError(
+                    f"{path} holds {game} episodes but {paths[0]} holds {header['game']}: "
+                    "train on one game at a time"
+                )
+            header = header or {
+                "game": game,
+                "env_id": str(handle.attrs["env_id"]),
+                "n_actions": int(handle.attrs["n_actions"]),
+                "action_meanings": tuple(str(a) for a in handle.attrs["action_meanings"]),
+            }
+            for name in _episode_names(handle):
+                group = handle[name]
+                observations = group["observations"][:]
+                steps = observations.shape[0] - 1
+                if steps <= 0:
+                    continue
+                chunks.append(observations)
+                stacks.append(stack_rows(row, steps))
+                actions.append(group["actions"][:steps].astype(np.int32))
+                episode_of.append(np.full(steps, len(returns), dtype=np.int32))
+                returns.append(float(group.attrs["episode_return"]))
+                row += observations.shape[0]
+    if not returns:
+        raise DatasetError(f"no episodes with steps in {', '.join(map(str, paths))}")
+    return Demonstrations(
+        frames=np.concatenate(chunks),
+        stacks=np.concatenate(stacks),
+        actions=np.concatenate(actions),
+        episode_of=np.concatenate(episode_of),
+        episode_returns=np.asarray(returns),
+        game=str(header["game"]),
+        env_id=str(header["env_id"]),
+        n_actions=int(header["n_actions"]),  # type: ignore[arg-type]
+        action_meanings=header["action_meanings"],  # type: ignore[arg-type]
+        sources=tuple(str(p) for p in paths),
+    )
+
+
+def split_by_episode(
+    data: Demonstrations, val_fraction: float, seed: int
+) -> tuple[Demonstrations, Demonstrations | None]:
+    """Hold out whole episodes for validation (frames of one game are too alike to split by step).
+
+    With a single episode there is nothing to hold out; validation is then skipped.
+    """
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    n_val = round(data.n_episodes * val_fraction)
+    if val_fraction > 0 and data.n_episodes >= 2:
+        n_val = max(n_val, 1)
+    if n_val == 0:
+        return data, None
+    order = np.random.default_rng(seed).permutation(data.n_episodes)
+    return data.subset(order[n_val:]), data.subset(order[:n_val])
+
+
+def gather(frames: np.ndarray, stacks: np.ndarray) -> np.ndarray:
+    """Stacks as the model takes them: (batch, 84, 84, 4), channels last."""
+    return np.moveaxis(frames[stacks], 1, -1)

