@@ -363,7 +363,7 @@ def _check_resumable(
         raise ValueError(
             f"{out} is a {previous['game']} run, the data is {data.game}: choose another --out"
         )
-    if previous["model"] != dataclasses.asdict(model):
+    if previous["model"] != json.loads(json.dumps(dataclasses.asdict(model))):
         raise ValueError(f"{out} holds a model of another shape: choose another --out")
 
 

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fil_learn.cli import app
+
+from .conftest import write_dataset
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli")
+    dataset = write_dataset(folder / "ds.h5", episodes=3, steps=40)
+    result = runner.invoke(
+        app,
+        ["fit", str(dataset), "--out", str(folder / "run"), "--epochs", "1", "--batch-size", "16"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "epoch 1: train loss" in result.output
+    return folder / "run"
+
+
+def test_eval_plays_real_atari_and_reports(trained_run: Path, tmp_path: Path) -> None:
+    video, report = tmp_path / "play.mp4", tmp_path / "eval.json"
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            str(trained_run),
+            "--game",
+            "space_invaders",
+            "--episodes",
+            "2",
+            "--max-steps",
+            "30",
+            "--video",
+            str(video),
+            "--json",
+            str(report),
+            "--protocol",
+            "noop30",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "human-normalized" in result.output
+    summary = json.loads(report.read_text())
+    assert summary["episodes"] == 2 and summary["random_score"] == 148.0
+    assert summary["human_normalized"] == pytest.approx(
+        100 * (summary["mean"] - 148) / (1668.7 - 148)
+    )
+    assert video.stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["eval", "{run}", "--game", "Pong"], "was trained on SpaceInvaders, not Pong"),
+        (["eval", "{run}", "--protocol", "v4"], "--protocol must be one of v5, noop30"),
+        (["eval", "{tmp}"], "is not a fil-learn run"),
+        (["fit", "{tmp}/missing.h5"], "does not exist"),
+        (["fit", "{run}/run.json"], "is not a fil dataset"),
+        (["fit", "{ds}", "--out", "{tmp}/r", "--batch-size", "100000"], "fewer than --batch-size"),
+        (["fit", "{ds}", "--out", "{tmp}/r", "--epochs", "0"], "--epochs must be at least 1"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    trained_run: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    dataset = write_dataset(tmp_path / "ds.h5", episodes=2, steps=10)
+    filled = [a.format(run=trained_run, tmp=tmp_path, ds=dataset) for a in args]
+    result = runner.invoke(app, filled)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output

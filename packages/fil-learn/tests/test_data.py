@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from fil_learn.data import DatasetError, load, split_by_episode, stack_rows
+
+from .conftest import write_dataset
+
+
+def test_stacks_pad_with_the_first_frame_and_never_cross_episodes() -> None:
+    assert stack_rows(10, 5).tolist() == [
+        [10, 10, 10, 10],
+        [10, 10, 10, 11],
+        [10, 10, 11, 12],
+        [10, 11, 12, 13],
+        [11, 12, 13, 14],
+    ]
+
+
+def test_load_several_files(tmp_path: Path) -> None:
+    a = write_dataset(tmp_path / "a.h5", episodes=2, steps=10)
+    b = write_dataset(tmp_path / "b.h5", episodes=3, steps=7, seed=1)
+    data = load([a, b])
+    assert data.n_episodes == 5 and data.n_samples == 2 * 10 + 3 * 7
+    assert data.frames.shape == (2 * 11 + 3 * 8, 84, 84)
+    # the first sample of the third episode starts at its own first row
+    first = np.flatnonzero(data.episode_of == 2)[0]
+    assert (data.stacks[first] == 22).all()
+    with h5py.File(b, "r") as f:
+        assert np.array_equal(data.frames[22], f["episode_0/observations"][0])
+        assert np.array_equal(data.actions[first : first + 7], f["episode_0/actions"][:])
+
+
+def test_split_is_by_whole_episodes(dataset: Path) -> None:
+    train, val = split_by_episode(load([dataset]), 0.34, seed=0)
+    assert val is not None
+    assert set(np.unique(train.episode_of)).isdisjoint(np.unique(val.episode_of))
+    assert np.unique(val.episode_of).size == 2
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p, "does not exist"),
+        (lambda p: (p.write_text("hello"), p)[1], "not a fil dataset: not an HDF5 file"),
+        (lambda p: (h5py.File(p, "w").close(), p)[1], "not a fil dataset"),
+        (lambda p: write_dataset(p, version=2), "format version 2.*upgrade fil-learn"),
+    ],
+)
+def test_bad_files_say_what_is_wrong(tmp_path: Path, make, message: str) -> None:
+    path = make(tmp_path / "x.h5")
+    with pytest.raises((DatasetError, FileNotFoundError), match=message):
+        load([path])
+
+
+def test_mixed_games_are_refused(tmp_path: Path) -> None:
+    a = write_dataset(tmp_path / "a.h5")
+    b = write_dataset(tmp_path / "b.h5", game="Pong")
+    with pytest.raises(DatasetError, match=r"holds Pong episodes but .* holds SpaceInvaders"):
+        load([a, b])

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import optax
+from flax import nnx
+
+from fil_learn.data import load
+from fil_learn.model import ModelConfig, NatureCNN
+from fil_learn.train import FitConfig, Trainer, fit, load_policy
+
+from .conftest import TINY_MODEL, write_dataset
+
+
+def test_the_jitted_step_compiles_once(dataset: Path) -> None:
+    data = load([dataset])
+    trainer = Trainer(NatureCNN(ModelConfig(6, **TINY_MODEL), nnx.Rngs(0)), optax.adam(1e-3))
+    params, opt_state = trainer.init()
+    frames = jax.device_put(data.frames)
+    for start in (0, 16):
+        rows = data.stacks[start : start + 16][None]
+        labels = data.actions[start : start + 16][None]
+        params, opt_state, loss, _ = trainer.train_calls(params, opt_state, frames, rows, labels)
+    assert trainer.train_calls._cache_size() == 1
+    assert np.isfinite(float(loss))
+
+
+def test_fit_learns_the_demonstrated_actions(dataset: Path, tmp_path: Path) -> None:
+    config = FitConfig(epochs=12, batch_size=16, learning_rate=3e-3, val_fraction=0.34, seed=1)
+    results = fit([dataset], tmp_path / "run", config, model_config=TINY_MODEL)
+    accuracies = [m.val_accuracy for m in results if m.val_accuracy is not None]
+    assert accuracies[0] < 0.5 and max(accuracies) > 0.9  # chance is 1/6
+    assert results[-1].train_loss < results[0].train_loss
+    run = tmp_path / "run"
+    assert (run / "training.png").stat().st_size > 0
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == list(range(1, 13))
+    assert all(r["samples_per_second"] > 0 for r in rows)
+
+
+def test_same_seed_same_training(dataset: Path, tmp_path: Path) -> None:
+    config = FitConfig(epochs=1, batch_size=16, seed=3, steps_per_call=2)
+    a = fit([dataset], tmp_path / "a", config, model_config=TINY_MODEL)
+    b = fit([dataset], tmp_path / "b", config, model_config=TINY_MODEL)
+    assert a[0].train_loss == b[0].train_loss and a[0].val_loss == b[0].val_loss
+
+
+def test_fit_again_continues_the_run(dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    first = fit([dataset], run, FitConfig(epochs=1, batch_size=16), model_config=TINY_MODEL)
+    more = fit([dataset], run, FitConfig(epochs=3, batch_size=16), model_config=TINY_MODEL)
+    assert [m.epoch for m in first] == [1] and [m.epoch for m in more] == [2, 3]
+    settings, policy = load_policy(run)
+    assert settings["game"] == "SpaceInvaders"
+    assert policy(np.zeros((2, 84, 84, 4), np.uint8)).shape == (2, 6)
+
+
+def test_sigkill_loses_at_most_the_running_epoch(tmp_path: Path) -> None:
+    dataset = write_dataset(tmp_path / "ds.h5", episodes=8, steps=64)
+    run = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-c",
+        "from fil_learn.cli import main; main()",
+        "fit",
+        str(dataset),
+        "--out",
+        str(run),
+        "--batch-size",
+        "16",
+        "--quiet",
+    ]
+    process = subprocess.Popen(
+        [*command, "--epochs", "200"], stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+    )
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + 240
+    while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done = len(metrics.read_text().splitlines())
+    resumed = subprocess.run(
+        [*command, "--epochs", str(done + 1)], capture_output=True, text=True, timeout=240
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    epochs = [json.loads(line)["epoch"] for line in metrics.read_text().splitlines()]
+    assert epochs == list(range(1, done + 2))
