@@ -18,7 +18,9 @@ PACKAGES = ["fil-collect", "fil-learn"]
 
 def _sync(session: nox.Session, *extra: str) -> None:
     """Install the locked workspace (both packages, dev tools) into .venv."""
-    session.run("uv", "sync", "--all-packages", "--extra", "eval", "--locked", *extra, external=True)
+    session.run(
+        "uv", "sync", "--all-packages", "--extra", "eval", "--locked", *extra, external=True
+    )
 
 
 def _uv_run(session: nox.Session, *args: str) -> None:
@@ -51,7 +53,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main job at a small size: collect a few SpaceInvaders demonstrations, then train."""
+    """The main job at a small size: collect SpaceInvaders demonstrations, train, play."""
     _sync(session)
     out = "runs/demo"
     os.makedirs(out, exist_ok=True)
@@ -72,10 +74,21 @@ def demo(session: nox.Session) -> None:
         "0",
     )
     _uv_run(session, "fil-collect", "info", f"{out}/ds.h5")
+    _uv_run(session, "fil-learn", "fit", f"{out}/ds.h5", "--out", f"{out}/run", "--epochs", "3")
+    _uv_run(
+        session, "fil-learn", "eval", f"{out}/run", "--episodes", "2", "--video", f"{out}/play.mp4"
+    )
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: print ratios against baselines measured in the same run."""
-    _sync(session)
+    """Benchmarks (not tests): print ratios against baselines measured in the same run.
+
+    The PyTorch reference of bench/train_speed.py runs when FIL_TORCH_PYTHON names an
+    interpreter with torch (torch is never a fil dependency).
+    """
+    session.run(
+        "uv", "sync", "--all-packages", "--extra", "eval", "--extra", "plangym", external=True
+    )
     _uv_run(session, "python", "bench/collect_speed.py", *session.posargs)
+    _uv_run(session, "python", "bench/train_speed.py")

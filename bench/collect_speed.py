@@ -79,11 +79,12 @@ def plangym_fps(game: str, config: SwarmConfig, seconds: float, seed: int) -> fl
     return frames / (time.perf_counter() - start)
 
 
-def collection_seconds(config: CollectConfig, episodes: int, workers: int) -> float:
+def collection_fps(config: CollectConfig, episodes: int, workers: int) -> float:
+    """Emulator frames per wall second of a whole collection (spawning, replay, writing included)."""
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        Collection(config, Path(folder) / "ds.h5", episodes, workers, Compression()).run()
-        return time.perf_counter() - start
+        written = Collection(config, Path(folder) / "ds.h5", episodes, workers, Compression()).run()
+        return sum(e.emulator_frames for e in written) / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -93,7 +94,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=150, help="swarm epochs per timed run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--worker-epochs", type=int, default=300)
+    parser.add_argument("--worker-episodes", type=int, default=4)
     parser.add_argument("--skip-workers", action="store_true")
+    parser.add_argument("--skip-single", action="store_true", help="only the workers comparison")
     args = parser.parse_args()
 
     env = EnvConfig(resolve_game(args.game))
@@ -101,7 +104,7 @@ def main() -> None:
     cores = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cores[0]})
     raw, fmc, pg = [], [], []
-    for round_ in range(args.rounds):
+    for round_ in range(0 if args.skip_single else args.rounds):
         start = time.perf_counter()
         fmc.append(swarm_fps(env, swarm, seed=round_))
         seconds = time.perf_counter() - start
@@ -114,10 +117,22 @@ def main() -> None:
             + (f", plangym {pg[-1]:,.0f} fps" if pg else ""),
             flush=True,
         )
+    if raw:
+        _print_single(env.game.name, args, raw, fmc, pg)
+    if args.skip_workers:
+        return
+    os.sched_setaffinity(0, set(cores))
+    if len(cores) < 2:
+        print("\nonly one core: skipping the workers comparison")
+        return
+    _compare_workers(env, args)
+
+
+def _print_single(
+    game: str, args: argparse.Namespace, raw: list[float], fmc: list[float], pg: list[float]
+) -> None:
     ratios = [s / r for s, r in zip(fmc, raw, strict=True)]
-    print(
-        f"\n## {env.game.name}, {args.walkers} walkers, one core, median of {args.rounds} rounds\n"
-    )
+    print(f"\n## {game}, {args.walkers} walkers, one core, median of {args.rounds} rounds\n")
     print("| measure | frames/s | ratio to raw ale-py |")
     print("| --- | ---: | ---: |")
     print(f"| raw ale-py | {statistics.median(raw):,.0f} | 1.00 |")
@@ -128,23 +143,18 @@ def main() -> None:
     else:
         print("| plangym step_batch | not installed (`uv sync --extra plangym`) | |")
 
-    if args.skip_workers:
-        return
-    os.sched_setaffinity(0, set(cores))
-    if len(cores) < 2:
-        print("\nonly one core: skipping the workers comparison")
-        return
+
+def _compare_workers(env: EnvConfig, args: argparse.Namespace) -> None:
     config = CollectConfig(env, SwarmConfig(n_walkers=args.walkers, max_epochs=args.worker_epochs))
     speedups = []
     for round_ in range(args.rounds):
-        one = collection_seconds(config, 2, workers=1)
-        two = collection_seconds(config, 2, workers=2)
-        speedups.append(one / two)
-        print(
-            f"round {round_}: 2 episodes in {one:.1f} s with 1 worker, {two:.1f} s with 2",
-            flush=True,
-        )
-    print(f"\n| workers | speed-up (2 episodes, {args.worker_epochs} epochs each) |")
+        one = collection_fps(config, args.worker_episodes, workers=1)
+        two = collection_fps(config, args.worker_episodes, workers=2)
+        speedups.append(two / one)
+        print(f"round {round_}: {one:,.0f} frames/s with 1 worker, {two:,.0f} with 2", flush=True)
+    print(
+        f"\n| workers | collection frames/s ratio ({args.worker_episodes} episodes of {args.worker_epochs} epochs) |"
+    )
     print("| --- | ---: |")
     print("| 1 | 1.00 |")
     print(f"| 2 | {statistics.median(speedups):.2f} |")

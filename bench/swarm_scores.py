@@ -63,8 +63,13 @@ def main() -> None:
         default="life_loss_is_death=false,true",
         help="FIELD=V1,V2,...: the SwarmConfig field to compare",
     )
-    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=V",
-                        help="other SwarmConfig fields, the same for every run")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="FIELD=V",
+        help="other SwarmConfig fields, the same for every run",
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     args = parser.parse_args()
     field, values = args.vary.split("=")
@@ -76,7 +81,9 @@ def main() -> None:
     ]
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         results = pool.map(run_one, tasks, chunksize=1)
-    print(f"\n{args.walkers} walkers, {args.epochs} epochs, {args.seeds} seeds each, {fixed or ''}\n")
+    print(
+        f"\n{args.walkers} walkers, {args.epochs} epochs, {args.seeds} seeds each, {fixed or ''}\n"
+    )
     print(f"| game | {field} | mean score | scores | mean steps | epochs | stop | frames/s |")
     print("| --- | --- | ---: | --- | ---: | ---: | --- | ---: |")
     for (game, value), group in itertools.groupby(

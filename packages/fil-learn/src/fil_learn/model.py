@@ -29,6 +29,9 @@ class ModelConfig:
     """Width of the fully connected layer."""
     stack: int = 4
     """Frames per observation."""
+    conv: str = "im2col"
+    """`im2col` (matrix products; 1.6x faster training on CPU here) or `xla` (lax convolutions,
+    possibly better where cuDNN is, unmeasured). Same parameters either way."""
 
 
 def patches(x: jax.Array, size: int, stride: int) -> jax.Array:
@@ -68,14 +71,21 @@ class PatchConv(nnx.Module):
         return patches(x, self.size, self.stride) @ flat + self.bias[...]
 
 
+def _xla_conv(in_features: int, out_features: int, size: int, stride: int, rngs: nnx.Rngs) -> nnx.Conv:
+    return nnx.Conv(in_features, out_features, (size, size), strides=(stride, stride), padding="VALID", rngs=rngs)
+
+
 class NatureCNN(nnx.Module):
     """Conv 8x8/4 -> Conv 4x4/2 -> Conv 3x3/1 -> Dense 512 -> action logits, ReLU between."""
 
     def __init__(self, config: ModelConfig, rngs: nnx.Rngs) -> None:
         c1, c2, c3 = config.channels
-        self.conv1 = PatchConv(config.stack, c1, size=8, stride=4, rngs=rngs)
-        self.conv2 = PatchConv(c1, c2, size=4, stride=2, rngs=rngs)
-        self.conv3 = PatchConv(c2, c3, size=3, stride=1, rngs=rngs)
+        if config.conv not in ("im2col", "xla"):
+            raise ValueError(f"conv must be im2col or xla, got {config.conv!r}")
+        conv = PatchConv if config.conv == "im2col" else _xla_conv
+        self.conv1 = conv(config.stack, c1, size=8, stride=4, rngs=rngs)
+        self.conv2 = conv(c1, c2, size=4, stride=2, rngs=rngs)
+        self.conv3 = conv(c2, c3, size=3, stride=1, rngs=rngs)
         self.hidden = nnx.Linear(7 * 7 * c3, config.hidden, rngs=rngs)
         self.logits = nnx.Linear(config.hidden, config.n_actions, rngs=rngs)
 
