@@ -20,6 +20,7 @@ from rich.table import Table
 
 from fil_learn.evaluate import EvalConfig, evaluate
 from fil_learn.games import same_game
+from fil_learn.train import FitConfig
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -52,29 +53,33 @@ def fit(
         typer.Option(
             "--out",
             "-o",
-            help="Run folder [default: runs/<first dataset's name>]; an existing run is continued.",
+            help="Run folder (default: runs/NAME-OF-FIRST-DATASET); an existing run is continued.",
         ),
     ] = None,
     epochs: Annotated[
         int, typer.Option(help="Total epochs (a resumed run continues up to this).")
-    ] = 10,
-    batch_size: Annotated[int, typer.Option(help="Samples per gradient step.")] = 128,
-    learning_rate: Annotated[float, typer.Option(help="Adam step size.")] = 3e-4,
+    ] = FitConfig.epochs,
+    batch_size: Annotated[
+        int, typer.Option(help="Samples per gradient step.")
+    ] = FitConfig.batch_size,
+    learning_rate: Annotated[float, typer.Option(help="Adam step size.")] = FitConfig.learning_rate,
     steps_per_call: Annotated[
         int, typer.Option(help="Minibatch steps per jitted call (lax.scan).")
-    ] = 1,
+    ] = FitConfig.steps_per_call,
     val_fraction: Annotated[
         float, typer.Option(help="Share of episodes held out for validation.")
-    ] = 0.1,
+    ] = FitConfig.val_fraction,
     patience: Annotated[
         int,
         typer.Option(help="Early stop after N epochs without a better validation loss (0: off)."),
-    ] = 0,
-    seed: Annotated[int, typer.Option(help="Seeds initialization, split and shuffling.")] = 0,
+    ] = FitConfig.patience,
+    seed: Annotated[
+        int, typer.Option(help="Seeds initialization, split and shuffling.")
+    ] = FitConfig.seed,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Train the Nature-DQN CNN by cross-entropy on the demonstrated actions."""
-    from fil_learn.train import CallDone, EpochMetrics, EpochStarted, Event, FitConfig
+    from fil_learn.train import CallDone, EpochMetrics, EpochStarted, Event
     from fil_learn.train import fit as run_fit
 
     run_dir = out_dir or Path("runs") / datasets[0].stem

@@ -3,10 +3,11 @@
 Input: 4 stacked 84x84 uint8 frames, channels last; scaling to [0, 1] happens inside the model
 so the data pipeline stays uint8 (4x less memory and bandwidth than float32).
 
-The convolutions are computed as im2col + one matrix product (`PatchConv`): XLA's CPU
-convolution gradients are slow, and the same network trained 1.6x faster this way on this
-machine (batch 32: 484 -> 751 samples/s; batch 256: 353 -> 593), with identical outputs. The
-parameters have the shapes and initialization of `nnx.Conv`, so nothing else changes.
+The convolutions are computed as im2col + one matrix product (`PatchConv`), with identical
+outputs and the parameter shapes and initialization of `nnx.Conv`. One step at a time it is
+about as fast as XLA's CPU convolutions (bench/train_speed.py: 707 vs 765 samples/s at batch
+32), but it keeps its speed inside `lax.scan`, where XLA's CPU convolutions ran 6x slower, and
+several steps per jitted call is what beats PyTorch on CPU (998 vs 861 at batch 32).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class ModelConfig:
     stack: int = 4
     """Frames per observation."""
     conv: str = "im2col"
-    """`im2col` (matrix products; 1.6x faster training on CPU here) or `xla` (lax convolutions,
+    """`im2col` (matrix products; fast inside lax.scan on CPU) or `xla` (lax convolutions,
     possibly better where cuDNN is, unmeasured). Same parameters either way."""
 
 
@@ -71,8 +72,17 @@ class PatchConv(nnx.Module):
         return patches(x, self.size, self.stride) @ flat + self.bias[...]
 
 
-def _xla_conv(in_features: int, out_features: int, size: int, stride: int, rngs: nnx.Rngs) -> nnx.Conv:
-    return nnx.Conv(in_features, out_features, (size, size), strides=(stride, stride), padding="VALID", rngs=rngs)
+def _xla_conv(
+    in_features: int, out_features: int, size: int, stride: int, rngs: nnx.Rngs
+) -> nnx.Conv:
+    return nnx.Conv(
+        in_features,
+        out_features,
+        (size, size),
+        strides=(stride, stride),
+        padding="VALID",
+        rngs=rngs,
+    )
 
 
 class NatureCNN(nnx.Module):
