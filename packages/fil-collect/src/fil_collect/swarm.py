@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from ale_py import ALEState
@@ -114,6 +115,33 @@ class _Best:
     ended: bool
 
 
+@dataclass
+class _Walkers:
+    """What the swarm tracks of each walker besides its emulator state."""
+
+    nodes: np.ndarray
+    ram: np.ndarray
+    lives: np.ndarray
+    cum: np.ndarray
+
+    def take(
+        self, tree: HistoryTree, walkers: Any, nodes: Any, ram: Any, lives: Any, cum: Any
+    ) -> None:
+        """Move `walkers` onto other history nodes with their signals (cloning, elitism).
+
+        The new nodes are held before the old ones are released, so a walker moving onto a
+        descendant of its own node never lets the shared branch be pruned.
+        """
+        for node in np.atleast_1d(nodes):
+            tree.hold(int(node))
+        for walker in np.atleast_1d(walkers):
+            tree.release(int(self.nodes[walker]))
+        self.nodes[walkers] = nodes
+        self.ram[walkers] = ram
+        self.lives[walkers] = lives
+        self.cum[walkers] = cum
+
+
 ProgressFn = Callable[[int, float], None]
 
 
@@ -140,13 +168,15 @@ class Swarm:
         for emu in emus:
             emu.restore(root)
         tree = HistoryTree(prune=cfg.prune_tree)
-        nodes = np.full(n, ROOT, dtype=np.int64)
         tree.hold(ROOT, n)  # every walker stands on the root
         first = emus[0]
-        ram = np.repeat(first.ram()[None, :].astype(np.float32), n, axis=0)
-        lives = np.full(n, first.lives(), dtype=np.int64)
-        cum = np.zeros(n, dtype=np.float64)
-        best = _Best(0.0, ROOT, root, ram[0].copy(), int(lives[0]), ended=False)
+        w = _Walkers(
+            nodes=np.full(n, ROOT, dtype=np.int64),
+            ram=np.repeat(first.ram()[None, :].astype(np.float32), n, axis=0),
+            lives=np.full(n, first.lives(), dtype=np.int64),
+            cum=np.zeros(n, dtype=np.float64),
+        )
+        best = _Best(0.0, ROOT, root, w.ram[0].copy(), int(w.lives[0]), ended=False)
         tree.hold(ROOT)
         frames = 0
         stop_reason = "epochs"
@@ -164,14 +194,14 @@ class Swarm:
                 rewards[i] = reward
                 ended[i] = over
                 new_lives[i] = emu.lives()
-                ram[i] = emu.ram()
-                node = tree.add(int(nodes[i]), int(actions[i]), steps, reward)
+                w.ram[i] = emu.ram()
+                node = tree.add(int(w.nodes[i]), int(actions[i]), steps, reward)
                 tree.hold(node)
-                tree.release(int(nodes[i]))
-                nodes[i] = node
-            cum += rewards
-            lost_life = new_lives < lives
-            lives = new_lives
+                tree.release(int(w.nodes[i]))
+                w.nodes[i] = node
+            w.cum += rewards
+            lost_life = new_lives < w.lives
+            w.lives = new_lives
             truncated = np.array(
                 [e and emu.truncated() for e, emu in zip(ended, emus, strict=True)]
             )
@@ -183,18 +213,18 @@ class Swarm:
 
             candidates = np.flatnonzero(~dead)
             if candidates.size:
-                top = int(candidates[np.argmax(cum[candidates])])
+                top = int(candidates[np.argmax(w.cum[candidates])])
                 # >= moves the record forward in time on ties: a longer demonstration, and
                 # elitism restarts the last walker from a recent state, not an early one.
-                if cum[top] >= best.score:
-                    tree.hold(int(nodes[top]))
+                if w.cum[top] >= best.score:
+                    tree.hold(int(w.nodes[top]))
                     tree.release(best.node)
                     best = _Best(
-                        float(cum[top]),
-                        int(nodes[top]),
+                        float(w.cum[top]),
+                        int(w.nodes[top]),
                         emus[top].clone(),
-                        ram[top].copy(),
-                        int(lives[top]),
+                        w.ram[top].copy(),
+                        int(w.lives[top]),
                         ended=bool(truncated[top]),
                     )
             if best.ended:
@@ -206,9 +236,9 @@ class Swarm:
                 stop_reason = "all walkers dead"
                 break
 
-            self._clone(tree, nodes, ram, lives, cum, unavailable, alive)
+            self._clone(tree, w, unavailable, alive)
             if cfg.elitism:
-                self._restore_best(tree, nodes, ram, lives, cum, best)
+                self._restore_best(tree, w, best)
             if progress is not None and time.monotonic() - last_report > 0.5:
                 progress(epoch, best.score)
                 last_report = time.monotonic()
@@ -226,20 +256,13 @@ class Swarm:
         )
 
     def _clone(
-        self,
-        tree: HistoryTree,
-        nodes: np.ndarray,
-        ram: np.ndarray,
-        lives: np.ndarray,
-        cum: np.ndarray,
-        unavailable: np.ndarray,
-        alive: np.ndarray,
+        self, tree: HistoryTree, w: _Walkers, unavailable: np.ndarray, alive: np.ndarray
     ) -> None:
         """Move walkers onto better companions (all at once, from the pre-clone swarm)."""
         cfg, rng, n = self.config, self.rng, self.config.n_walkers
         companions = rng.permutation(n)
-        distance = np.linalg.norm(ram - ram[companions], axis=1)
-        virtual = relativize(cum) ** cfg.reward_scale * relativize(distance) ** cfg.distance_scale
+        distance = np.linalg.norm(w.ram - w.ram[companions], axis=1)
+        virtual = relativize(w.cum) ** cfg.reward_scale * relativize(distance) ** cfg.distance_scale
         targets = np.concatenate([rng.permutation(alive), rng.choice(alive, n - alive.size)])
         probability = (virtual[targets] - virtual) / virtual
         clone = ((probability > rng.random(n)) | unavailable) & (targets != np.arange(n))
@@ -250,31 +273,12 @@ class Swarm:
         states = {int(k): self.emulators[int(k)].clone() for k in np.unique(sources)}
         for i, k in zip(walkers, sources, strict=True):
             self.emulators[int(i)].restore(states[int(k)])
-            tree.hold(int(nodes[k]))
-        for i in walkers:
-            tree.release(int(nodes[i]))
-        nodes[walkers] = nodes[sources]
-        ram[walkers] = ram[sources]
-        lives[walkers] = lives[sources]
-        cum[walkers] = cum[sources]
+        w.take(tree, walkers, w.nodes[sources], w.ram[sources], w.lives[sources], w.cum[sources])
 
-    def _restore_best(
-        self,
-        tree: HistoryTree,
-        nodes: np.ndarray,
-        ram: np.ndarray,
-        lives: np.ndarray,
-        cum: np.ndarray,
-        best: _Best,
-    ) -> None:
+    def _restore_best(self, tree: HistoryTree, w: _Walkers, best: _Best) -> None:
         """Elitism: the last walker becomes the best walker seen so far."""
         last = self.config.n_walkers - 1
-        if nodes[last] == best.node:
+        if w.nodes[last] == best.node:
             return
         self.emulators[last].restore(best.state)
-        tree.hold(best.node)
-        tree.release(int(nodes[last]))
-        nodes[last] = best.node
-        ram[last] = best.ram
-        lives[last] = best.lives
-        cum[last] = best.score
+        w.take(tree, last, best.node, best.ram, best.lives, best.score)

@@ -45,6 +45,19 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_USAGE) from None
 
 
+def _progress(quiet: bool) -> Progress:
+    """A bar with a status text, on stderr so stdout stays for results."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+    )
+
+
 @app.command()
 def fit(
     datasets: Annotated[list[Path], typer.Argument(help="fil dataset files (one game).")],
@@ -92,15 +105,7 @@ def fit(
         patience=patience,
         seed=seed,
     )
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet,
-    )
+    progress = _progress(quiet)
     task = progress.add_task("epoch", total=None, status="")
 
     def on_event(event: Event) -> None:
@@ -175,15 +180,7 @@ def eval_command(
             raise ValueError(
                 f"{run_dir} was trained on {settings['game']}, not {game}: omit --game or choose that game"
             )
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
-            console=err,
-            disable=quiet,
-        )
+        progress = _progress(quiet)
         task = progress.add_task(f"{settings['game']} ({protocol})", total=episodes, status="")
 
         def on_episode(index: int, episode_return: float, steps: int) -> None:
