@@ -14,7 +14,9 @@ from pathlib import Path
 def _run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-c", f"from {module}.cli import main; main()", *args],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     return result
@@ -22,19 +24,67 @@ def _run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_collect_fit_eval(tmp_path: Path) -> None:
     dataset, run, report = tmp_path / "ds.h5", tmp_path / "run", tmp_path / "eval.json"
-    _run("fil_collect", "--game", "SpaceInvaders", "--out", str(dataset), "--episodes", "2",
-         "--walkers", "4", "--epochs", "20", "--seed", "0", "--workers", "2", "--quiet")
-    _run("fil_learn", "fit", str(dataset), "--out", str(run), "--epochs", "2", "--batch-size", "32", "--quiet")
+    _run(
+        "fil_collect",
+        "--game",
+        "SpaceInvaders",
+        "--out",
+        str(dataset),
+        "--episodes",
+        "2",
+        "--walkers",
+        "4",
+        "--epochs",
+        "20",
+        "--seed",
+        "0",
+        "--workers",
+        "2",
+        "--quiet",
+    )
+    _run(
+        "fil_learn",
+        "fit",
+        str(dataset),
+        "--out",
+        str(run),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--quiet",
+    )
     settings = json.loads((run / "run.json").read_text())
     assert settings["game"] == "SpaceInvaders" and settings["train_episodes"] == 1
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
-    _run("fil_learn", "eval", str(run), "--episodes", "1", "--max-steps", "50", "--json", str(report), "--quiet")
+    _run(
+        "fil_learn",
+        "eval",
+        str(run),
+        "--episodes",
+        "1",
+        "--max-steps",
+        "50",
+        "--json",
+        str(report),
+        "--quiet",
+    )
     summary = json.loads(report.read_text())
     assert summary["game"] == "SpaceInvaders" and summary["episodes"] == 1
 
 
 def test_sample_dataset_trains(tmp_path: Path) -> None:
     sample = Path(__file__).parents[1] / "datasets" / "samples" / "space_invaders-tiny.h5"
-    result = _run("fil_learn", "fit", str(sample), "--out", str(tmp_path / "run"), "--epochs", "1",
-                  "--batch-size", "64", "--quiet")
+    result = _run(
+        "fil_learn",
+        "fit",
+        str(sample),
+        "--out",
+        str(tmp_path / "run"),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--quiet",
+    )
     assert "run written to" in result.stdout

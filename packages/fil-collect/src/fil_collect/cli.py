@@ -18,13 +18,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fil_collect import verify as verification
 from fil_collect.collect import CollectConfig, Collection, EpisodeProgress, EpisodeWritten, Event
-from fil_collect.dataset import Compression
+from fil_collect.combine import copy_episodes, return_between
+from fil_collect.dataset import Compression, episode_names, open_dataset, require_attrs
 from fil_collect.env import EnvConfig
 from fil_collect.games import Game, available_roms, resolve_game
-from fil_collect.summary import summarize
+from fil_collect.summary import summarize, summary_rows
 from fil_collect.swarm import SwarmConfig
+from fil_collect.verify import EpisodeCheck, checksum_status, version_warnings
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -303,16 +307,112 @@ def games() -> None:
 
 
 @app.command()
-def info(path: Annotated[Path, typer.Argument(help="A fil dataset file.")]) -> None:
-    """Summarize a dataset: game, episodes, steps, returns, settings, versions, size."""
+def info(
+    path: Annotated[Path, typer.Argument(help="A fil dataset file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Summarize a dataset: game, episodes, steps, returns, settings, versions, size, checksums."""
     with user_errors():
         summary = summarize(path)
-    table = Table(title=str(path), show_header=False)
-    table.add_column("key", style="bold")
-    table.add_column("value")
-    for key, value in summary.items():
-        table.add_row(key, str(value))
-    out.print(table)
+    if as_json:
+        out.print_json(data=summary)
+    else:
+        table = Table(title=str(path), show_header=False)
+        table.add_column("key", style="bold")
+        table.add_column("value")
+        for key, value in summary_rows(summary):
+            table.add_row(key, value)
+        out.print(table)
+    if not summary["checksums"]["ok"]:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def verify(
+    path: Annotated[Path, typer.Argument(help="A fil dataset file.")],
+    workers: Annotated[int | None, typer.Option(help="Processes [default: all cores].")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Re-simulate every episode in ale-py and check rewards and every frame bit for bit.
+
+    Exit code 0: every checksum and every episode matches; 1: something differs (the first
+    difference is named); 2: the file is not a readable fil dataset.
+    """
+    with user_errors():
+        with open_dataset(path) as handle:
+            require_attrs(handle, path, verification.REQUIRED)
+            for note in version_warnings(handle):
+                err.print(f"[yellow]warning:[/] {note}", highlight=False)
+            bad, missing, file_ok = checksum_status(handle)
+            total = len(episode_names(handle))
+        failures: list[str] = [f"{name}: content does not match its sha256" for name in bad]
+        if file_ok is False:
+            failures.append("the file checksum does not match its episodes")
+        if missing:
+            err.print(
+                f"[yellow]warning:[/] {len(missing)} episode(s) carry no checksum", highlight=False
+            )
+        progress = Progress(
+            TextColumn("re-simulating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=quiet,
+        )
+        task = progress.add_task("episodes", total=total)
+
+        def on_result(check: EpisodeCheck) -> None:
+            progress.advance(task)
+            if check.problem:
+                failures.append(f"{check.name}: {check.problem}")
+
+        with progress:
+            verification.verify(path, workers or os.cpu_count() or 1, on_result)
+    if failures:
+        err.print(
+            f"[bold red]FAILED:[/] {failures[0]}"
+            + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""),
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_FAILED)
+    sums = "checksums ok" if not missing else f"{len(missing)} episode(s) without checksum"
+    out.print(f"verified: {total} episode(s) re-simulated bit-exact, {sums}", highlight=False)
+
+
+@app.command()
+def merge(
+    inputs: Annotated[list[Path], typer.Argument(help="fil datasets of one game.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="The merged dataset.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+) -> None:
+    """Merge datasets of one game into a new file (inputs are never modified)."""
+    with user_errors():
+        count = copy_episodes(inputs, out_path, keep=lambda group: True, force=force)
+    out.print(f"{count} episode(s) written to {out_path}", highlight=False)
+
+
+@app.command(name="filter")
+def filter_command(
+    path: Annotated[Path, typer.Argument(help="A fil dataset.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="The filtered dataset.")],
+    min_return: Annotated[
+        float | None, typer.Option(help="Keep episodes with at least this return.")
+    ] = None,
+    max_return: Annotated[
+        float | None, typer.Option(help="Keep episodes with at most this return.")
+    ] = None,
+    min_length: Annotated[
+        int | None, typer.Option(help="Keep episodes of at least this many steps.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+) -> None:
+    """Keep the episodes that pass the tests, in a new file (the input is never modified)."""
+    with user_errors():
+        count = copy_episodes(
+            [path], out_path, return_between(min_return, max_return, min_length), force=force
+        )
+    out.print(f"{count} episode(s) written to {out_path}", highlight=False)
 
 
 def main() -> None:

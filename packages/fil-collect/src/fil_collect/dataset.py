@@ -21,6 +21,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from fil_collect.checksum import array_digest, file_digest
 from fil_collect.replay import Demonstration
 
 FORMAT_NAME = "fil-dataset"
@@ -85,9 +86,9 @@ def open_dataset(path: Path) -> Iterator[h5py.File]:
         raise FileNotFoundError(f"{path} does not exist")
     try:
         handle = h5py.File(path, "r")
-    except OSError as error:
+    except OSError:
         raise DatasetError(
-            f"{path} is not a fil dataset: not a readable HDF5 file ({error})"
+            f"{path} is not a fil dataset: not a readable HDF5 file (truncated, or not HDF5)"
         ) from None
     with handle:
         check_format(handle, path)
@@ -105,6 +106,16 @@ def check_format(handle: h5py.File, path: Path) -> None:
         )
     if version < 1:
         raise DatasetError(f"{path} has an invalid format_version {version}")
+
+
+def require_attrs(handle: h5py.File | h5py.Group, path: Path, names: tuple[str, ...]) -> None:
+    """Raise DatasetError naming the first attribute the spec requires that is missing."""
+    for name in names:
+        if name not in handle.attrs:
+            where = "" if isinstance(handle, h5py.File) else f" of {handle.name.lstrip('/')}"
+            raise DatasetError(
+                f"{path} is an incomplete fil dataset: attribute {name!r}{where} is missing"
+            )
 
 
 def _attr_value(value: Any) -> Any:
@@ -133,25 +144,17 @@ def write_episode(handle: h5py.File, record: EpisodeRecord, compression: Compres
     """Write one episode group; the layout is the spec's."""
     demo = record.demo
     group = handle.create_group(episode_name(record.index))
-    _write_series(group, "observations", demo.observations, OBS_CHUNK_ROWS, compression)
-    if demo.raw_observations is not None:
-        _write_series(group, "raw_observations", demo.raw_observations, 8, compression)
-    for name, data in (
-        ("actions", demo.actions.astype(np.int64)),
-        ("rewards", demo.rewards.astype(np.float64)),
-        ("terminations", demo.terminations.astype(bool)),
-        ("truncations", demo.truncations.astype(bool)),
-    ):
-        _write_series(group, name, data, VECTOR_CHUNK_ROWS, compression)
-    _write_series(
-        group.create_group("infos"),
-        "lives",
-        demo.lives.astype(np.int32),
-        VECTOR_CHUNK_ROWS,
-        compression,
-    )
-    group.create_dataset("start_state", data=np.frombuffer(record.start_state, dtype=np.uint8))
+    arrays = episode_arrays(record)
+    for name, data in arrays.items():
+        if name == "start_state":
+            group.create_dataset(name, data=data)
+        else:
+            rows = {"observations": OBS_CHUNK_ROWS, "raw_observations": 8}.get(
+                name, VECTOR_CHUNK_ROWS
+            )
+            _write_series(group, name, data, rows, compression)
     attrs = {
+        "sha256": array_digest(arrays),
         "index": record.index,
         "episode_return": demo.episode_return,
         "length": demo.length,
@@ -159,6 +162,31 @@ def write_episode(handle: h5py.File, record: EpisodeRecord, compression: Compres
     }
     for key, value in attrs.items():
         group.attrs[key] = _attr_value(value)
+
+
+def episode_arrays(record: EpisodeRecord) -> dict[str, np.ndarray]:
+    """The arrays of an episode by their path in its group, as they are written."""
+    demo = record.demo
+    arrays = {
+        "observations": demo.observations,
+        "actions": demo.actions.astype(np.int64),
+        "rewards": demo.rewards.astype(np.float64),
+        "terminations": demo.terminations.astype(bool),
+        "truncations": demo.truncations.astype(bool),
+        "infos/lives": demo.lives.astype(np.int32),
+        "start_state": np.frombuffer(record.start_state, dtype=np.uint8),
+    }
+    if demo.raw_observations is not None:
+        arrays["raw_observations"] = demo.raw_observations
+    return arrays
+
+
+def write_file_totals(handle: h5py.File) -> None:
+    """File attributes that summarize the episodes: counts and the file checksum."""
+    names = episode_names(handle)
+    handle.attrs["total_episodes"] = len(names)
+    handle.attrs["total_steps"] = int(sum(handle[n].attrs["length"] for n in names))
+    handle.attrs["sha256"] = file_digest(str(handle[n].attrs.get("sha256", "")) for n in names)
 
 
 class DatasetWriter:
@@ -248,9 +276,7 @@ class DatasetWriter:
                         handle.attrs[key] = _attr_value(value)
                 for record in records:
                     write_episode(handle, record, self.compression)
-                names = episode_names(handle)
-                handle.attrs["total_episodes"] = len(names)
-                handle.attrs["total_steps"] = int(sum(handle[n].attrs["length"] for n in names))
+                write_file_totals(handle)
             with open(self._temp, "rb") as written:
                 os.fsync(written.fileno())
             os.replace(self._temp, self.path)
