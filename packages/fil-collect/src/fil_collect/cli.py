@@ -415,6 +415,33 @@ def filter_command(
     out.print(f"{count} episode(s) written to {out_path}", highlight=False)
 
 
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(help="A fil dataset.")],
+    to: Annotated[str, typer.Option(help="Target format (minari).")] = "minari",
+    name: Annotated[str | None, typer.Option(help="Dataset id, e.g. spaceinvaders/fmc-v0.")] = None,
+    author: Annotated[str | None, typer.Option(help="Author metadata.")] = None,
+    author_email: Annotated[str | None, typer.Option(help="Author e-mail metadata.")] = None,
+    code_permalink: Annotated[
+        str | None, typer.Option(help="Link to the code that made the data.")
+    ] = None,
+) -> None:
+    """Export to another format: `--to minari` writes a local Minari dataset (lossless)."""
+    with user_errors():
+        if to != "minari":
+            raise ValueError(f"--to {to!r} is not supported: the only target is minari")
+        if not name:
+            raise ValueError("give --name, a Minari dataset id such as spaceinvaders/fmc-v0")
+        from fil_collect.export import export_minari
+
+        dataset = export_minari(path, name, author, author_email, code_permalink)
+    out.print(
+        f"Minari dataset {name}: {dataset.total_episodes} episodes, {dataset.total_steps} steps "
+        f"(minari.load_dataset({name!r}))",
+        highlight=False,
+    )
+
+
 def main() -> None:
     """Console entry point."""
     sys.exit(app())
