@@ -62,7 +62,7 @@ def fit(
     learning_rate: Annotated[float, typer.Option(help="Adam step size.")] = 3e-4,
     steps_per_call: Annotated[
         int, typer.Option(help="Minibatch steps per jitted call (lax.scan).")
-    ] = 1,
+    ] = 8,
     val_fraction: Annotated[
         float, typer.Option(help="Share of episodes held out for validation.")
     ] = 0.1,
