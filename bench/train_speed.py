@@ -4,8 +4,10 @@
 
 Same network (Nature-DQN), loss (cross-entropy), optimizer (Adam 3e-4) and batch; both gather
 uint8 frame stacks by index each step. Rounds alternate JAX and PyTorch and the median is
-reported. Also: the XLA-convolution variant of the model (what im2col replaced), several steps
-per jitted call, and the loader (numpy stack gather) against the training step.
+reported. fil-learn runs as `fit` does (8 steps per jitted call, space-to-depth + im2col
+convolutions); also shown: 1 step per call, and XLA's own convolutions (1 step per call). The
+loader (numpy stack gather from the decompressed frames) is compared with the training step,
+and with random reads of the compressed HDF5 chunks (`--dataset`, the real sample by default).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import sys
 import time
 from pathlib import Path
 
+import h5py
 import jax
 import numpy as np
 import optax
 from flax import nnx
 
-from fil_learn.data import gather
+from fil_learn.data import _episode_names, gather, load
 from fil_learn.model import ModelConfig, NatureCNN
 from fil_learn.train import Trainer
 
@@ -78,11 +81,46 @@ def loader_samples_per_second(batch: int, seconds: float = 1.0) -> float:
     return n / (time.perf_counter() - start)
 
 
+def compressed_reads_samples_per_second(path: Path, batch: int, seconds: float = 1.0) -> float:
+    """Stacks read at random from the gzip chunks with h5py (what decompressing once avoids)."""
+    rng = np.random.default_rng(0)
+    n = 0
+    with h5py.File(path, "r") as handle:
+        episodes = [handle[k]["observations"] for k in _episode_names(handle)]
+        lengths = np.array([e.shape[0] - 1 for e in episodes])
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            for _ in range(batch):
+                e = rng.choice(len(episodes), p=lengths / lengths.sum())
+                t = int(rng.integers(lengths[e]))
+                episodes[e][max(0, t - 3) : t + 1]
+            n += batch
+    return n / (time.perf_counter() - start)
+
+
+def in_memory_samples_per_second(path: Path, batch: int, seconds: float = 1.0) -> float:
+    """The same file decompressed once by `fil_learn.data.load`, then gathered by index."""
+    data = load([path])
+    rng = np.random.default_rng(0)
+    n = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        gather(data.frames, data.stacks[rng.integers(0, data.n_samples, batch)])
+        n += batch
+    return n / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, nargs="+", default=[32, 256])
     parser.add_argument("--samples", type=int, default=6000, help="samples per timed run")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        default=Path(__file__).parent.parent / "datasets/samples/space_invaders-tiny.h5",
+        help="fil dataset for the in-memory vs compressed-reads loader comparison",
+    )
     args = parser.parse_args()
     torch_python = os.environ.get("FIL_TORCH_PYTHON")
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} cores")
@@ -91,36 +129,40 @@ def main() -> None:
         steps = max(4, args.samples // batch)
         results: dict[str, list[float]] = {
             "jax": [],
+            "jax 1/call": [],
             "jax xla-conv": [],
-            "jax 8/call": [],
             "torch": [],
         }
         for _ in range(args.rounds):
-            results["jax"].append(jax_samples_per_second(batch, steps))
+            results["jax"].append(jax_samples_per_second(batch, steps, per_call=8))
             if torch_python:
                 results["torch"].append(torch_samples_per_second(torch_python, batch, steps))
+            results["jax 1/call"].append(jax_samples_per_second(batch, steps))
             results["jax xla-conv"].append(jax_samples_per_second(batch, steps, conv="xla"))
-            results["jax 8/call"].append(jax_samples_per_second(batch, steps, per_call=8))
         medians = {k: statistics.median(v) for k, v in results.items() if v}
         loader = loader_samples_per_second(batch)
-        rows.append((batch, medians, loader))
+        memory = in_memory_samples_per_second(args.dataset, batch)
+        compressed = compressed_reads_samples_per_second(args.dataset, batch)
+        rows.append((batch, medians, loader, memory, compressed))
         print(
             f"batch {batch}: "
             + ", ".join(f"{k} {v:,.0f}" for k, v in medians.items())
-            + f", loader {loader:,.0f}",
+            + f", loader {loader:,.0f}, in memory {memory:,.0f}, compressed reads {compressed:,.0f}",
             flush=True,
         )
     print(
-        "\n| batch | fil-learn (im2col) | PyTorch | ratio | XLA convs | 8 steps/call | loader | loader / step |"
+        "\n| batch | fil-learn | PyTorch | ratio | 1 step/call | XLA convs | loader | "
+        "loader / step | sample: in memory | sample: compressed reads |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for batch, m, loader in rows:
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for batch, m, loader, memory, compressed in rows:
         torch_value = m.get("torch")
         ratio = f"{m['jax'] / torch_value:.2f}" if torch_value else "n/a"
         torch_text = f"{torch_value:,.0f}" if torch_value else "not run (set FIL_TORCH_PYTHON)"
         print(
-            f"| {batch} | {m['jax']:,.0f} | {torch_text} | {ratio} | {m['jax xla-conv']:,.0f} | "
-            f"{m['jax 8/call']:,.0f} | {loader:,.0f} | {loader / m['jax']:,.0f}x |"
+            f"| {batch} | {m['jax']:,.0f} | {torch_text} | {ratio} | {m['jax 1/call']:,.0f} | "
+            f"{m['jax xla-conv']:,.0f} | {loader:,.0f} | {loader / m['jax']:,.0f}x | "
+            f"{memory:,.0f} | {compressed:,.0f} |"
         )
     sys.stdout.flush()
 

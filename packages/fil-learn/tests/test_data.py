@@ -62,3 +62,9 @@ def test_mixed_games_are_refused(tmp_path: Path) -> None:
     b = write_dataset(tmp_path / "b.h5", game="Pong")
     with pytest.raises(DatasetError, match=r"holds Pong episodes but .* holds SpaceInvaders"):
         load([a, b])
+
+
+def test_data_larger_than_memory_is_refused_before_reading(dataset: Path) -> None:
+    with pytest.raises(DatasetError, match=r"GiB decompressed but only .* train on fewer files"):
+        load([dataset], memory_limit=1000)
+    assert load([dataset], memory_limit=10**9).n_episodes == 6

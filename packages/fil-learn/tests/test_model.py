@@ -3,6 +3,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from flax import nnx
 
 from fil_learn.model import ModelConfig, NatureCNN, PatchConv, param_count
@@ -19,12 +20,23 @@ def test_logits_shape_from_uint8_stacks() -> None:
     assert logits.shape == (3, 18) and logits.dtype == jnp.float32
 
 
-def test_patch_conv_equals_xla_convolution() -> None:
-    conv = PatchConv(4, 16, size=8, stride=4, rngs=nnx.Rngs(1))
-    x = jax.random.normal(jax.random.key(0), (2, 84, 84, 4))
+@pytest.mark.parametrize(
+    ("channels", "size", "stride", "side"),
+    [(4, 8, 4, 84), (32, 4, 2, 20), (64, 3, 1, 9), (3, 4, 2, 11), (2, 3, 2, 10)],
+)
+def test_patch_conv_equals_xla_convolution(
+    channels: int, size: int, stride: int, side: int
+) -> None:
+    conv = PatchConv(channels, 16, size=size, stride=stride, rngs=nnx.Rngs(1))
+    conv.bias[...] = jax.random.normal(jax.random.key(2), (16,))
+    x = jax.random.normal(jax.random.key(0), (2, side, side, channels))
     reference = (
         jax.lax.conv_general_dilated(
-            x, conv.kernel[...], (4, 4), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC")
+            x,
+            conv.kernel[...],
+            (stride, stride),
+            "VALID",
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
         )
         + conv.bias[...]
     )

@@ -15,7 +15,7 @@ from flax import nnx
 
 from fil_learn.data import load
 from fil_learn.model import ModelConfig, NatureCNN
-from fil_learn.train import FitConfig, Trainer, fit, load_policy
+from fil_learn.train import CallDone, EpochStarted, FitConfig, Trainer, fit, load_policy
 
 from .conftest import TINY_MODEL, write_dataset
 
@@ -95,3 +95,12 @@ def test_sigkill_loses_at_most_the_running_epoch(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stderr
     epochs = [json.loads(line)["epoch"] for line in metrics.read_text().splitlines()]
     assert epochs == list(range(1, done + 2))
+
+
+def test_every_full_batch_of_an_epoch_is_trained(dataset: Path, tmp_path: Path) -> None:
+    # 6 episodes x 48 steps, no validation: 288 samples = 18 batches of 16 = 2 calls of 8 + 2 of 1
+    events: list[object] = []
+    config = FitConfig(epochs=1, batch_size=16, steps_per_call=8, val_fraction=0.0)
+    fit([dataset], tmp_path / "run", config, model_config=TINY_MODEL, on_event=events.append)
+    assert [e.calls for e in events if isinstance(e, EpochStarted)] == [4]
+    assert sum(isinstance(e, CallDone) for e in events) == 4

@@ -10,6 +10,8 @@ is a gather: no stacked copy of the data ever exists.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,8 @@ import numpy as np
 FORMAT_NAME = "fil-dataset"
 FORMAT_VERSION = 1
 STACK = 4
+
+log = logging.getLogger(__name__)
 
 
 class DatasetError(ValueError):
@@ -104,17 +108,19 @@ def _open(path: Path) -> h5py.File:
     return handle
 
 
-def load(paths: Sequence[Path]) -> Demonstrations:
-    """Decompress every episode of every file into memory; all files must be of one game."""
-    if not paths:
-        raise ValueError("give at least one dataset file")
-    chunks: list[np.ndarray] = []
-    stacks: list[np.ndarray] = []
-    actions: list[np.ndarray] = []
-    episode_of: list[np.ndarray] = []
-    returns: list[float] = []
+def _available_memory() -> int | None:
+    """Bytes of free physical memory, where the OS says (Linux, macOS); None elsewhere."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_headers(paths: Sequence[Path]) -> tuple[dict[str, object], int]:
+    """Every file's format, version and game, and the decompressed frame bytes, before reading
+    any frame: a bad last file fails in a second, not after minutes of decompression."""
     header: dict[str, object] = {}
-    row = 0
+    frame_bytes = 0
     for path in paths:
         with _open(path) as handle:
             game = str(handle.attrs["game"])
@@ -130,6 +136,38 @@ def load(paths: Sequence[Path]) -> Demonstrations:
                 "action_meanings": tuple(str(a) for a in handle.attrs["action_meanings"]),
             }
             for name in _episode_names(handle):
+                observations = handle[name]["observations"]
+                frame_bytes += observations.size * observations.dtype.itemsize
+    return header, frame_bytes
+
+
+def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstrations:
+    """Decompress every episode of every file into memory; all files must be of one game.
+
+    Decompressing once is what makes training fast (a batch is then a gather; see
+    `bench/train_speed.py` for in-memory vs random reads of the compressed chunks), so data
+    that does not fit in `memory_limit` bytes (default: the free physical memory) is refused
+    with a clear error rather than swapped.
+    """
+    if not paths:
+        raise ValueError("give at least one dataset file")
+    header, frame_bytes = _check_headers(paths)
+    limit = memory_limit if memory_limit is not None else _available_memory()
+    if limit is not None and frame_bytes > limit:
+        raise DatasetError(
+            f"the frames of {', '.join(map(str, paths))} take {frame_bytes / 2**30:.1f} GiB "
+            f"decompressed but only {limit / 2**30:.1f} GiB of memory is free: "
+            "train on fewer files or on a machine with more memory"
+        )
+    chunks: list[np.ndarray] = []
+    stacks: list[np.ndarray] = []
+    actions: list[np.ndarray] = []
+    episode_of: list[np.ndarray] = []
+    returns: list[float] = []
+    row = 0
+    for path in paths:
+        with _open(path) as handle:
+            for name in _episode_names(handle):
                 group = handle[name]
                 observations = group["observations"][:]
                 steps = observations.shape[0] - 1
@@ -143,6 +181,12 @@ def load(paths: Sequence[Path]) -> Demonstrations:
                 row += observations.shape[0]
     if not returns:
         raise DatasetError(f"no episodes with steps in {', '.join(map(str, paths))}")
+    log.info(
+        "loaded %d episodes, %d samples (%.1f MiB of frames)",
+        len(returns),
+        row,
+        frame_bytes / 2**20,
+    )
     return Demonstrations(
         frames=np.concatenate(chunks),
         stacks=np.concatenate(stacks),

@@ -162,6 +162,8 @@ def evaluate(
 ) -> EvalReport:
     """Play `config.episodes` episodes; the first one is recorded to `video` if given."""
     config.validate()
+    if video is not None:
+        _check_video_writer()
     env = make_env(env_id, config.protocol, render=video is not None)
     rng = np.random.default_rng(config.seed)
     returns: list[float] = []
@@ -181,6 +183,17 @@ def evaluate(
     finally:
         env.close()
     return EvalReport(game=game, protocol=config.protocol, returns=returns, lengths=lengths)
+
+
+def _check_video_writer() -> None:
+    """Fail before playing, not after a long episode, when mp4 writing is not installed."""
+    try:
+        import imageio.v2  # noqa: F401
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            "--video needs imageio and imageio-ffmpeg: pip install 'fil-learn[eval]'"
+        ) from None
 
 
 def _write_video(path: Path, frames: list[np.ndarray]) -> None:

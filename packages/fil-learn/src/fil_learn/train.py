@@ -43,9 +43,9 @@ class FitConfig:
     learning_rate: float = 3e-4
     """Adam step size."""
     steps_per_call: int = 8
-    """Minibatch steps per jitted call (lax.scan over them): fewer Python round trips. Measured
-    1.4x faster than 1 step per call (bench/train_speed.py). This relies on the im2col
-    convolutions: XLA's own CPU convolutions ran 6x slower inside a scan."""
+    """Minibatch steps per jitted call (lax.scan over them): fewer Python round trips and
+    dispatches; measured 1.4x faster training on CPU at batch 32 and 256 (bench/train_speed.py).
+    The steps of an epoch that do not fill a call run one per call (a second, fixed shape)."""
     val_fraction: float = 0.1
     """Share of episodes held out for validation (at least one when there are two or more)."""
     patience: int = 0
@@ -115,7 +115,7 @@ class Trainer:
             updates, state = self.optimizer.update(grads, state, p)
             return (optax.apply_updates(p, updates), state), (loss, accuracy)
 
-        if stacks.shape[0] == 1:  # no scan for one step: XLA CPU convolutions are slow inside one
+        if stacks.shape[0] == 1:  # no scan around a single step
             (params, opt_state), (loss, accuracy) = step(
                 (params, opt_state), (stacks[0], actions[0])
             )
@@ -287,7 +287,8 @@ def fit(
     frames = jax.device_put(data.frames)
     steps_per_epoch = train.n_samples // config.batch_size
     k = min(config.steps_per_call, steps_per_epoch)
-    calls = steps_per_epoch // k
+    full_calls, single_steps = divmod(steps_per_epoch, k)
+    calls = full_calls + single_steps
     stale = _epochs_since_best(history)
     results: list[EpochMetrics] = []
     try:
@@ -297,17 +298,26 @@ def fit(
                 break
             on_event(EpochStarted(epoch, calls))
             order = np.random.default_rng([config.seed, epoch]).permutation(train.n_samples)
-            order = order[: calls * k * config.batch_size].reshape(calls, k, config.batch_size)
+            order = order[: steps_per_epoch * config.batch_size]
+            batches = [
+                *order[: full_calls * k * config.batch_size].reshape(
+                    full_calls, k, config.batch_size
+                ),
+                *order[full_calls * k * config.batch_size :].reshape(
+                    single_steps, 1, config.batch_size
+                ),
+            ]
             started = time.perf_counter()
-            losses, accuracies = [], []
-            for c in range(calls):
+            losses, accuracies, weights = [], [], []
+            for rows in batches:
                 params, opt_state, loss, accuracy = trainer.train_calls(
-                    params, opt_state, frames, train.stacks[order[c]], train.actions[order[c]]
+                    params, opt_state, frames, train.stacks[rows], train.actions[rows]
                 )
                 losses.append(loss)
                 accuracies.append(accuracy)
+                weights.append(rows.shape[0])
                 on_event(CallDone(epoch, float(loss)))
-            train_loss = float(np.mean([float(x) for x in losses]))
+            train_loss = float(np.average([float(x) for x in losses], weights=weights))
             seconds = time.perf_counter() - started
             val_loss = val_accuracy = None
             if val is not None:
@@ -317,10 +327,10 @@ def fit(
             metrics = EpochMetrics(
                 epoch=epoch,
                 train_loss=train_loss,
-                train_accuracy=float(np.mean([float(x) for x in accuracies])),
+                train_accuracy=float(np.average([float(x) for x in accuracies], weights=weights)),
                 val_loss=val_loss,
                 val_accuracy=val_accuracy,
-                samples_per_second=calls * k * config.batch_size / seconds,
+                samples_per_second=steps_per_epoch * config.batch_size / seconds,
                 seconds=seconds,
             )
             score = val_loss if val_loss is not None else train_loss
