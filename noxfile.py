@@ -19,7 +19,16 @@ PACKAGES = ["fil-collect", "fil-learn"]
 def _sync(session: nox.Session, *extra: str) -> None:
     """Install the locked workspace (both packages, dev tools) into .venv."""
     session.run(
-        "uv", "sync", "--all-packages", "--extra", "eval", "--locked", *extra, external=True
+        "uv",
+        "sync",
+        "--all-packages",
+        "--extra",
+        "eval",
+        "--extra",
+        "minari",
+        "--locked",
+        *extra,
+        external=True,
     )
 
 
