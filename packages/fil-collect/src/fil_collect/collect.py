@@ -244,9 +244,7 @@ def _episodes(
 
 def _collect_in_worker(task: tuple[CollectConfig, int, Any]) -> EpisodeRecord:
     config, index, progress_queue = task
-    return collect_episode(
-        config, index, lambda epoch, score: progress_queue.put(EpisodeProgress(index, epoch, score))
-    )
+    return collect_episode(config, index, _reporter(index, progress_queue.put))
 
 
 def _reporter(index: int, on_event: Callable[[Event], None]) -> ProgressFn:

@@ -66,7 +66,9 @@ def replay(
     to end with a termination or a truncation.
     """
     if not emulator.clone().equals(root):
-        raise ReplayMismatchError("the replay emulator does not start from the swarm's root state")
+        raise ReplayMismatchError(
+            "the emulator reset with the episode's seed does not reach its root state (start_state)"
+        )
     frameskip = emulator.config.frameskip
     pool = PooledFrames(frameskip)
     pool.on_reset(emulator)

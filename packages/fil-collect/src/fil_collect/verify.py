@@ -18,7 +18,13 @@ import h5py
 import numpy as np
 
 from fil_collect.checksum import array_digest, file_digest, group_arrays
-from fil_collect.dataset import episode_names, open_dataset, require_attrs
+from fil_collect.dataset import (
+    EpisodeRecord,
+    episode_arrays,
+    episode_names,
+    open_dataset,
+    require_attrs,
+)
 from fil_collect.env import AtariEmulator, EnvConfig, rom_md5, state_from_bytes
 from fil_collect.games import resolve_game
 from fil_collect.replay import ReplayMismatchError, replay
@@ -99,24 +105,17 @@ def check_episode(task: tuple[str, str, dict[str, Any]]) -> EpisodeCheck:
         max_episode_frames=env_settings["max_episode_frames"],
     )
     emulator = AtariEmulator(env, seed)
-    root = state_from_bytes(stored["start_state"].tobytes())
-    if not emulator.clone().equals(root):
-        return EpisodeCheck(
-            name, "the emulator reset with the episode's seed does not reach its start_state"
+    start_state = stored["start_state"].tobytes()
+    try:  # replay refuses an emulator that does not reach the stored start state
+        demo = replay(
+            emulator,
+            state_from_bytes(start_state),
+            stored["actions"],
+            raw_frames="raw_observations" in stored,
         )
-    try:
-        demo = replay(emulator, root, stored["actions"], raw_frames="raw_observations" in stored)
     except ReplayMismatchError as error:
         return EpisodeCheck(name, str(error))
-    replayed = {
-        "observations": demo.observations,
-        "rewards": demo.rewards,
-        "terminations": demo.terminations,
-        "truncations": demo.truncations,
-        "infos/lives": demo.lives,
-    }
-    if demo.raw_observations is not None:
-        replayed["raw_observations"] = demo.raw_observations
+    replayed = episode_arrays(EpisodeRecord(0, demo, start_state))
     for key, values in replayed.items():
         problem = _first_difference(key, stored[key], values)
         if problem:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,6 @@ class EvalReport:
     protocol: str
     returns: list[float]
     lengths: list[int]
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mean(self) -> float:
