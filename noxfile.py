@@ -26,6 +26,8 @@ def _sync(session: nox.Session, *extra: str) -> None:
         "eval",
         "--extra",
         "minari",
+        "--extra",
+        "ray",
         "--locked",
         *extra,
         external=True,

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -48,7 +49,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ValueError, FileNotFoundError, IsADirectoryError) as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -161,6 +162,15 @@ def collect(
         int | None,
         typer.Option(help="Swarm processes [default: all cores].", rich_help_panel=OUTPUT),
     ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Run the swarms as tasks on a Ray cluster: 'auto' (the one started on this "
+            "machine with `ray start`) or its HOST:PORT. Needs fil-collect[ray].",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
     compression: Annotated[
         str, typer.Option(help="gzip (every HDF5 reader), lzf or none.", rich_help_panel=OUTPUT)
     ] = Compression.name,
@@ -207,6 +217,10 @@ def collect(
             raw_frames=raw_frames,
             seed=seed,
         )
+        if ray is not None and workers is not None:
+            raise ValueError(
+                "--workers sets local processes; with --ray the cluster's CPUs decide: drop one"
+            )
         n_workers = workers if workers is not None else (os.cpu_count() or 1)
         collection = Collection(
             config,
@@ -215,6 +229,7 @@ def collect(
             n_workers,
             Compression(compression, compression_level),
             force=force,
+            ray_address=ray,
         )
     display = _CollectDisplay(episodes, epochs, quiet)
     try:

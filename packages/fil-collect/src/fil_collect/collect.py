@@ -7,6 +7,7 @@ and an interrupted run, continued, gives the episodes an uninterrupted one would
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
@@ -179,33 +180,56 @@ class Collection:
         workers: int,
         compression: Compression,
         force: bool = False,
+        ray_address: str | None = None,
     ) -> None:
+        """`ray_address` (e.g. 'auto') runs the swarms as tasks on that Ray cluster instead of
+        in `workers` local processes; the writer stays here either way."""
         config.validate()
         compression.validate()
         if episodes < 1:
             raise ValueError(f"--episodes must be at least 1, got {episodes}")
         if workers < 1:
             raise ValueError(f"--workers must be at least 1, got {workers}")
+        if ray_address is not None:
+            from fil_collect import ray_backend  # imports this module; Ray only when asked for
+
+            ray_backend.require_ray()
         self.config = config
         self.writer = DatasetWriter(path, dataset_header(config), compression, force=force)
         self.indices = plan_indices(self.writer.existing_indices(), episodes)
         self.workers = min(workers, len(self.indices))
+        self.ray_address = ray_address
+        self._disconnect = False
+        if ray_address is not None:  # last, so that no check above can leave a connection open
+            self._disconnect = ray_backend.connect(ray_address)
+
+    def _finished(self, on_event: Callable[[Event], None]) -> Iterator[EpisodeRecord]:
+        if self.ray_address is None:
+            return _episodes(self.config, self.indices, self.workers, on_event)
+        from fil_collect.ray_backend import ray_episodes
+
+        return ray_episodes(self.config, self.indices, self._disconnect)
 
     def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[EpisodeWritten]:
-        """Collect the planned episodes; each is written as soon as it finishes."""
+        """Collect the planned episodes; each is written as soon as it finishes.
+
+        The episode source is closed however the loop ends, so an interrupt stops the workers
+        (local or on the cluster) at once; what was written stays written.
+        """
         written: list[EpisodeWritten] = []
-        for record in _episodes(self.config, self.indices, self.workers, on_event):
-            self.writer.append([record])
-            event = EpisodeWritten(
-                index=record.index,
-                episode_return=record.demo.episode_return,
-                length=record.demo.length,
-                epochs=record.attrs["swarm_epochs"],
-                emulator_frames=record.attrs["emulator_frames"],
-                wall_seconds=record.attrs["wall_seconds"],
-            )
-            written.append(event)
-            on_event(event)
+        with contextlib.closing(self._finished(on_event)) as finished:
+            for record in finished:
+                self.writer.append([record])
+                event = EpisodeWritten(
+                    index=record.index,
+                    episode_return=record.demo.episode_return,
+                    length=record.demo.length,
+                    epochs=record.attrs["swarm_epochs"],
+                    emulator_frames=record.attrs["emulator_frames"],
+                    wall_seconds=record.attrs["wall_seconds"],
+                )
+                written.append(event)
+                on_event(event)
         return written
 
 
