@@ -73,7 +73,7 @@ def fit(
         int, typer.Option(help="Total epochs (a resumed run continues up to this).")
     ] = FitConfig.epochs,
     batch_size: Annotated[
-        int, typer.Option(help="Samples per gradient step.")
+        int, typer.Option(help="Samples per gradient step (over all devices).")
     ] = FitConfig.batch_size,
     learning_rate: Annotated[float, typer.Option(help="Adam step size.")] = FitConfig.learning_rate,
     steps_per_call: Annotated[
@@ -91,7 +91,11 @@ def fit(
     ] = FitConfig.seed,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
-    """Train the Nature-DQN CNN by cross-entropy on the demonstrated actions."""
+    """Train the Nature-DQN CNN by cross-entropy on the demonstrated actions.
+
+    Uses every local accelerator, data parallel: each batch is split over the devices, so
+    --batch-size must be a multiple of their number.
+    """
     from fil_learn.train import CallDone, EpochMetrics, EpochStarted, Event
     from fil_learn.train import fit as run_fit
 

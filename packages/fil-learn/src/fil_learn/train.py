@@ -3,7 +3,8 @@
 The frame array goes to the device once; a jitted call receives only sample indices and runs
 `steps_per_call` minibatch steps with `lax.scan`, gathering each batch's stacks on the device.
 Shapes never change between calls (the last partial batch of an epoch is dropped and the data
-reshuffled every epoch), so the step compiles once.
+reshuffled every epoch), so the step compiles once. With several local devices the batch is
+split over them and the parameters replicated (`jax.sharding`); one device runs the same code.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 import fil_learn
 from fil_learn.checkpoint import CheckpointStore
@@ -78,20 +81,58 @@ def device_stacks(frames: jax.Array, stacks: jax.Array) -> jax.Array:
     return jnp.moveaxis(frames[stacks], 1, -1)
 
 
-class Trainer:
-    """The jitted functions of one model and optimizer, on pure (params, opt_state) pytrees."""
+def data_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
+    """A one-axis mesh ("data") over `devices`, by default every local accelerator."""
+    return Mesh(np.array(devices if devices is not None else jax.local_devices()), ("data",))
 
-    def __init__(self, model: NatureCNN, optimizer: optax.GradientTransformation) -> None:
+
+class Trainer:
+    """The jitted functions of one model and optimizer, on pure (params, opt_state) pytrees.
+
+    Data parallel over the devices of `mesh` through `jax.sharding`: each batch is split along
+    its batch axis, while parameters, optimizer state and the frame array are replicated, so
+    XLA inserts the gradient all-reduce. One device is the same code on a mesh of one.
+    """
+
+    def __init__(
+        self, model: NatureCNN, optimizer: optax.GradientTransformation, mesh: Mesh | None = None
+    ) -> None:
         self.graphdef, params = nnx.split(model, nnx.Param)
         self.optimizer = optimizer
-        self.train_calls = jax.jit(self._train_calls, donate_argnums=(0, 1))
-        self.eval_batch = jax.jit(self._eval_batch)
+        self.mesh = mesh if mesh is not None else data_mesh()
+        self.replicated = NamedSharding(self.mesh, P())
+        calls = NamedSharding(self.mesh, P(None, "data"))  # (K, B, ...): split B
+        batch = NamedSharding(self.mesh, P("data"))  # (B, ...)
+        rep = self.replicated
+        self.train_calls = jax.jit(
+            self._train_calls,
+            donate_argnums=(0, 1),
+            in_shardings=(rep, rep, rep, calls, calls),
+            out_shardings=rep,
+        )
+        self.eval_batch = jax.jit(
+            self._eval_batch, in_shardings=(rep, rep, batch, batch, batch), out_shardings=rep
+        )
         self.forward = jax.jit(self._forward)
         self._initial_params = params
 
+    @property
+    def device_count(self) -> int:
+        return self.mesh.size
+
+    def check_batch_size(self, batch_size: int) -> None:
+        """Every device must get the same share of a batch."""
+        if batch_size % self.device_count:
+            raise ValueError(
+                f"--batch-size {batch_size} does not split evenly over {self.device_count} "
+                f"devices: use a multiple of {self.device_count}"
+            )
+
     def init(self) -> tuple[Any, Any]:
-        params = self._initial_params
-        return params, self.optimizer.init(params)
+        """Initial parameters and optimizer state, replicated over the mesh."""
+        params = jax.device_put(self._initial_params, self.replicated)
+        # all replicated, like the outputs of a step, so the second call hits the first's cache
+        return params, jax.device_put(self.optimizer.init(params), self.replicated)
 
     def _forward(self, params: Any, observations: jax.Array) -> jax.Array:
         return nnx.merge(self.graphdef, params)(observations)
@@ -252,6 +293,7 @@ def fit(
         )
     model = NatureCNN(model_settings, nnx.Rngs(config.seed))
     trainer = Trainer(model, optax.adam(config.learning_rate))
+    trainer.check_batch_size(config.batch_size)
     run.write_settings(
         {
             "game": data.game,
@@ -266,7 +308,8 @@ def fit(
             "val_episodes": int(np.unique(val.episode_of).size) if val else 0,
             "fil_learn_version": fil_learn.__version__,
             "jax_version": jax.__version__,
-            "devices": [str(d) for d in jax.devices()],
+            "device_count": trainer.device_count,
+            "devices": [str(d) for d in trainer.mesh.devices.flat],
         }
     )
     latest = CheckpointStore(out, "checkpoints", keep=2)
@@ -284,7 +327,7 @@ def fit(
         start_epoch = step + 1
         history = [row for row in history if row["epoch"] <= step]
         log.info("resuming %s after epoch %d", out, step)
-    frames = jax.device_put(data.frames)
+    frames = jax.device_put(data.frames, trainer.replicated)
     steps_per_epoch = train.n_samples // config.batch_size
     k = min(config.steps_per_call, steps_per_epoch)
     full_calls, single_steps = divmod(steps_per_epoch, k)
