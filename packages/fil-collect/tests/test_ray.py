@@ -5,12 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,13 +17,12 @@ from typer.testing import CliRunner
 from fil_collect.cli import app
 from fil_collect.collect import CollectConfig, Collection, EpisodeWritten, Event
 from fil_collect.dataset import Compression, open_dataset
-from fil_collect.ray_backend import require_ray
+from fil_collect.ray_backend import LocalCluster, local_cluster, require_ray
 from fil_collect.swarm import SwarmConfig
 
 from .conftest import TINY_CLI
 
 EPISODES = 4
-RAY_BIN = Path(sys.executable).with_name("ray")
 
 
 def test_ray_flag_without_ray_says_how_to_install(
@@ -52,67 +47,18 @@ def test_ray_and_workers_together_is_refused(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _ray_start(*args: str) -> subprocess.Popen[bytes]:
-    """`ray start --block`: the node's processes are this one's children and end with it, so
-    teardown stops exactly this cluster (never `ray stop`, which stops every Ray on the host)."""
-    return subprocess.Popen(
-        [str(RAY_BIN), "start", "--block", "--num-cpus=1", "--disable-usage-stats", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 @pytest.fixture
-def ray_cluster() -> Iterator[tuple[str, list[int]]]:
-    """A head and a second node on 127.0.0.1, one CPU each; yields (address, node pids)."""
+def ray_cluster() -> Iterator[LocalCluster]:
+    """A head and a second node on 127.0.0.1, one CPU each."""
     try:
-        ray = require_ray()  # as the collector imports it
+        require_ray()
     except ValueError:
         pytest.skip("Ray is not installed (uv sync --extra ray)")
-    temp_dir = tempfile.mkdtemp(prefix="fil-ray-")  # short: Ray's socket paths must fit
-    address = f"127.0.0.1:{_free_port()}"
-    nodes = [
-        _ray_start(
-            "--head",
-            f"--port={address.split(':')[1]}",
-            "--node-ip-address=127.0.0.1",
-            "--include-dashboard=false",
-            f"--temp-dir={temp_dir}",
-        )
-    ]
-    try:
-        deadline = time.monotonic() + 90
-        while True:  # the second node can only join a head that is up
-            with contextlib.suppress(ConnectionError):
-                ray.init(address=address, logging_level="WARNING", log_to_driver=False)
-                break
-            assert time.monotonic() < deadline, "the Ray head did not start"
-            time.sleep(1)
-        nodes.append(_ray_start(f"--address={address}", "--node-ip-address=127.0.0.1"))
-        while ray.cluster_resources().get("CPU", 0) < 2:
-            assert time.monotonic() < deadline, "the second Ray node did not join"
-            time.sleep(0.5)
-        yield address, [node.pid for node in nodes]
-    finally:
-        ray.shutdown()
-        for node in reversed(nodes):
-            node.send_signal(signal.SIGTERM)
-        for node in nodes:
-            try:
-                node.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                node.kill()
-                node.wait()
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    with local_cluster(nodes=2, cpus_per_node=1) as cluster:
+        yield cluster
 
 
-def _running_task(node_pids: list[int]) -> int:
+def _running_task(node_pids: tuple[int, ...]) -> int:
     """The pid of a worker of these nodes that is running a swarm right now."""
     import psutil
 
@@ -134,9 +80,8 @@ def _digests(path: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_ray_cluster_survives_a_killed_worker_and_equals_a_local_run(
-    tmp_path: Path, tiny_config: CollectConfig, ray_cluster: tuple[str, list[int]]
+    tmp_path: Path, tiny_config: CollectConfig, ray_cluster: LocalCluster
 ) -> None:
-    address, node_pids = ray_cluster
     config = dataclasses.replace(tiny_config, swarm=SwarmConfig(n_walkers=4, max_epochs=60))
     # about 1.5 s a swarm: long enough to catch one running, short enough for a test
     written_before_kill: set[int] = set()
@@ -145,11 +90,13 @@ def test_ray_cluster_survives_a_killed_worker_and_equals_a_local_run(
     def kill_a_worker_after_the_first_episode(event: Event) -> None:
         if isinstance(event, EpisodeWritten) and not killed:
             written_before_kill.add(event.index)
-            killed.append(_running_task(node_pids))
+            killed.append(_running_task(ray_cluster.node_pids))
             os.kill(killed[0], signal.SIGKILL)
 
     cluster_path = tmp_path / "cluster.h5"
-    collection = Collection(config, cluster_path, EPISODES, 1, Compression(), ray_address=address)
+    collection = Collection(
+        config, cluster_path, EPISODES, 1, Compression(), ray_address=ray_cluster.address
+    )
     written = collection.run(kill_a_worker_after_the_first_episode)
     assert killed and written_before_kill
     assert sorted(event.index for event in written) == list(range(EPISODES))

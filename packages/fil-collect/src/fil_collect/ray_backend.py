@@ -11,9 +11,17 @@ Ray is an optional dependency (`fil-collect[ray]`), imported only when a cluster
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from types import ModuleType
 
 from fil_collect.collect import CollectConfig, collect_episode
@@ -87,3 +95,75 @@ def ray_episodes(
             ray.cancel(ref, force=True)
         if disconnect:
             ray.shutdown()
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    """A Ray cluster of node processes on this machine: its address and each node's pid."""
+
+    address: str
+    node_pids: tuple[int, ...]
+
+
+@contextlib.contextmanager
+def local_cluster(nodes: int = 2, cpus_per_node: int = 1) -> Iterator[LocalCluster]:
+    """Start `nodes` Ray nodes on 127.0.0.1 (a head and the rest joining it); stop them on exit.
+
+    For trying `--ray` and for tests and benchmarks on one machine. Each node is a `ray start
+    --block` process whose children are that node's Ray processes, so stopping it stops exactly
+    this cluster, never another Ray on the host (as `ray stop` would).
+    """
+    ray = require_ray()
+    temp_dir = tempfile.mkdtemp(prefix="fil-ray-")  # short: Ray's socket paths must fit
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    start = [sys.executable, "-m", "ray.scripts.scripts", "start", "--block"]
+    common = [f"--num-cpus={cpus_per_node}", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+    head = [f"--port={port}", "--include-dashboard=false", f"--temp-dir={temp_dir}"]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for node in range(nodes):
+            where = ["--head", *head] if node == 0 else [f"--address={address}"]
+            processes.append(
+                subprocess.Popen(
+                    [*start, *where, *common],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            _wait_for_cpus(ray, address, (node + 1) * cpus_per_node)
+        yield LocalCluster(address, tuple(p.pid for p in processes))
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _wait_for_cpus(ray: ModuleType, address: str, cpus: int, timeout: float = 120) -> None:
+    """Until the cluster at `address` has `cpus` CPUs (a node joins only a head that is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+            break
+        except ConnectionError:
+            _pause(deadline, address)
+    try:
+        while ray.cluster_resources().get("CPU", 0) < cpus:
+            _pause(deadline, address)
+    finally:
+        ray.shutdown()
+
+
+def _pause(deadline: float, address: str) -> None:
+    if time.monotonic() > deadline:
+        raise TimeoutError(f"the local Ray cluster at {address} did not start in time")
+    time.sleep(0.5)
