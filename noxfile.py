@@ -43,7 +43,8 @@ def tests(session: nox.Session) -> None:
     """The whole test suite: real ALE, real HDF5, real JIT training at tiny sizes."""
     _sync(session)
     workers = os.environ.get("FIL_TEST_WORKERS", str(os.cpu_count() or 1))
-    _uv_run(session, "pytest", "-n", workers, *session.posargs)
+    # loadgroup: tests sharing an expensive module fixture (the Ray cluster) share a worker
+    _uv_run(session, "pytest", "-n", workers, "--dist", "loadgroup", *session.posargs)
 
 
 @nox.session

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import signal
+import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,9 +49,9 @@ def test_ray_and_workers_together_is_refused(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[LocalCluster]:
-    """A head and a second node on 127.0.0.1, one CPU each."""
+    """A head and a second node on 127.0.0.1, one CPU each, shared by this module's tests."""
     try:
         require_ray()
     except ValueError:
@@ -58,19 +60,24 @@ def ray_cluster() -> Iterator[LocalCluster]:
         yield cluster
 
 
-def _running_task(node_pids: tuple[int, ...]) -> int:
-    """The pid of a worker of these nodes that is running a swarm right now."""
+def _running_tasks(cluster: LocalCluster) -> list[int]:
+    """The pids of the cluster's workers that are running a swarm right now."""
     import psutil
 
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for node in node_pids:
-            for child in psutil.Process(node).children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    if child.cmdline()[:1] == ["ray::collect_episode"]:
-                        return child.pid
+    running = []
+    for node in cluster.node_pids:
+        for child in psutil.Process(node).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if child.cmdline()[:1] == ["ray::collect_episode"]:
+                    running.append(child.pid)
+    return running
+
+
+def _wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
         time.sleep(0.02)
-    raise AssertionError("no worker was running a swarm")
 
 
 def _digests(path: Path) -> dict[str, str]:
@@ -79,6 +86,7 @@ def _digests(path: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray_cluster")  # with --dist loadgroup, one worker and one cluster
 def test_ray_cluster_survives_a_killed_worker_and_equals_a_local_run(
     tmp_path: Path, tiny_config: CollectConfig, ray_cluster: LocalCluster
 ) -> None:
@@ -90,7 +98,8 @@ def test_ray_cluster_survives_a_killed_worker_and_equals_a_local_run(
     def kill_a_worker_after_the_first_episode(event: Event) -> None:
         if isinstance(event, EpisodeWritten) and not killed:
             written_before_kill.add(event.index)
-            killed.append(_running_task(ray_cluster.node_pids))
+            _wait_until(lambda: bool(_running_tasks(ray_cluster)), "no swarm was running")
+            killed.append(_running_tasks(ray_cluster)[0])
             os.kill(killed[0], signal.SIGKILL)
 
     cluster_path = tmp_path / "cluster.h5"
@@ -106,3 +115,37 @@ def test_ray_cluster_survives_a_killed_worker_and_equals_a_local_run(
     cluster, local = _digests(cluster_path), _digests(local_path)
     assert len(cluster) == EPISODES
     assert cluster == local
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray_cluster")
+def test_ctrl_c_stops_the_cluster_work_and_keeps_what_finished(
+    tmp_path: Path, ray_cluster: LocalCluster
+) -> None:
+    path = tmp_path / "ds.h5"
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-c", "from fil_collect.cli import main; main()"),
+            *("--game", "SpaceInvaders", "--walkers", "4", "--epochs", "60", "--seed", "3"),
+            *("--episodes", "20", "--ray", ray_cluster.address, "--out", str(path)),
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stderr is not None
+    reported: set[int] = set()
+    while not reported:
+        line = process.stderr.readline()
+        assert line, "the collector stopped before writing an episode"
+        if match := re.match(r"episode (\d+): return", line.strip()):
+            reported.add(int(match.group(1)))
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    on_disk = set(_digests(path))
+    assert {f"episode_{i}" for i in reported} <= on_disk
+    assert len(on_disk) < 20
+    _wait_until(lambda: not _running_tasks(ray_cluster), "swarms still run after Ctrl-C", 10)
