@@ -100,7 +100,17 @@ def bench(session: nox.Session) -> None:
     interpreter with torch (torch is never a fil dependency).
     """
     session.run(
-        "uv", "sync", "--all-packages", "--extra", "eval", "--extra", "plangym", external=True
+        "uv",
+        "sync",
+        "--all-packages",
+        "--extra",
+        "eval",
+        "--extra",
+        "plangym",
+        "--extra",
+        "ray",
+        external=True,
     )
     _uv_run(session, "python", "bench/collect_speed.py", *session.posargs)
+    _uv_run(session, "python", "bench/collect_scaling.py")
     _uv_run(session, "python", "bench/train_speed.py")
