@@ -49,13 +49,33 @@ def test_ray_and_workers_together_is_refused(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[LocalCluster]:
-    """A head and a second node on 127.0.0.1, one CPU each, shared by this module's tests."""
+def _needs_ray() -> None:
+    """Skip without Ray; import it as the collector does (with its settings), never directly."""
     try:
         require_ray()
     except ValueError:
         pytest.skip("Ray is not installed (uv sync --extra ray)")
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [("127.0.0.1:1", "no Ray cluster answers at 127.0.0.1:1"), ("head-node", "HOST:PORT")],
+)
+def test_a_bad_cluster_address_is_one_line_not_a_hang(
+    tmp_path: Path, address: str, message: str
+) -> None:
+    _needs_ray()
+    path = tmp_path / "ds.h5"
+    result = CliRunner().invoke(app, [*TINY_CLI, "--out", str(path), "--ray", address])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not path.exists()
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[LocalCluster]:
+    """A head and a second node on 127.0.0.1, one CPU each, shared by this module's tests."""
+    _needs_ray()
     with local_cluster(nodes=2, cpus_per_node=1) as cluster:
         yield cluster
 

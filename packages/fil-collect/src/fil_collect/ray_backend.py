@@ -62,6 +62,8 @@ def connect(address: str) -> bool:
     ray = require_ray()
     if ray.is_initialized():
         return False
+    if address != "auto":
+        _check_reachable(address)  # Ray itself retries an unreachable address for ever
     try:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     except ConnectionError as error:
@@ -70,6 +72,23 @@ def connect(address: str) -> bool:
             "or give its address, e.g. --ray 10.0.0.1:6379"
         ) from None
     return True
+
+
+def _check_reachable(address: str, timeout: float = 10) -> None:
+    host, colon, port = address.rpartition(":")
+    if not colon or not host or not port.isdigit():
+        raise ValueError(
+            f"--ray {address!r} is not a cluster address: give 'auto' or the head's HOST:PORT, "
+            "e.g. --ray 10.0.0.1:6379"
+        )
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as error:
+        raise ValueError(
+            f"no Ray cluster answers at {address} ({error.strerror or error}): start one with "
+            "`ray start --head`, or check the address"
+        ) from None
 
 
 def ray_episodes(
