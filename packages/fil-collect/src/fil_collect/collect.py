@@ -26,6 +26,7 @@ import h5py
 import numpy as np
 
 import fil_collect
+from fil_collect import ray_backend
 from fil_collect.dataset import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -191,8 +192,6 @@ class Collection:
         if workers < 1:
             raise ValueError(f"--workers must be at least 1, got {workers}")
         if ray_address is not None:
-            from fil_collect import ray_backend  # imports this module; Ray only when asked for
-
             ray_backend.require_ray()
         self.config = config
         self.writer = DatasetWriter(path, dataset_header(config), compression, force=force)
@@ -206,9 +205,8 @@ class Collection:
     def _finished(self, on_event: Callable[[Event], None]) -> Iterator[EpisodeRecord]:
         if self.ray_address is None:
             return _episodes(self.config, self.indices, self.workers, on_event)
-        from fil_collect.ray_backend import ray_episodes
-
-        return ray_episodes(self.config, self.indices, self._disconnect)
+        tasks = [(index, self.config) for index in self.indices]
+        return ray_backend.ray_tasks(collect_episode, tasks, self._disconnect)
 
     def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[EpisodeWritten]:
         """Collect the planned episodes; each is written as soon as it finishes.

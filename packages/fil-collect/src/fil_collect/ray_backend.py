@@ -1,4 +1,4 @@
-"""Swarm episodes as Ray tasks: the same finished episodes as the local pool, from a cluster.
+"""Episode tasks on a Ray cluster: the same finished episodes as the local pool, from a cluster.
 
 Each episode is one task. Episode `i` depends only on the settings and `(seed, i)`, so a task
 that runs twice (its worker died and Ray retried it) or on any node gives the same episode, and
@@ -20,14 +20,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
-
-from fil_collect.collect import CollectConfig, collect_episode
-from fil_collect.dataset import EpisodeRecord
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+
+Result = TypeVar("Result")
 
 TASK_RETRIES = 3
 """Reruns of an episode whose worker process or node died before it finished."""
@@ -91,18 +91,19 @@ def _check_reachable(address: str, timeout: float = 10) -> None:
         ) from None
 
 
-def ray_episodes(
-    config: CollectConfig, indices: list[int], disconnect: bool
-) -> Iterator[EpisodeRecord]:
-    """Finished episodes in the order they finish, one Ray task each.
+def ray_tasks(
+    work: Callable[[Any, int, None], Result], tasks: list[tuple[int, Any]], disconnect: bool
+) -> Iterator[Result]:
+    """`work(task, index, None)` for each (index, task) as one Ray task, in the order they finish.
 
-    Closing the generator early (Ctrl-C, an error while writing) cancels the tasks still
-    queued or running, killing their workers, so the cluster stops working for this run.
+    `work` is a module-level function (Ray ships it by name). Closing the generator early
+    (Ctrl-C, an error while writing) cancels the tasks still queued or running, killing their
+    workers, so the cluster stops working for this run; `disconnect` also leaves the cluster.
     """
     ray = require_ray()
-    task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False)(collect_episode)
-    pending = {task.remote(config, index): index for index in indices}
-    log.info("%d episode task(s) submitted to %s", len(pending), ray.cluster_resources())
+    remote = ray.remote(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False)(work)
+    pending = {remote.remote(task, index, None): index for index, task in tasks}
+    log.info("%d task(s) submitted to %s", len(pending), ray.cluster_resources())
     try:
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
