@@ -127,7 +127,9 @@ class LocalCluster:
 
 @contextlib.contextmanager
 def local_cluster(nodes: int = 2, cpus_per_node: int = 1) -> Iterator[LocalCluster]:
-    """Start `nodes` Ray nodes on 127.0.0.1 (a head and the rest joining it); stop them on exit.
+    """Start `nodes` Ray nodes on this machine (a head and the rest joining it), reached at
+    127.0.0.1:PORT; stop them on exit. (Ray registers each node under the host's own IP even
+    when told 127.0.0.1: it maps loopback to a reachable address on purpose.)
 
     For trying `--ray` and for tests and benchmarks on one machine. Each node is a `ray start
     --block` process whose children are that node's Ray processes, so stopping it stops exactly
