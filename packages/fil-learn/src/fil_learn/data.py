@@ -1,4 +1,4 @@
-"""Reading fil datasets (format v1, `datasets/README.md`) into memory, and frame stacks by index.
+"""Reading fil datasets (format v1 and v2, `datasets/README.md`) into memory, and frame stacks by index.
 
 fil-learn reads the format itself and never imports fil-collect: a training machine needs no
 emulator. Frames are stored once per step and compressed (~40x), and random reads of gzip
@@ -6,6 +6,9 @@ chunks are slow, so every file is decompressed once into one contiguous uint8 ar
 sample is then four row indices into that array (frames t-3..t of one episode, the first frame
 repeated before the episode starts, as Gymnasium's `FrameStackObservation` pads), and a batch
 is a gather: no stacked copy of the data ever exists.
+
+Version 2 adds relabelled episodes, whose unlabelled steps (action -1) are frame-stack context
+only: they give the frames before a labelled step but are never samples themselves.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import h5py
 import numpy as np
 
 FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+VISITED_FORMAT = "fil-visited"
+NO_LABEL = -1
 STACK = 4
 
 log = logging.getLogger(__name__)
@@ -95,6 +100,12 @@ def _open(path: Path) -> h5py.File:
         handle = h5py.File(path, "r")
     except OSError:
         raise DatasetError(f"{path} is not a fil dataset: not an HDF5 file") from None
+    if handle.attrs.get("format") == VISITED_FORMAT:
+        handle.close()
+        raise DatasetError(
+            f"{path} holds a policy's visited states, not labels: "
+            f"run `fil-collect relabel {path} --out <dataset.h5>` and train on its output"
+        )
     if handle.attrs.get("format") != FORMAT_NAME:
         handle.close()
         raise DatasetError(f"{path} is not a fil dataset (no format={FORMAT_NAME!r} attribute)")
@@ -173,14 +184,19 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
                 steps = observations.shape[0] - 1
                 if steps <= 0:
                     continue
+                labels = group["actions"][:steps].astype(np.int32)
+                labelled = labels != NO_LABEL
                 chunks.append(observations)
-                stacks.append(stack_rows(row, steps))
-                actions.append(group["actions"][:steps].astype(np.int32))
-                episode_of.append(np.full(steps, len(returns), dtype=np.int32))
+                stacks.append(stack_rows(row, steps)[labelled])
+                actions.append(labels[labelled])
+                episode_of.append(np.full(int(labelled.sum()), len(returns), dtype=np.int32))
                 returns.append(float(group.attrs["episode_return"]))
                 row += observations.shape[0]
-    if not returns:
-        raise DatasetError(f"no episodes with steps in {', '.join(map(str, paths))}")
+    if not returns or not sum(a.size for a in actions):
+        raise DatasetError(
+            f"no labelled steps in {', '.join(map(str, paths))}: a visited-states file from "
+            "`fil-learn eval --save-states` needs `fil-collect relabel` before training"
+        )
     log.info(
         "loaded %d episodes, %d samples (%.1f MiB of frames)",
         len(returns),
