@@ -125,6 +125,14 @@ def require_attrs(handle: h5py.File | h5py.Group, path: Path, names: tuple[str, 
             )
 
 
+def refuse_relabelled(handle: h5py.File, path: Path, why: str) -> None:
+    """Raise DatasetError if the file holds relabelled episodes, which some tools cannot use."""
+    if any(handle[name].attrs.get("source") == "relabel" for name in episode_names(handle)):
+        raise DatasetError(
+            f"{path} holds relabelled episodes (a learner's states with swarm labels): {why}"
+        )
+
+
 def _attr_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         if value and isinstance(value[0], str):
