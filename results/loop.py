@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import subprocess
 import sys
 import time
@@ -138,11 +139,23 @@ class Loop:
             *self.workers(), "--quiet",
         )  # fmt: skip
 
-    def final(self, protocol: str) -> dict[str, Any]:
-        result = self.dir / f"final-{protocol}.json"
+    def policy(self, round_index: int) -> Path:
+        """A copy of the policy a round ended with (settings and best parameters, ~7 MB)."""
+        return self.dir / "policies" / f"round-{round_index}"
+
+    def keep_policy(self, round_index: int) -> None:
+        target = self.policy(round_index)
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(self.run_dir / "best", target / "best")
+        shutil.copy2(self.run_dir / "run.json", target / "run.json")
+
+    def final(self, round_index: int, protocol: str) -> dict[str, Any]:
+        result = self.dir / f"final-round-{round_index}-{protocol}.json"
         if not result.exists():
             self.command(
-                "fil-learn", "eval", self.run_dir, "--episodes", self.config.final_episodes,
+                "fil-learn", "eval", self.policy(round_index),
+                "--episodes", self.config.final_episodes,
                 "--protocol", protocol, "--seed", 10_000, "--json", result,
                 *self.max_steps(), "--quiet",
             )  # fmt: skip
@@ -191,6 +204,7 @@ def run_loop(config: LoopConfig) -> list[dict[str, Any]]:
         if config.mode == "dagger" and round_index > 0:
             loop.relabel(round_index - 1)
         loop.fit(round_index)
+        loop.keep_policy(round_index)
         summary = loop.evaluate(round_index)
         samples, frames = _data_totals(loop.datasets(round_index))
         rows.append(
@@ -211,7 +225,10 @@ def run_loop(config: LoopConfig) -> list[dict[str, Any]]:
         plot_rounds(config, rows)
     finals = {}
     if config.final_episodes:
-        finals = {p: loop.final(p) for p in ("v5", "noop30")}
+        # round 0 is plain behaviour cloning; the last round has every relabelled round in it
+        for round_index in sorted({0, config.rounds - 1}):
+            for protocol in ("v5", "noop30"):
+                finals[f"round-{round_index}/{protocol}"] = loop.final(round_index, protocol)
         _write_record(record_file, config, rows, finals)
         write_table(config, rows, finals)
     return rows
@@ -253,14 +270,16 @@ def write_table(
     if finals:
         lines += [
             "",
-            f"Final policy, {config.final_episodes} episodes per protocol:",
+            f"Final evaluation, {config.final_episodes} episodes per protocol "
+            "(round 0 = plain behaviour cloning):",
             "",
-            "| protocol | mean ± 95% CI | std | min | max | human-normalized |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "| policy | protocol | mean ± 95% CI | std | min | max | human-normalized |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
         ]
-        for protocol, s in finals.items():
+        for key, s in finals.items():
+            policy, protocol = key.split("/")
             lines.append(
-                f"| {protocol} | {s['mean']:,.1f} ± {_ci(s['ci95'])} | {s['std']:,.1f} | "
+                f"| {policy} | {protocol} | {s['mean']:,.1f} ± {_ci(s['ci95'])} | {s['std']:,.1f} | "
                 f"{s['min']:,.0f} | {s['max']:,.0f} | {_percent(s['human_normalized'])} |"
             )
     (config.workdir / "rounds.md").write_text("\n".join(lines) + "\n")

@@ -50,7 +50,8 @@ def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
     assert rounds[1]["emulator_frames"] > rounds[0]["emulator_frames"]
     stages = json.loads((work / "run" / "run.json").read_text())["stages"]
     assert [s["first_epoch"] for s in stages] == [1, 2]
-    assert set(record["final"]) == {"v5", "noop30"}
+    assert set(record["final"]) == {f"round-{r}/{p}" for r in (0, 1) for p in ("v5", "noop30")}
+    assert (work / "policies" / "round-0" / "run.json").exists()
     table = (work / "rounds.md").read_text()
     assert "| 1 |" in table and "noop30" in table
     assert (work / "score.png").stat().st_size > 0

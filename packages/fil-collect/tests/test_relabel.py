@@ -135,3 +135,24 @@ def test_verify_refuses_relabelled_files_and_info_checks_them(tmp_path: Path) ->
     assert verify.exit_code == 2 and "cannot be re-simulated" in verify.output
     info = CliRunner().invoke(app, ["info", str(out)])
     assert info.exit_code == 0 and "ok (sha256" in info.output
+
+
+def test_value_rule_ranks_first_moves_by_lives_then_score(tmp_path: Path) -> None:
+    out = tmp_path / "value.h5"
+    config = RelabelConfig(
+        swarm=SwarmConfig(n_walkers=2, max_epochs=3, max_dt=4), every=3, rule="value"
+    )
+    _relabel(write_visited(tmp_path / "visited.h5", episodes=1), out, config)
+    with h5py.File(out) as f:
+        g = f["episode_0"]
+        labels, learner = g["actions"][()], g["behaviour_actions"][()]
+        scores, lives = g["label_scores"][()], g["label_lives"][()]
+        assert "label_votes" not in g
+        steps = np.flatnonzero(labels != NO_LABEL)
+        assert steps.size == 4
+        for t in steps:
+            best = np.flatnonzero(lives[t] == lives[t].max())
+            best = best[scores[t][best] == scores[t][best].max()]
+            assert labels[t] in best
+            if learner[t] in best:
+                assert labels[t] == learner[t]  # equally good moves keep the learner's choice

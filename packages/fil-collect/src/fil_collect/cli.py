@@ -323,7 +323,11 @@ def relabel(
         int | None, typer.Option(help="At most this many labels per episode, evenly spaced.")
     ] = None,
     rule: Annotated[
-        str, typer.Option(help="vote: the swarm's majority first action; best: the best walker's.")
+        str,
+        typer.Option(
+            help="vote: the swarm's majority first action; best: the best walker's; value: one "
+            "swarm per first action (--walkers each), most lives then score, ties to the learner."
+        ),
     ] = "vote",
     seed: Annotated[int, typer.Option(help="Seeds the label swarms.")] = 0,
     workers: Annotated[int | None, typer.Option(help="Processes [default: all cores].")] = None,

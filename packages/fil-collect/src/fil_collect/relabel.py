@@ -9,7 +9,7 @@ followed by a good future.
 
 The output is a fil dataset (format v2) of the learner's episodes: its observations, with the
 swarm's labels as `actions` (-1 where a step was not labelled), what the learner played as
-`behaviour_actions`, and the swarm's votes as `label_votes`.
+`behaviour_actions`, and the evidence (`label_votes`, or `label_scores` and `label_lives`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from fil_collect.swarm import Swarm, SwarmConfig
 from fil_collect.visited import read_visited_episode, visited_header
 from fil_collect.workers import EpisodeProgress, ProgressFn, run_tasks
 
-RULES = ("vote", "best")
+RULES = ("vote", "best", "value")
 
 
 def _relabel_swarm() -> SwarmConfig:
@@ -65,7 +65,10 @@ class RelabelConfig:
     max_labels: int | None = None
     """At most this many labels per episode, evenly spaced (bounds the cost of long episodes)."""
     rule: str = "vote"
-    """`vote`: the swarm's majority first action; `best`: the best walker's first action."""
+    """`vote`: the swarm's majority first action; `best`: the best walker's first action;
+    `value`: one swarm per first action (`swarm.n_walkers` walkers each), ranked by lives kept,
+    then score; ties go to the learner's own action, so equally good moves are not relabelled
+    at random."""
     seed: int = 0
     """Seeds each label's swarm together with the episode and step."""
 
@@ -104,6 +107,54 @@ def chosen_steps(state_steps: np.ndarray, config: RelabelConfig) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Label:
+    """The teacher's action in one state and the evidence for it."""
+
+    action: int
+    evidence: dict[str, np.ndarray]
+    """`votes` (vote, best) or `scores` and `lives` per first action (value)."""
+    emulator_frames: int
+
+
+def label_state(
+    emulators: list[AtariEmulator],
+    state: Any,
+    config: RelabelConfig,
+    rng: np.random.Generator,
+    learner_action: int,
+) -> Label:
+    """Ask short swarms from `state` what to do there."""
+    if config.rule == "value":
+        return _label_by_value(emulators, state, config, rng, learner_action)
+    result = Swarm(emulators, config.swarm, rng).run(state)
+    action = result.decision() if config.rule == "vote" else result.best_root
+    return Label(action, {"votes": result.root_votes.astype(np.int32)}, result.emulator_frames)
+
+
+def _label_by_value(
+    emulators: list[AtariEmulator],
+    state: Any,
+    config: RelabelConfig,
+    rng: np.random.Generator,
+    learner_action: int,
+) -> Label:
+    n_actions = emulators[0].n_actions
+    scores = np.zeros(n_actions, dtype=np.float64)
+    lives = np.zeros(n_actions, dtype=np.int32)
+    frames = 0
+    for action in range(n_actions):
+        result = Swarm(emulators, config.swarm, rng).run(state, first_action=action)
+        scores[action] = result.score
+        # a first move after which every walker reaches game over is the worst there is
+        lives[action] = -1 if result.stop_reason == "all walkers dead" else result.best_lives
+        frames += result.emulator_frames
+    survivors = np.flatnonzero(lives == lives.max())
+    best = survivors[scores[survivors] == scores[survivors].max()]
+    action = learner_action if learner_action in best else int(best[0])
+    return Label(action, {"scores": scores, "lives": lives}, frames)
+
+
+@dataclass(frozen=True)
 class RelabelTask:
     path: str
     episode: int
@@ -123,17 +174,20 @@ def relabel_episode(
     n_actions = emulators[0].n_actions
     steps = visited.length
     labels = np.full(steps, NO_LABEL, dtype=np.int64)
-    votes = np.zeros((steps, n_actions), dtype=np.int32)
+    evidence: dict[str, np.ndarray] = {}
     state_of = dict(zip(visited.state_steps.tolist(), range(len(visited.state_steps)), strict=True))
     frames = 0
     chosen = chosen_steps(visited.state_steps, config)
     for done, step in enumerate(chosen.tolist(), start=1):
         state = state_from_bytes(visited.states[state_of[step]].tobytes())
         rng = np.random.default_rng([config.seed, task.episode, step])
-        result = Swarm(emulators, config.swarm, rng).run(state)
-        labels[step] = result.decision() if config.rule == "vote" else result.best_root
-        votes[step] = result.root_votes
-        frames += result.emulator_frames
+        label = label_state(emulators, state, config, rng, int(visited.actions[step]))
+        labels[step] = label.action
+        for name, values in label.evidence.items():
+            if name not in evidence:
+                evidence[name] = np.zeros((steps, n_actions), dtype=values.dtype)
+            evidence[name][step] = values
+        frames += label.emulator_frames
         if progress is not None:
             progress(done, float(len(chosen)))
     seconds = time.perf_counter() - started
@@ -165,7 +219,7 @@ def relabel_episode(
         },
         extra_arrays={
             "behaviour_actions": visited.actions.astype(np.int64),
-            "label_votes": votes,
+            **{f"label_{name}": values for name, values in evidence.items()},
         },
     )
 

@@ -89,6 +89,8 @@ class SwarmResult:
     move, far less noisy than the one random action the best branch happened to start with."""
     best_root: int
     """The first action of the best walker's branch (-1 if no walker left the root)."""
+    best_lives: int
+    """Lives the best walker has left."""
 
     def decision(self) -> int:
         """The swarm's first move: the most-voted first action, ties to the best walker's."""
@@ -184,8 +186,17 @@ class Swarm:
         self.config = config
         self.rng = rng
 
-    def run(self, root: ALEState, progress: ProgressFn | None = None) -> SwarmResult:
-        """Search from `root` until the epoch budget, the frame cap or a swarm-wide death."""
+    def run(
+        self,
+        root: ALEState,
+        progress: ProgressFn | None = None,
+        first_action: int | None = None,
+    ) -> SwarmResult:
+        """Search from `root` until the epoch budget, the frame cap or a swarm-wide death.
+
+        `first_action` makes every walker begin with that action (relabelling compares the
+        futures of each first move this way); later actions stay random.
+        """
         cfg, rng, emus = self.config, self.rng, self.emulators
         n = cfg.n_walkers
         n_actions = emus[0].n_actions
@@ -209,6 +220,8 @@ class Swarm:
         last_report = time.monotonic()
         for epoch in range(1, cfg.max_epochs + 1):
             actions = rng.integers(n_actions, size=n)
+            if epoch == 1 and first_action is not None:
+                actions[:] = first_action
             dts = sample_dt(rng, cfg, n)
             rewards = np.zeros(n, dtype=np.float64)
             ended = np.zeros(n, dtype=bool)
@@ -283,6 +296,7 @@ class Swarm:
             tree_size=len(tree),
             root_votes=np.bincount(w.roots[w.roots >= 0], minlength=n_actions),
             best_root=best.root,
+            best_lives=best.lives,
         )
 
     def _clone(
