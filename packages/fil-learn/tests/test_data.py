@@ -37,9 +37,24 @@ def test_load_several_files(tmp_path: Path) -> None:
 
 def test_split_is_by_whole_episodes(dataset: Path) -> None:
     train, val = split_by_episode(load([dataset]), 0.34, seed=0)
-    assert val is not None
+    assert val is not None and train.n_samples > 0
     assert set(np.unique(train.episode_of)).isdisjoint(np.unique(val.episode_of))
-    assert np.unique(val.episode_of).size == 2
+
+
+def test_more_data_never_moves_a_training_episode_into_validation(tmp_path: Path) -> None:
+    first = write_dataset(tmp_path / "a.h5", episodes=12)
+    more = write_dataset(tmp_path / "b.h5", episodes=12, seed=1)
+    before = load([first])
+    after = load([first, more])
+
+    def held_out(data):
+        _, val = split_by_episode(data, 0.25, seed=0)
+        return {data.episode_keys[e] for e in np.unique(val.episode_of)}
+
+    old_val = held_out(before)
+    new_val = held_out(after)
+    assert old_val and new_val
+    assert new_val & set(before.episode_keys) == old_val
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,9 @@ class FitConfig:
     dispatches; measured 1.4x faster training on CPU at batch 32 and 256 (bench/train_speed.py).
     The steps of an epoch that do not fill a call run one per call (a second, fixed shape)."""
     val_fraction: float = 0.1
-    """Share of episodes held out for validation (at least one when there are two or more)."""
+    """Expected share of episodes held out for validation, chosen by a hash of each episode so
+    that continued fits on more data never validate on trained episodes (at least one held out
+    when there are two or more)."""
     patience: int = 0
     """Stop after this many epochs without a better validation loss; 0 never stops early."""
     seed: int = 0
