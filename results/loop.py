@@ -50,6 +50,8 @@ class LoopConfig:
     """Most labels per visited episode (bounds the relabelling cost per round)."""
     label_walkers: int = 16
     label_epochs: int = 10
+    rule: str = "vote"
+    """How a visited state is labelled: `fil-collect relabel --rule` (vote, best, value)."""
     final_episodes: int = 30
     """Episodes per protocol (v5 and noop30) of the final evaluation; 0 skips it."""
     eval_max_steps: int | None = None
@@ -135,7 +137,8 @@ class Loop:
         self.command(
             "fil-collect", "relabel", self.visited(round_index),
             "--out", self.relabelled(round_index), "--walkers", c.label_walkers,
-            "--epochs", c.label_epochs, "--max-labels", c.max_labels, "--seed", c.seed,
+            "--epochs", c.label_epochs, "--max-labels", c.max_labels, "--rule", c.rule,
+            "--seed", c.seed,
             *self.workers(), "--quiet",
         )  # fmt: skip
 
@@ -332,6 +335,7 @@ def parse_args(argv: list[str] | None = None) -> LoopConfig:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--eval-max-steps", type=int, default=None)
     parser.add_argument("--mode", choices=("dagger", "bc"), default=defaults.mode)
+    parser.add_argument("--rule", choices=("vote", "best", "value"), default=defaults.rule)
     args = vars(parser.parse_args(argv))
     if args["workdir"] is None:
         args["workdir"] = Path("runs") / f"loop-{args['game'].lower()}-{args['mode']}"

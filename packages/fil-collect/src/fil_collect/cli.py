@@ -350,6 +350,11 @@ def relabel(
         )
         n_workers = workers if workers is not None else (os.cpu_count() or 1)
         relabelling = Relabelling(visited, out_path, config, n_workers, Compression(), force=force)
+    if not relabelling.indices:
+        out.print(
+            f"every episode of {visited} is already relabelled in {out_path}", highlight=False
+        )
+        return
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
