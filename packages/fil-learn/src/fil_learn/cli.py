@@ -71,7 +71,11 @@ def fit(
         ),
     ] = None,
     epochs: Annotated[
-        int, typer.Option(help="Total epochs (a resumed run continues up to this).")
+        int,
+        typer.Option(
+            help="Epochs of this stage: the same datasets continue an interrupted fit up to "
+            "this many; other datasets on an existing run train this many more."
+        ),
     ] = FitConfig.epochs,
     batch_size: Annotated[
         int, typer.Option(help="Samples per gradient step.")
@@ -114,7 +118,10 @@ def fit(
             progress.start()
         if isinstance(event, EpochStarted):
             progress.reset(
-                task, total=event.calls, description=f"epoch {event.epoch}/{epochs}", status=""
+                task,
+                total=event.calls,
+                description=f"epoch {event.epoch}/{event.final_epoch}",
+                status="",
             )
         elif isinstance(event, CallDone):
             progress.update(task, advance=1, status=f"loss {event.loss:.3f}")

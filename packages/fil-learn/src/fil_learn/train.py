@@ -176,6 +176,8 @@ class EpochMetrics:
 class EpochStarted:
     epoch: int
     calls: int
+    final_epoch: int
+    """The last epoch this fit will run (epochs count on across stages)."""
 
 
 @dataclass(frozen=True)
@@ -309,7 +311,7 @@ def fit(
             if config.patience and stale >= config.patience:
                 log.info("early stop: %d epochs without a better validation loss", stale)
                 break
-            on_event(EpochStarted(epoch, calls))
+            on_event(EpochStarted(epoch, calls, final_epoch))
             order = np.random.default_rng([config.seed, epoch]).permutation(train.n_samples)
             order = order[: steps_per_epoch * config.batch_size]
             batches = [
