@@ -18,10 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -228,10 +230,15 @@ def run_loop(config: LoopConfig) -> list[dict[str, Any]]:
         plot_rounds(config, rows)
     finals = {}
     if config.final_episodes:
-        # round 0 is plain behaviour cloning; the last round has every relabelled round in it
-        for round_index in sorted({0, config.rounds - 1}):
-            for protocol in ("v5", "noop30"):
-                finals[f"round-{round_index}/{protocol}"] = loop.final(round_index, protocol)
+        # round 0 is plain behaviour cloning; the last round has every relabelled round in it.
+        # The evaluations are independent processes: run as many at once as there are workers.
+        jobs = [(r, p) for r in sorted({0, config.rounds - 1}) for p in ("v5", "noop30")]
+        parallel = config.workers or os.cpu_count() or 1
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            results = pool.map(lambda job: loop.final(*job), jobs)
+            finals = {
+                f"round-{r}/{p}": result for (r, p), result in zip(jobs, results, strict=True)
+            }
         _write_record(record_file, config, rows, finals)
         write_table(config, rows, finals)
     return rows
