@@ -54,6 +54,9 @@ class LoopConfig:
     label_epochs: int = 10
     rule: str = "vote"
     """How a visited state is labelled: `fil-collect relabel --rule` (vote, best, value)."""
+    keep_demos: bool = True
+    """Keep training on the swarm demonstrations after round 0 (`--drop-demos`: relabelled data
+    only; FMC's own actions are uniform draws, so its labels are mostly noise)."""
     final_episodes: int = 30
     """Episodes per protocol (v5 and noop30) of the final evaluation; 0 skips it."""
     eval_max_steps: int | None = None
@@ -88,7 +91,10 @@ class Loop:
         """What round `round_index` trains on: the demonstrations plus every relabelled file."""
         if self.config.mode == "bc":
             return [self.demos]
-        return [self.demos, *(self.relabelled(r) for r in range(round_index))]
+        relabelled = [self.relabelled(r) for r in range(round_index)]
+        if relabelled and not self.config.keep_demos:
+            return relabelled
+        return [self.demos, *relabelled]
 
     def command(self, tool: str, *args: object) -> None:
         cmd = [str(self.bin / tool), *map(str, args)]
@@ -343,6 +349,7 @@ def parse_args(argv: list[str] | None = None) -> LoopConfig:
     parser.add_argument("--eval-max-steps", type=int, default=None)
     parser.add_argument("--mode", choices=("dagger", "bc"), default=defaults.mode)
     parser.add_argument("--rule", choices=("vote", "best", "value"), default=defaults.rule)
+    parser.add_argument("--drop-demos", dest="keep_demos", action="store_false")
     args = vars(parser.parse_args(argv))
     if args["workdir"] is None:
         args["workdir"] = Path("runs") / f"loop-{args['game'].lower()}-{args['mode']}"

@@ -1,5 +1,5 @@
 """The whole DAgger loop at a tiny size: collect -> fit -> eval --save-states -> relabel -> fit
-(a second stage from the last checkpoint) -> eval, then the final evaluation, through
+(a second stage from the best parameters) -> eval, then the final evaluation, through
 `results/loop.py` and the real commands."""
 
 from __future__ import annotations

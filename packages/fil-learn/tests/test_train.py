@@ -63,7 +63,7 @@ def test_fit_again_continues_the_run(dataset: Path, tmp_path: Path) -> None:
     assert policy(np.zeros((2, 84, 84, 4), np.uint8)).shape == (2, 6)
 
 
-def test_fit_with_new_data_starts_a_stage_from_the_last_checkpoint(
+def test_fit_with_new_data_starts_a_stage_from_the_best_parameters(
     dataset: Path, tmp_path: Path
 ) -> None:
     run = tmp_path / "run"

@@ -242,7 +242,7 @@ def fit(
     """Train a policy on the datasets, or continue the run in `out`; returns this call's epochs.
 
     The same datasets continue an interrupted fit up to `config.epochs`; other datasets start a
-    new stage of `config.epochs` epochs from the last checkpoint (see `_stages`).
+    new stage of `config.epochs` epochs from the best parameters so far (see `_stages`).
     """
     config.validate()
     data = load(dataset_paths)
@@ -288,16 +288,21 @@ def fit(
     history = run.read_metrics()
     start_epoch = stage["first_epoch"]
     best_val = math.inf
-    if last_epoch:
+    if last_epoch >= start_epoch:  # an interrupted stage: continue exactly where it stopped
         restored = latest.restore(
             last_epoch, {"params": params, "opt_state": opt_state, "best_val": np.float64(0)}
         )
         params, opt_state = restored["params"], restored["opt_state"]
-        if last_epoch >= start_epoch:  # resuming inside this stage: its best so far holds
-            best_val = float(restored["best_val"])
-        start_epoch = last_epoch + 1
-        history = [row for row in history if row["epoch"] <= last_epoch]
-        log.info("continuing %s after epoch %d (stage %d)", out, last_epoch, len(stages))
+        best_val = float(restored["best_val"])
+        log.info("continuing %s after epoch %d", out, last_epoch)
+    elif last_epoch and (best_epoch := best_store.latest_step()) is not None:
+        # A new stage starts from the best policy so far (the one `eval` played and whose states
+        # were relabelled), not from the last epoch, which noisy labels may have overfitted;
+        # the optimizer starts afresh for the new data.
+        params = best_store.restore(best_epoch, {"params": params})["params"]
+        log.info("stage %d of %s starts from the best epoch %d", len(stages), out, best_epoch)
+    start_epoch = last_epoch + 1
+    history = [row for row in history if row["epoch"] <= last_epoch]
     final_epoch = stage["first_epoch"] + config.epochs - 1
     frames = jax.device_put(data.frames)
     steps_per_epoch = train.n_samples // config.batch_size
@@ -378,7 +383,7 @@ def _stages(
 
     `fit` again with the same datasets continues the current stage (an interrupted fit);
     with other datasets (DAgger adds relabelled data every round) it starts a new stage of
-    `--epochs` more epochs from the last checkpoint, so each round fine-tunes the last policy.
+    `--epochs` more epochs from the best parameters, so each round fine-tunes the policy that played.
     """
     stages: list[dict[str, Any]] = list((previous or {}).get("stages", []))
     if previous is not None and not stages:  # a run written before stages existed
