@@ -91,10 +91,14 @@ class Loop:
         """What round `round_index` trains on: the demonstrations plus every relabelled file."""
         if self.config.mode == "bc":
             return [self.demos]
-        relabelled = [self.relabelled(r) for r in range(round_index)]
-        if relabelled and not self.config.keep_demos:
-            return relabelled
-        return [self.demos, *relabelled]
+        everything = self.all_data(round_index)
+        if len(everything) > 1 and not self.config.keep_demos:
+            return everything[1:]
+        return everything
+
+    def all_data(self, round_index: int) -> list[Path]:
+        """Everything the loop has emulated for up to this round, trained on or not."""
+        return [self.demos, *(self.relabelled(r) for r in range(round_index))]
 
     def command(self, tool: str, *args: object) -> None:
         cmd = [str(self.bin / tool), *map(str, args)]
@@ -217,7 +221,8 @@ def run_loop(config: LoopConfig) -> list[dict[str, Any]]:
         loop.fit(round_index)
         loop.keep_policy(round_index)
         summary = loop.evaluate(round_index)
-        samples, frames = _data_totals(loop.datasets(round_index))
+        samples, _ = _data_totals(loop.datasets(round_index))
+        _, frames = _data_totals(loop.all_data(round_index))
         rows.append(
             {
                 "round": round_index,
@@ -269,7 +274,7 @@ def write_table(
     lines = [
         f"# {config.game}, {config.mode}, {config.rounds} rounds",
         "",
-        "| round | labelled samples | emulator frames | wall time (min) | val accuracy | "
+        "| round | training samples | emulator frames (all so far) | wall time (min) | val accuracy | "
         "eval v5 mean ± 95% CI | human-normalized |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
