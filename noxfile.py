@@ -1,4 +1,5 @@
-"""Developer entry points: `nox -s tests`, `nox -s demo`, `nox -s lint`, `nox -s bench`.
+"""Developer entry points: `nox -s tests`, `nox -s demo`, `nox -s loop`, `nox -s lint`,
+`nox -s bench`.
 
 Every session installs the locked workspace with uv into `.venv` (one environment for the whole
 monorepo, so jax is installed once) and runs inside it. `nox` itself only needs `uv` on PATH.
@@ -90,6 +91,16 @@ def demo(session: nox.Session) -> None:
     _uv_run(
         session, "fil-learn", "eval", f"{out}/run", "--episodes", "2", "--video", f"{out}/play.mp4"
     )
+
+
+@nox.session
+def loop(session: nox.Session) -> None:
+    """Rounds of collect -> fit -> eval -> relabel (DAgger), resumable; see results/loop.py.
+
+    Example: `nox -s loop -- --game SpaceInvaders --rounds 8`.
+    """
+    _sync(session)
+    _uv_run(session, "python", "results/loop.py", *session.posargs)
 
 
 @nox.session

@@ -104,8 +104,8 @@ def test_a_newer_format_version_is_refused(tiny_config: CollectConfig, tmp_path:
     path = tmp_path / "ds.h5"
     _collect(tiny_config, path, 1)
     with h5py.File(path, "a") as f:
-        f.attrs["format_version"] = 2
-    with pytest.raises(DatasetError, match=r"format version 2.*upgrade"):
+        f.attrs["format_version"] = 3
+    with pytest.raises(DatasetError, match=r"format version 3.*upgrade"):
         _collect(tiny_config, path, 1)
 
 

@@ -92,3 +92,16 @@ def test_frame_cap_stops_the_swarm() -> None:
 def test_life_loss_as_death_runs_and_scores() -> None:
     result, _ = _run(SwarmConfig(n_walkers=6, max_epochs=40, life_loss_is_death=True), seed=4)
     assert result.score == sum(step.reward for step in result.branch)
+
+
+def test_root_votes_count_every_walker_and_the_decision_is_a_legal_first_move() -> None:
+    config = SwarmConfig(n_walkers=8, max_epochs=12, life_loss_is_death=True)
+    result, _ = _run(config, seed=2)
+    again, _ = _run(config, seed=2)
+    assert result.root_votes.shape == (6,)
+    assert result.root_votes.sum() == config.n_walkers
+    assert (result.root_votes == again.root_votes).all()
+    decision = result.decision()
+    assert result.root_votes[decision] == result.root_votes.max()
+    # the best walker's branch starts with the action its root vote was counted under
+    assert result.best_root == result.branch[0].action

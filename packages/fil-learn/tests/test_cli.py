@@ -57,6 +57,29 @@ def test_eval_plays_real_atari_and_reports(trained_run: Path, tmp_path: Path) ->
     assert video.stat().st_size > 1000
 
 
+def test_eval_saves_the_visited_states_for_relabelling(trained_run: Path, tmp_path: Path) -> None:
+    import ale_py
+    import h5py
+
+    visited = tmp_path / "visited.h5"
+    args = ["eval", str(trained_run), "--episodes", "2", "--max-steps", "12"]
+    result = runner.invoke(app, [*args, "--save-states", str(visited), "--state-every", "5"])
+    assert result.exit_code == 0, result.output
+    with h5py.File(visited) as f:
+        assert f.attrs["format"] == "fil-visited" and f.attrs["total_episodes"] == 2
+        assert f.attrs["game"] == "SpaceInvaders" and f.attrs["protocol"] == "v5"
+        g = f["episode_1"]
+        assert g["observations"].shape == (13, 84, 84) and g["actions"].shape == (12,)
+        assert g["state_steps"][()].tolist() == [0, 5, 10]
+        assert g["truncations"][-1]  # cut by --max-steps
+        assert g["infos/lives"].shape == (13,)
+        # a saved state is a real emulator state: it loads and plays on
+        ale = ale_py.ALEInterface()
+        ale.loadROM(ale_py.roms.get_rom_path("space_invaders"))
+        ale.restoreState(ale_py.ALEState(g["states"][1].tobytes()))
+        assert ale.getEpisodeFrameNumber() == 5 * 4
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

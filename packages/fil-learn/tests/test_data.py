@@ -37,9 +37,24 @@ def test_load_several_files(tmp_path: Path) -> None:
 
 def test_split_is_by_whole_episodes(dataset: Path) -> None:
     train, val = split_by_episode(load([dataset]), 0.34, seed=0)
-    assert val is not None
+    assert val is not None and train.n_samples > 0
     assert set(np.unique(train.episode_of)).isdisjoint(np.unique(val.episode_of))
-    assert np.unique(val.episode_of).size == 2
+
+
+def test_more_data_never_moves_a_training_episode_into_validation(tmp_path: Path) -> None:
+    first = write_dataset(tmp_path / "a.h5", episodes=12)
+    more = write_dataset(tmp_path / "b.h5", episodes=12, seed=1)
+    before = load([first])
+    after = load([first, more])
+
+    def held_out(data):
+        _, val = split_by_episode(data, 0.25, seed=0)
+        return {data.episode_keys[e] for e in np.unique(val.episode_of)}
+
+    old_val = held_out(before)
+    new_val = held_out(after)
+    assert old_val and new_val
+    assert new_val & set(before.episode_keys) == old_val
 
 
 @pytest.mark.parametrize(
@@ -48,12 +63,34 @@ def test_split_is_by_whole_episodes(dataset: Path) -> None:
         (lambda p: p, "does not exist"),
         (lambda p: (p.write_text("hello"), p)[1], "not a fil dataset: not an HDF5 file"),
         (lambda p: (h5py.File(p, "w").close(), p)[1], "not a fil dataset"),
-        (lambda p: write_dataset(p, version=2), "format version 2.*upgrade fil-learn"),
+        (lambda p: write_dataset(p, version=3), "format version 3.*upgrade fil-learn"),
     ],
 )
 def test_bad_files_say_what_is_wrong(tmp_path: Path, make, message: str) -> None:
     path = make(tmp_path / "x.h5")
     with pytest.raises((DatasetError, FileNotFoundError), match=message):
+        load([path])
+
+
+def test_unlabelled_steps_are_stack_context_but_never_samples(tmp_path: Path) -> None:
+    path = write_dataset(tmp_path / "relabel.h5", episodes=2, steps=10, version=2)
+    with h5py.File(path, "a") as f:
+        actions = f["episode_1/actions"][()]
+        actions[[0, 1, 2, 5, 9]] = -1  # a relabelled episode: only some steps have labels
+        f["episode_1/actions"][...] = actions
+    data = load([path])
+    assert data.n_samples == 10 + 5
+    kept = data.actions[10:]
+    assert kept.tolist() == actions[[3, 4, 6, 7, 8]].tolist()
+    # step 3 of episode 1 still stacks frames 0..3 of its episode (rows 11..14)
+    assert data.stacks[10].tolist() == [11, 12, 13, 14]
+
+
+def test_a_visited_states_file_says_to_relabel_it_first(tmp_path: Path) -> None:
+    path = tmp_path / "visited.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = "fil-visited"
+    with pytest.raises(DatasetError, match="fil-collect relabel"):
         load([path])
 
 

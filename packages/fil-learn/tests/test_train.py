@@ -63,6 +63,31 @@ def test_fit_again_continues_the_run(dataset: Path, tmp_path: Path) -> None:
     assert policy(np.zeros((2, 84, 84, 4), np.uint8)).shape == (2, 6)
 
 
+def test_fit_with_new_data_starts_a_stage_from_the_best_parameters(
+    dataset: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    more = write_dataset(tmp_path / "more.h5", episodes=3, seed=1)
+    config = FitConfig(epochs=2, batch_size=16)
+    fit([dataset], run, config, model_config=TINY_MODEL)
+    stage = fit([dataset, more], run, config, model_config=TINY_MODEL)
+    again = fit([dataset, more], run, config, model_config=TINY_MODEL)
+    assert [m.epoch for m in stage] == [3, 4] and again == []
+    settings = json.loads((run / "run.json").read_text())
+    assert [s["first_epoch"] for s in settings["stages"]] == [1, 3]
+    assert settings["datasets"] == [str(dataset), str(more)]
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in rows] == [1, 1, 2, 2]
+    # the stage fine-tunes: its first epoch starts from trained weights, not a fresh model
+    fresh = fit(
+        [dataset, more],
+        tmp_path / "fresh",
+        FitConfig(epochs=1, batch_size=16),
+        model_config=TINY_MODEL,
+    )
+    assert stage[0].train_loss < fresh[0].train_loss
+
+
 def test_sigkill_loses_at_most_the_running_epoch(tmp_path: Path) -> None:
     dataset = write_dataset(tmp_path / "ds.h5", episodes=8, steps=64)
     run = tmp_path / "run"

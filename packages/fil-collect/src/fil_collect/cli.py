@@ -20,14 +20,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from fil_collect import verify as verification
-from fil_collect.collect import CollectConfig, Collection, EpisodeProgress, EpisodeWritten, Event
+from fil_collect.collect import CollectConfig, Collection, EpisodeWritten, Event
 from fil_collect.combine import copy_episodes, return_between
 from fil_collect.dataset import Compression, episode_names, open_dataset, require_attrs
 from fil_collect.env import EnvConfig
 from fil_collect.games import Game, available_roms, resolve_game
+from fil_collect.relabel import LabelsWritten, RelabelConfig, Relabelling
 from fil_collect.summary import summarize, summary_rows
 from fil_collect.swarm import SwarmConfig
 from fil_collect.verify import EpisodeCheck, checksum_status, version_warnings
+from fil_collect.workers import EpisodeProgress
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -279,8 +281,8 @@ class _CollectDisplay:
                 )
             self._progress.update(
                 self._running[event.index],
-                completed=event.epoch,
-                status=f"score {event.score:,.0f}",
+                completed=event.done,
+                status=f"score {event.value:,.0f}",
             )
         elif isinstance(event, EpisodeWritten):
             self.written.append(event)
@@ -311,6 +313,110 @@ def _print_written(written: list[EpisodeWritten], path: Path, game: Game) -> Non
             f"{event.wall_seconds:.1f}",
         )
     out.print(table)
+
+
+@app.command()
+def relabel(
+    visited: Annotated[
+        Path, typer.Argument(help="States a policy visited: `fil-learn eval --save-states`.")
+    ],
+    out_path: Annotated[
+        Path, typer.Option("--out", "-o", help="Relabelled dataset; an existing one is continued.")
+    ],
+    walkers: Annotated[int, typer.Option(help="Walkers per label swarm.")] = 16,
+    epochs: Annotated[int, typer.Option(help="Swarm iterations per label.")] = 10,
+    max_dt: Annotated[int, typer.Option(help="Most agent steps an action is repeated.")] = 8,
+    life_loss_is_death: Annotated[
+        bool,
+        typer.Option(
+            "--life-loss-is-death/--game-over-is-death",
+            help="A walker that loses a life must clone (the short horizon cannot see the cost).",
+        ),
+    ] = True,
+    every: Annotated[int, typer.Option(help="Label every k-th visited step.")] = 1,
+    max_labels: Annotated[
+        int | None, typer.Option(help="At most this many labels per episode, evenly spaced.")
+    ] = None,
+    rule: Annotated[
+        str,
+        typer.Option(
+            help="vote: the swarm's majority first action; best: the best walker's; value: one "
+            "swarm per first action (--walkers each), most lives then score, ties to the learner."
+        ),
+    ] = "vote",
+    seed: Annotated[int, typer.Option(help="Seeds the label swarms.")] = 0,
+    workers: Annotated[int | None, typer.Option(help="Processes [default: all cores].")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Label a learner's visited states with short swarms (DAgger); writes a fil dataset."""
+    with user_errors():
+        config = RelabelConfig(
+            swarm=SwarmConfig(
+                n_walkers=walkers,
+                max_epochs=epochs,
+                max_dt=max_dt,
+                life_loss_is_death=life_loss_is_death,
+            ),
+            every=every,
+            max_labels=max_labels,
+            rule=rule,
+            seed=seed,
+        )
+        n_workers = workers if workers is not None else (os.cpu_count() or 1)
+        relabelling = Relabelling(visited, out_path, config, n_workers, Compression(), force=force)
+    if not relabelling.indices:
+        out.print(
+            f"every episode of {visited} is already relabelled in {out_path}", highlight=False
+        )
+        return
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+    )
+    total = progress.add_task("episodes", total=len(relabelling.indices), status="")
+    running: dict[int, int] = {}
+    written: list[LabelsWritten] = []
+
+    def on_event(event: EpisodeProgress | LabelsWritten) -> None:
+        if isinstance(event, EpisodeProgress):
+            if event.index not in running:
+                running[event.index] = progress.add_task(
+                    f"  episode {event.index}", total=int(event.value), status="labels"
+                )
+            progress.update(running[event.index], completed=event.done)
+            return
+        written.append(event)
+        if event.index in running:
+            progress.remove_task(running.pop(event.index))
+        progress.update(
+            total,
+            advance=1,
+            status=f"last: {event.labels:,} labels, {event.seconds / max(event.labels, 1):.2f} s each",
+        )
+
+    try:
+        with progress:
+            relabelling.run(on_event)
+    except KeyboardInterrupt:
+        err.print(
+            f"interrupted: {len(written)} relabelled episode(s) are safe in {out_path}; "
+            "run the same command again to continue"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    labels = sum(e.labels for e in written)
+    frames = sum(e.emulator_frames for e in written)
+    seconds = sum(e.seconds for e in written)
+    out.print(
+        f"{len(written)} episode(s), {labels:,} labels written to {out_path}; per label: "
+        f"{frames / max(labels, 1):,.0f} emulator frames, {seconds / max(labels, 1):.3f} s of one core",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -11,13 +11,9 @@ import contextlib
 import datetime
 import json
 import logging
-import multiprocessing
-import queue
-import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +25,7 @@ import fil_collect
 from fil_collect import ray_backend
 from fil_collect.dataset import (
     FORMAT_NAME,
-    FORMAT_VERSION,
+    SWARM_FORMAT_VERSION,
     Compression,
     DatasetWriter,
     EpisodeRecord,
@@ -38,6 +34,7 @@ from fil_collect.env import AtariEmulator, EnvConfig, rom_md5
 from fil_collect.observation import OBS_SIZE
 from fil_collect.replay import check_return, expand, replay
 from fil_collect.swarm import Swarm, SwarmConfig
+from fil_collect.workers import EpisodeProgress, ProgressFn, run_tasks
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +73,6 @@ def episode_seed(base_seed: int, index: int) -> int:
     return int(np.random.SeedSequence(base_seed, spawn_key=(index,)).generate_state(1)[0])
 
 
-ProgressFn = Callable[[int, float], None]
-
-
 def collect_episode(
     config: CollectConfig, index: int, progress: ProgressFn | None = None
 ) -> EpisodeRecord:
@@ -114,7 +108,7 @@ def dataset_header(config: CollectConfig) -> dict[str, Any]:
     probe = AtariEmulator(config.env, seed=0)
     return {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": SWARM_FORMAT_VERSION,
         "game": config.env.game.name,
         "rom": config.env.game.rom,
         "rom_md5": rom_md5(config.env.game.rom),
@@ -132,15 +126,6 @@ def dataset_header(config: CollectConfig) -> dict[str, Any]:
         "config_json": json.dumps(config.settings(), sort_keys=True),
         "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
-
-
-@dataclass(frozen=True)
-class EpisodeProgress:
-    """A running swarm's epoch and best score so far."""
-
-    index: int
-    epoch: int
-    score: float
 
 
 @dataclass(frozen=True)
@@ -203,9 +188,9 @@ class Collection:
             self._disconnect = ray_backend.connect(ray_address)
 
     def _finished(self, on_event: Callable[[Event], None]) -> Iterator[EpisodeRecord]:
-        if self.ray_address is None:
-            return _episodes(self.config, self.indices, self.workers, on_event)
         tasks = [(index, self.config) for index in self.indices]
+        if self.ray_address is None:
+            return run_tasks(collect_episode, tasks, self.workers, on_event)
         return ray_backend.ray_tasks(collect_episode, tasks, self._disconnect)
 
     def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[EpisodeWritten]:
@@ -229,58 +214,3 @@ class Collection:
                 written.append(event)
                 on_event(event)
         return written
-
-
-def _episodes(
-    config: CollectConfig, indices: list[int], workers: int, on_event: Callable[[Event], None]
-) -> Iterator[EpisodeRecord]:
-    """Finished episodes in the order they finish; one process per worker."""
-    if workers <= 1:
-        for index in indices:
-            yield collect_episode(config, index, _reporter(index, on_event))
-        return
-    context = multiprocessing.get_context("spawn")
-    manager = SyncManager(ctx=context)
-    manager.start(_ignore_sigint)
-    progress_queue = manager.Queue()
-    pool = context.Pool(workers, initializer=_ignore_sigint)
-    try:
-        results = pool.imap_unordered(
-            _collect_in_worker, [(config, index, progress_queue) for index in indices]
-        )
-        for _ in indices:
-            while True:
-                _drain(progress_queue, on_event)
-                try:
-                    record = results.next(timeout=0.2)
-                    break
-                except multiprocessing.TimeoutError:
-                    continue
-            yield record
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
-        manager.shutdown()
-
-
-def _collect_in_worker(task: tuple[CollectConfig, int, Any]) -> EpisodeRecord:
-    config, index, progress_queue = task
-    return collect_episode(config, index, _reporter(index, progress_queue.put))
-
-
-def _reporter(index: int, on_event: Callable[[Event], None]) -> ProgressFn:
-    return lambda epoch, score: on_event(EpisodeProgress(index, epoch, score))
-
-
-def _drain(progress_queue: Any, on_event: Callable[[Event], None]) -> None:
-    while True:
-        try:
-            on_event(progress_queue.get_nowait())
-        except queue.Empty:
-            return
-
-
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them and keeps what was written."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)

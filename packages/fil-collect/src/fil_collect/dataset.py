@@ -1,4 +1,4 @@
-"""The HDF5 dataset file (format v1, specified in `datasets/README.md`): writing and checking.
+"""The HDF5 dataset file (format v1 and v2, specified in `datasets/README.md`): writing and checking.
 
 Appends are atomic: the file is copied, the new episodes are written to the copy, and the copy
 replaces the original with one `os.replace`. A collector killed at any moment, even by SIGKILL in
@@ -25,7 +25,12 @@ from fil_collect.checksum import array_digest, file_digest
 from fil_collect.replay import Demonstration
 
 FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The newest version this code reads. Version 2 adds relabelled episodes (`relabel.py`)."""
+SWARM_FORMAT_VERSION = 1
+"""Files of swarm episodes only are still written as version 1, so v1 readers keep reading them."""
+NO_LABEL = -1
+"""`actions` value of a relabelled episode's unlabelled step (frame-stack context only)."""
 OBS_CHUNK_ROWS = 64
 """Frames per observation chunk: ~450 KB raw, inside HDF5's recommended chunk size range."""
 VECTOR_CHUNK_ROWS = 4096
@@ -67,6 +72,8 @@ class EpisodeRecord:
     demo: Demonstration
     start_state: bytes
     attrs: dict[str, Any] = field(default_factory=dict)
+    extra_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    """More time-indexed arrays by path in the group (relabelling's `behaviour_actions`, ...)."""
 
 
 def episode_name(index: int) -> str:
@@ -116,6 +123,14 @@ def require_attrs(handle: h5py.File | h5py.Group, path: Path, names: tuple[str, 
             raise DatasetError(
                 f"{path} is an incomplete fil dataset: attribute {name!r}{where} is missing"
             )
+
+
+def refuse_relabelled(handle: h5py.File, path: Path, why: str) -> None:
+    """Raise DatasetError if the file holds relabelled episodes, which some tools cannot use."""
+    if any(handle[name].attrs.get("source") == "relabel" for name in episode_names(handle)):
+        raise DatasetError(
+            f"{path} holds relabelled episodes (a learner's states with swarm labels): {why}"
+        )
 
 
 def _attr_value(value: Any) -> Any:
@@ -178,6 +193,7 @@ def episode_arrays(record: EpisodeRecord) -> dict[str, np.ndarray]:
     }
     if demo.raw_observations is not None:
         arrays["raw_observations"] = demo.raw_observations
+    arrays.update(record.extra_arrays)
     return arrays
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from fil_collect.dataset import episode_names, open_dataset, require_attrs
+from fil_collect.dataset import episode_names, open_dataset, refuse_relabelled, require_attrs
 
 
 def export_minari(
@@ -39,6 +39,9 @@ def export_minari(
         ) from None
     with open_dataset(path) as handle:
         require_attrs(handle, path, ("env_id", "n_actions", "game", "config_json"))
+        refuse_relabelled(
+            handle, path, "Minari has no way to mark unlabelled steps; export swarm datasets"
+        )
         env_id = str(handle.attrs["env_id"])
         settings = json.loads(handle.attrs["config_json"])
         buffers = []

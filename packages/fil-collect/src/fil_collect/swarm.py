@@ -83,6 +83,21 @@ class SwarmResult:
     tree_size: int
     """History nodes alive at the end: with pruning, about the branch length plus the walkers'
     recent divergence; without, 1 + walkers x epochs."""
+    root_votes: np.ndarray
+    """Walkers at the end by the first action of their branch (n_actions counts): cloning
+    moves walkers onto promising branches, so the counts are the swarm's judgement of the first
+    move, far less noisy than the one random action the best branch happened to start with."""
+    best_root: int
+    """The first action of the best walker's branch (-1 if no walker left the root)."""
+    best_lives: int
+    """Lives the best walker has left."""
+
+    def decision(self) -> int:
+        """The swarm's first move: the most-voted first action, ties to the best walker's."""
+        top = np.flatnonzero(self.root_votes == self.root_votes.max())
+        if self.best_root in top or top.size == 0:
+            return self.best_root
+        return int(top[0])
 
 
 def relativize(values: np.ndarray) -> np.ndarray:
@@ -113,6 +128,7 @@ class _Best:
     ram: np.ndarray
     lives: int
     ended: bool
+    root: int
 
 
 @dataclass
@@ -123,9 +139,18 @@ class _Walkers:
     ram: np.ndarray
     lives: np.ndarray
     cum: np.ndarray
+    roots: np.ndarray
+    """The first action of each walker's branch (-1 while it stands on the root)."""
 
     def take(
-        self, tree: HistoryTree, walkers: Any, nodes: Any, ram: Any, lives: Any, cum: Any
+        self,
+        tree: HistoryTree,
+        walkers: Any,
+        nodes: Any,
+        ram: Any,
+        lives: Any,
+        cum: Any,
+        roots: Any,
     ) -> None:
         """Move `walkers` onto other history nodes with their signals (cloning, elitism).
 
@@ -140,6 +165,7 @@ class _Walkers:
         self.ram[walkers] = ram
         self.lives[walkers] = lives
         self.cum[walkers] = cum
+        self.roots[walkers] = roots
 
 
 ProgressFn = Callable[[int, float], None]
@@ -160,8 +186,17 @@ class Swarm:
         self.config = config
         self.rng = rng
 
-    def run(self, root: ALEState, progress: ProgressFn | None = None) -> SwarmResult:
-        """Search from `root` until the epoch budget, the frame cap or a swarm-wide death."""
+    def run(
+        self,
+        root: ALEState,
+        progress: ProgressFn | None = None,
+        first_action: int | None = None,
+    ) -> SwarmResult:
+        """Search from `root` until the epoch budget, the frame cap or a swarm-wide death.
+
+        `first_action` makes every walker begin with that action (relabelling compares the
+        futures of each first move this way); later actions stay random.
+        """
         cfg, rng, emus = self.config, self.rng, self.emulators
         n = cfg.n_walkers
         n_actions = emus[0].n_actions
@@ -175,8 +210,9 @@ class Swarm:
             ram=np.repeat(first.ram()[None, :].astype(np.float32), n, axis=0),
             lives=np.full(n, first.lives(), dtype=np.int64),
             cum=np.zeros(n, dtype=np.float64),
+            roots=np.full(n, -1, dtype=np.int64),
         )
-        best = _Best(0.0, ROOT, root, w.ram[0].copy(), int(w.lives[0]), ended=False)
+        best = _Best(0.0, ROOT, root, w.ram[0].copy(), int(w.lives[0]), ended=False, root=-1)
         tree.hold(ROOT)
         frames = 0
         stop_reason = "epochs"
@@ -184,6 +220,8 @@ class Swarm:
         last_report = time.monotonic()
         for epoch in range(1, cfg.max_epochs + 1):
             actions = rng.integers(n_actions, size=n)
+            if epoch == 1 and first_action is not None:
+                actions[:] = first_action
             dts = sample_dt(rng, cfg, n)
             rewards = np.zeros(n, dtype=np.float64)
             ended = np.zeros(n, dtype=bool)
@@ -195,6 +233,8 @@ class Swarm:
                 ended[i] = over
                 new_lives[i] = emu.lives()
                 w.ram[i] = emu.ram()
+                if w.nodes[i] == ROOT:
+                    w.roots[i] = actions[i]
                 node = tree.add(int(w.nodes[i]), int(actions[i]), steps, reward)
                 tree.hold(node)
                 tree.release(int(w.nodes[i]))
@@ -226,6 +266,7 @@ class Swarm:
                         w.ram[top].copy(),
                         int(w.lives[top]),
                         ended=bool(truncated[top]),
+                        root=int(w.roots[top]),
                     )
             if best.ended:
                 stop_reason = "frame cap"
@@ -253,6 +294,9 @@ class Swarm:
             ended=best.ended,
             stop_reason=stop_reason,
             tree_size=len(tree),
+            root_votes=np.bincount(w.roots[w.roots >= 0], minlength=n_actions),
+            best_root=best.root,
+            best_lives=best.lives,
         )
 
     def _clone(
@@ -273,7 +317,15 @@ class Swarm:
         states = {int(k): self.emulators[int(k)].clone() for k in np.unique(sources)}
         for i, k in zip(walkers, sources, strict=True):
             self.emulators[int(i)].restore(states[int(k)])
-        w.take(tree, walkers, w.nodes[sources], w.ram[sources], w.lives[sources], w.cum[sources])
+        w.take(
+            tree,
+            walkers,
+            w.nodes[sources],
+            w.ram[sources],
+            w.lives[sources],
+            w.cum[sources],
+            w.roots[sources],
+        )
 
     def _restore_best(self, tree: HistoryTree, w: _Walkers, best: _Best) -> None:
         """Elitism: the last walker becomes the best walker seen so far."""
@@ -281,4 +333,4 @@ class Swarm:
         if w.nodes[last] == best.node:
             return
         self.emulators[last].restore(best.state)
-        w.take(tree, last, best.node, best.ram, best.lives, best.score)
+        w.take(tree, last, best.node, best.ram, best.lives, best.score, best.root)

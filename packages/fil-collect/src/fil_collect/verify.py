@@ -23,6 +23,7 @@ from fil_collect.dataset import (
     episode_arrays,
     episode_names,
     open_dataset,
+    refuse_relabelled,
     require_attrs,
 )
 from fil_collect.env import AtariEmulator, EnvConfig, rom_md5, state_from_bytes
@@ -127,6 +128,12 @@ def verify_episodes(path: Path, workers: int) -> Iterator[EpisodeCheck]:
     """Re-simulate every episode; yields results in episode order as they are ready."""
     with open_dataset(path) as handle:
         require_attrs(handle, path, REQUIRED)
+        refuse_relabelled(
+            handle,
+            path,
+            "they were played with sticky actions and cannot be re-simulated; "
+            "`fil-collect info` checks their checksums",
+        )
         names = episode_names(handle)
         settings = {
             "rom": str(handle.attrs["rom"]),

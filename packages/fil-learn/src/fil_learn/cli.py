@@ -21,6 +21,7 @@ from rich.table import Table
 from fil_learn.evaluate import EvalConfig, evaluate
 from fil_learn.games import same_game
 from fil_learn.train import FitConfig
+from fil_learn.visited import VisitedRecorder, write_visited
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -70,7 +71,11 @@ def fit(
         ),
     ] = None,
     epochs: Annotated[
-        int, typer.Option(help="Total epochs (a resumed run continues up to this).")
+        int,
+        typer.Option(
+            help="Epochs of this stage: the same datasets continue an interrupted fit up to "
+            "this many; other datasets on an existing run train this many more."
+        ),
     ] = FitConfig.epochs,
     batch_size: Annotated[
         int, typer.Option(help="Samples per gradient step (over all devices).")
@@ -117,7 +122,10 @@ def fit(
             progress.start()
         if isinstance(event, EpochStarted):
             progress.reset(
-                task, total=event.calls, description=f"epoch {event.epoch}/{epochs}", status=""
+                task,
+                total=event.calls,
+                description=f"epoch {event.epoch}/{event.final_epoch}",
+                status="",
             )
         elif isinstance(event, CallDone):
             progress.update(task, advance=1, status=f"loss {event.loss:.3f}")
@@ -169,6 +177,16 @@ def eval_command(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the results as JSON.")
     ] = None,
+    save_states: Annotated[
+        Path | None,
+        typer.Option(
+            help="Save what the policy saw and the emulator states it visited (a fil-visited "
+            "file) for `fil-collect relabel`."
+        ),
+    ] = None,
+    state_every: Annotated[
+        int, typer.Option(help="With --save-states: save the state of every k-th step.")
+    ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Play the run's best policy and report mean, std, 95% CI, min, max, human-normalized."""
@@ -179,6 +197,11 @@ def eval_command(
             protocol=protocol, episodes=episodes, epsilon=epsilon, seed=seed, max_steps=max_steps
         )
         config.validate()
+        recorder = VisitedRecorder(state_every) if save_states is not None else None
+        if save_states is not None and not save_states.parent.is_dir():
+            raise ValueError(
+                f"cannot write {save_states}: folder {save_states.parent} does not exist"
+            )
         settings, policy = load_policy(run_dir)
         if game is not None and not same_game(game, settings["game"]):
             raise ValueError(
@@ -194,7 +217,22 @@ def eval_command(
 
         with progress:
             report = evaluate(
-                policy, settings["env_id"], settings["game"], config, video, on_episode
+                policy, settings["env_id"], settings["game"], config, video, on_episode, recorder
+            )
+        if save_states is not None and recorder is not None:
+            write_visited(
+                save_states,
+                recorder.episodes,
+                {
+                    "game": settings["game"],
+                    "env_id": settings["env_id"],
+                    "protocol": protocol,
+                    "epsilon": epsilon,
+                    "n_actions": settings["n_actions"],
+                    "action_meanings": settings["action_meanings"],
+                    "policy": str(run_dir),
+                    "state_every": state_every,
+                },
             )
     summary = report.summary()
     table = Table(title=f"{summary['game']}, protocol {protocol}, {episodes} episode(s)")
@@ -210,6 +248,8 @@ def eval_command(
         "n/a" if hns is None else f"{hns:.1f}%",
     )
     out.print(table)
+    if save_states is not None:
+        out.print(f"visited states written to {save_states}", highlight=False)
     if json_out is not None:
         json_out.write_text(json.dumps(summary, indent=2) + "\n")
 

@@ -1,4 +1,4 @@
-"""Reading fil datasets (format v1, `datasets/README.md`) into memory, and frame stacks by index.
+"""Reading fil datasets (format v1 and v2, `datasets/README.md`) into memory, and frame stacks by index.
 
 fil-learn reads the format itself and never imports fil-collect: a training machine needs no
 emulator. Frames are stored once per step and compressed (~40x), and random reads of gzip
@@ -6,10 +6,14 @@ chunks are slow, so every file is decompressed once into one contiguous uint8 ar
 sample is then four row indices into that array (frames t-3..t of one episode, the first frame
 repeated before the episode starts, as Gymnasium's `FrameStackObservation` pads), and a batch
 is a gather: no stacked copy of the data ever exists.
+
+Version 2 adds relabelled episodes, whose unlabelled steps (action -1) are frame-stack context
+only: they give the frames before a labelled step but are never samples themselves.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -20,7 +24,9 @@ import h5py
 import numpy as np
 
 FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+VISITED_FORMAT = "fil-visited"
+NO_LABEL = -1
 STACK = 4
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,8 @@ class Demonstrations:
     n_actions: int
     action_meanings: tuple[str, ...]
     sources: tuple[str, ...]
+    episode_keys: tuple[str, ...]
+    """A stable name per episode (its checksum, else file name and group), for the split."""
 
     @property
     def n_samples(self) -> int:
@@ -71,6 +79,7 @@ class Demonstrations:
             n_actions=self.n_actions,
             action_meanings=self.action_meanings,
             sources=self.sources,
+            episode_keys=self.episode_keys,
         )
 
 
@@ -95,6 +104,12 @@ def _open(path: Path) -> h5py.File:
         handle = h5py.File(path, "r")
     except OSError:
         raise DatasetError(f"{path} is not a fil dataset: not an HDF5 file") from None
+    if handle.attrs.get("format") == VISITED_FORMAT:
+        handle.close()
+        raise DatasetError(
+            f"{path} holds a policy's visited states, not labels: "
+            f"run `fil-collect relabel {path} --out <dataset.h5>` and train on its output"
+        )
     if handle.attrs.get("format") != FORMAT_NAME:
         handle.close()
         raise DatasetError(f"{path} is not a fil dataset (no format={FORMAT_NAME!r} attribute)")
@@ -164,6 +179,7 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
     actions: list[np.ndarray] = []
     episode_of: list[np.ndarray] = []
     returns: list[float] = []
+    keys: list[str] = []
     row = 0
     for path in paths:
         with _open(path) as handle:
@@ -173,14 +189,20 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
                 steps = observations.shape[0] - 1
                 if steps <= 0:
                     continue
+                labels = group["actions"][:steps].astype(np.int32)
+                labelled = labels != NO_LABEL
                 chunks.append(observations)
-                stacks.append(stack_rows(row, steps))
-                actions.append(group["actions"][:steps].astype(np.int32))
-                episode_of.append(np.full(steps, len(returns), dtype=np.int32))
+                stacks.append(stack_rows(row, steps)[labelled])
+                actions.append(labels[labelled])
+                episode_of.append(np.full(int(labelled.sum()), len(returns), dtype=np.int32))
                 returns.append(float(group.attrs["episode_return"]))
+                keys.append(str(group.attrs.get("sha256", f"{path.name}/{name}")))
                 row += observations.shape[0]
-    if not returns:
-        raise DatasetError(f"no episodes with steps in {', '.join(map(str, paths))}")
+    if not returns or not sum(a.size for a in actions):
+        raise DatasetError(
+            f"no labelled steps in {', '.join(map(str, paths))}: a visited-states file from "
+            "`fil-learn eval --save-states` needs `fil-collect relabel` before training"
+        )
     log.info(
         "loaded %d episodes, %d samples (%.1f MiB of frames)",
         len(returns),
@@ -198,6 +220,7 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
         n_actions=int(header["n_actions"]),  # type: ignore[arg-type]
         action_meanings=header["action_meanings"],  # type: ignore[arg-type]
         sources=tuple(str(p) for p in paths),
+        episode_keys=tuple(keys),
     )
 
 
@@ -206,17 +229,27 @@ def split_by_episode(
 ) -> tuple[Demonstrations, Demonstrations | None]:
     """Hold out whole episodes for validation (frames of one game are too alike to split by step).
 
-    With a single episode there is nothing to hold out; validation is then skipped.
+    An episode is held out when a hash of (seed, its key) falls below `val_fraction`, so its
+    side never changes when more data arrives: a fit that continues on a grown dataset (a
+    DAgger round) never validates on episodes it has trained on. At least one episode is held
+    out and one kept when there are two or more; with one, validation is skipped.
     """
     if not 0 <= val_fraction < 1:
         raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    n_val = round(data.n_episodes * val_fraction)
-    if val_fraction > 0 and data.n_episodes >= 2:
-        n_val = max(n_val, 1)
-    if n_val == 0:
+    if val_fraction == 0 or data.n_episodes < 2:
         return data, None
-    order = np.random.default_rng(seed).permutation(data.n_episodes)
-    return data.subset(order[n_val:]), data.subset(order[:n_val])
+    draws = np.array([_uniform(f"{seed}|{key}") for key in data.episode_keys])
+    held = draws < val_fraction
+    if not held.any():
+        held[np.argmin(draws)] = True
+    if held.all():
+        held[np.argmax(draws)] = False
+    return data.subset(np.flatnonzero(~held)), data.subset(np.flatnonzero(held))
+
+
+def _uniform(text: str) -> float:
+    """A number in [0, 1) that depends only on `text`."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
 
 
 def gather(frames: np.ndarray, stacks: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from fil_learn.games import human_normalized, reference_scores
+from fil_learn.visited import VisitedRecorder
 
 PROTOCOLS = ("v5", "noop30")
 
@@ -131,20 +132,28 @@ def play_episode(
     seed: int,
     max_steps: int | None = None,
     on_frame: Callable[[np.ndarray], None] | None = None,
+    recorder: VisitedRecorder | None = None,
 ) -> tuple[float, int]:
-    """One episode; returns (return, agent steps). `on_frame` receives RGB screens for a video."""
+    """One episode; returns (return, agent steps). `on_frame` receives RGB screens for a video;
+    `recorder` keeps the observations and emulator states for relabelling."""
     observation, _ = env.reset(seed=seed)
+    if recorder is not None:
+        recorder.start(env, observation, seed)
     n_actions = env.action_space.n
     total, steps = 0.0, 0
     while True:
         if on_frame is not None:
             on_frame(env.render())
+        if recorder is not None:
+            recorder.before_step(env, steps)
         if rng.random() < epsilon:
             action = int(rng.integers(n_actions))
         else:
             logits = policy(np.moveaxis(np.asarray(observation), 0, -1)[None])
             action = int(np.argmax(logits[0]))
         observation, reward, terminated, truncated, _ = env.step(action)
+        if recorder is not None:
+            recorder.after_step(env, action, observation, float(reward), terminated, truncated)
         total += float(reward)
         steps += 1
         if terminated or truncated or (max_steps is not None and steps >= max_steps):
@@ -158,8 +167,10 @@ def evaluate(
     config: EvalConfig,
     video: Path | None = None,
     on_episode: Callable[[int, float, int], None] = lambda i, r, n: None,
+    recorder: VisitedRecorder | None = None,
 ) -> EvalReport:
-    """Play `config.episodes` episodes; the first one is recorded to `video` if given."""
+    """Play `config.episodes` episodes; the first one is recorded to `video` if given, and every
+    one to `recorder` if given."""
     config.validate()
     if video is not None:
         _check_video_writer()
@@ -170,9 +181,15 @@ def evaluate(
     try:
         for i in range(config.episodes):
             frames: list[np.ndarray] = []
-            recorder = frames.append if (video is not None and i == 0) else None
             episode_return, steps = play_episode(
-                env, policy, rng, config.epsilon, config.seed + i, config.max_steps, recorder
+                env,
+                policy,
+                rng,
+                config.epsilon,
+                config.seed + i,
+                config.max_steps,
+                frames.append if (video is not None and i == 0) else None,
+                recorder,
             )
             if frames and video is not None:
                 _write_video(video, frames)

@@ -50,7 +50,9 @@ class FitConfig:
     dispatches; measured 1.4x faster training on CPU at batch 32 and 256 (bench/train_speed.py).
     The steps of an epoch that do not fill a call run one per call (a second, fixed shape)."""
     val_fraction: float = 0.1
-    """Share of episodes held out for validation (at least one when there are two or more)."""
+    """Expected share of episodes held out for validation, chosen by a hash of each episode so
+    that continued fits on more data never validate on trained episodes (at least one held out
+    when there are two or more)."""
     patience: int = 0
     """Stop after this many epochs without a better validation loss; 0 never stops early."""
     seed: int = 0
@@ -215,6 +217,8 @@ class EpochMetrics:
 class EpochStarted:
     epoch: int
     calls: int
+    final_epoch: int
+    """The last epoch this fit will run (epochs count on across stages)."""
 
 
 @dataclass(frozen=True)
@@ -276,7 +280,11 @@ def fit(
     model_config: dict[str, Any] | None = None,
     on_event: Callable[[Event], None] = lambda event: None,
 ) -> list[EpochMetrics]:
-    """Train (or continue training) a policy on the datasets; returns this call's epochs."""
+    """Train a policy on the datasets, or continue the run in `out`; returns this call's epochs.
+
+    The same datasets continue an interrupted fit up to `config.epochs`; other datasets start a
+    new stage of `config.epochs` epochs from the best parameters so far (see `_stages`).
+    """
     config.validate()
     data = load(dataset_paths)
     model_settings = ModelConfig(n_actions=data.n_actions, **(model_config or {}))
@@ -294,16 +302,23 @@ def fit(
     model = NatureCNN(model_settings, nnx.Rngs(config.seed))
     trainer = Trainer(model, optax.adam(config.learning_rate))
     trainer.check_batch_size(config.batch_size)
+    latest = CheckpointStore(out, "checkpoints", keep=2)
+    best_store = CheckpointStore(out, "best", keep=1)
+    last_epoch = latest.latest_step() or 0
+    stages = _stages(previous, [str(p) for p in dataset_paths], config, last_epoch)
+    stage = stages[-1]
     run.write_settings(
         {
             "game": data.game,
             "env_id": data.env_id,
             "n_actions": data.n_actions,
             "action_meanings": list(data.action_meanings),
-            "datasets": [str(p) for p in dataset_paths],
+            "datasets": stage["datasets"],
+            "stages": stages,
             "model": dataclasses.asdict(model_settings),
             "fit": dataclasses.asdict(config),
             "parameters": param_count(model),
+            "train_samples": train.n_samples,
             "train_episodes": int(np.unique(train.episode_of).size),
             "val_episodes": int(np.unique(val.episode_of).size) if val else 0,
             "fil_learn_version": fil_learn.__version__,
@@ -312,34 +327,39 @@ def fit(
             "devices": [str(d) for d in trainer.mesh.devices.flat],
         }
     )
-    latest = CheckpointStore(out, "checkpoints", keep=2)
-    best_store = CheckpointStore(out, "best", keep=1)
     params, opt_state = trainer.init()
     history = run.read_metrics()
-    start_epoch = 1
+    start_epoch = stage["first_epoch"]
     best_val = math.inf
-    if (step := latest.latest_step()) is not None:
+    if last_epoch >= start_epoch:  # an interrupted stage: continue exactly where it stopped
         restored = latest.restore(
-            step, {"params": params, "opt_state": opt_state, "best_val": np.float64(0)}
+            last_epoch, {"params": params, "opt_state": opt_state, "best_val": np.float64(0)}
         )
         params, opt_state = restored["params"], restored["opt_state"]
         best_val = float(restored["best_val"])
-        start_epoch = step + 1
-        history = [row for row in history if row["epoch"] <= step]
-        log.info("resuming %s after epoch %d", out, step)
+        log.info("continuing %s after epoch %d", out, last_epoch)
+    elif last_epoch and (best_epoch := best_store.latest_step()) is not None:
+        # A new stage starts from the best policy so far (the one `eval` played and whose states
+        # were relabelled), not from the last epoch, which noisy labels may have overfitted;
+        # the optimizer starts afresh for the new data.
+        params = best_store.restore(best_epoch, {"params": params})["params"]
+        log.info("stage %d of %s starts from the best epoch %d", len(stages), out, best_epoch)
+    start_epoch = last_epoch + 1
+    history = [row for row in history if row["epoch"] <= last_epoch]
+    final_epoch = stage["first_epoch"] + config.epochs - 1
     frames = jax.device_put(data.frames, trainer.replicated)
     steps_per_epoch = train.n_samples // config.batch_size
     k = min(config.steps_per_call, steps_per_epoch)
     full_calls, single_steps = divmod(steps_per_epoch, k)
     calls = full_calls + single_steps
-    stale = _epochs_since_best(history)
+    stale = _epochs_since_best([row for row in history if row.get("stage", 1) == len(stages)])
     results: list[EpochMetrics] = []
     try:
-        for epoch in range(start_epoch, config.epochs + 1):
+        for epoch in range(start_epoch, final_epoch + 1):
             if config.patience and stale >= config.patience:
                 log.info("early stop: %d epochs without a better validation loss", stale)
                 break
-            on_event(EpochStarted(epoch, calls))
+            on_event(EpochStarted(epoch, calls, final_epoch))
             order = np.random.default_rng([config.seed, epoch]).permutation(train.n_samples)
             order = order[: steps_per_epoch * config.batch_size]
             batches = [
@@ -386,7 +406,7 @@ def fit(
             latest.save(
                 epoch, {"params": params, "opt_state": opt_state, "best_val": np.float64(best_val)}
             )
-            history.append(dataclasses.asdict(metrics))
+            history.append({**dataclasses.asdict(metrics), "stage": len(stages)})
             run.write_metrics(history)
             results.append(metrics)
             on_event(metrics)
@@ -397,6 +417,24 @@ def fit(
 
     plot_history(history, run.plot_file, title=f"{data.game}: behaviour cloning")
     return results
+
+
+def _stages(
+    previous: dict[str, Any] | None, datasets: list[str], config: FitConfig, last_epoch: int
+) -> list[dict[str, Any]]:
+    """The run's training stages, the current one last.
+
+    `fit` again with the same datasets continues the current stage (an interrupted fit);
+    with other datasets (DAgger adds relabelled data every round) it starts a new stage of
+    `--epochs` more epochs from the best parameters, so each round fine-tunes the policy that played.
+    """
+    stages: list[dict[str, Any]] = list((previous or {}).get("stages", []))
+    if previous is not None and not stages:  # a run written before stages existed
+        stages = [{"datasets": previous["datasets"], "first_epoch": 1}]
+    if stages and stages[-1]["datasets"] == datasets:
+        stages[-1] = {**stages[-1], "epochs": config.epochs}
+        return stages
+    return [*stages, {"datasets": datasets, "first_epoch": last_epoch + 1, "epochs": config.epochs}]
 
 
 def _epochs_since_best(history: list[dict[str, Any]]) -> int:

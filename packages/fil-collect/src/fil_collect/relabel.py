@@ -1,0 +1,318 @@
+"""DAgger relabelling: the swarm says what it would do in the states a learner visited.
+
+Plain behaviour cloning drifts: the learner reaches states the teacher never showed it. Our
+teacher can start from any emulator state, so `fil-learn eval --save-states` saves the learner's
+states and this module runs a short swarm from each chosen one. The label is the swarm's
+decision (`SwarmResult.decision`: the first action most walkers' branches share after cloning),
+not the first action of its best branch, which is one uniform random draw that happened to be
+followed by a good future.
+
+The output is a fil dataset (format v2) of the learner's episodes: its observations, with the
+swarm's labels as `actions` (-1 where a step was not labelled), what the learner played as
+`behaviour_actions`, and the evidence (`label_votes`, or `label_scores` and `label_lives`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ale_py
+import h5py
+import numpy as np
+
+import fil_collect
+from fil_collect.dataset import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    NO_LABEL,
+    Compression,
+    DatasetWriter,
+    EpisodeRecord,
+)
+from fil_collect.env import AtariEmulator, EnvConfig, rom_md5, state_from_bytes
+from fil_collect.games import Game, resolve_game
+from fil_collect.observation import OBS_SIZE
+from fil_collect.replay import Demonstration
+from fil_collect.swarm import Swarm, SwarmConfig
+from fil_collect.visited import read_visited_episode, visited_header
+from fil_collect.workers import EpisodeProgress, ProgressFn, run_tasks
+
+RULES = ("vote", "best", "value")
+
+
+def _relabel_swarm() -> SwarmConfig:
+    return SwarmConfig(n_walkers=16, max_epochs=10, max_dt=8, life_loss_is_death=True)
+
+
+@dataclass(frozen=True)
+class RelabelConfig:
+    """How each visited state is labelled; the cost per label is bounded by the swarm settings
+    (at most n_walkers x max_epochs x max_dt agent steps) and the number of labels by `every`
+    and `max_labels`."""
+
+    swarm: SwarmConfig = field(default_factory=_relabel_swarm)
+    """A short swarm: 16 walkers x 10 epochs of ~4 steps look ~3 s of play ahead. Losing a life
+    is death here (unlike collection): within so short a horizon the score alone cannot see
+    that dying is bad."""
+    every: int = 1
+    """Label every k-th visited step that has a saved state."""
+    max_labels: int | None = None
+    """At most this many labels per episode, evenly spaced (bounds the cost of long episodes)."""
+    rule: str = "vote"
+    """`vote`: the swarm's majority first action; `best`: the best walker's first action;
+    `value`: one swarm per first action (`swarm.n_walkers` walkers each), ranked by lives kept,
+    then score; ties go to the learner's own action, so equally good moves are not relabelled
+    at random."""
+    seed: int = 0
+    """Seeds each label's swarm together with the episode and step."""
+
+    def validate(self) -> None:
+        self.swarm.validate()
+        if self.every < 1:
+            raise ValueError(f"--every must be at least 1, got {self.every}")
+        if self.max_labels is not None and self.max_labels < 1:
+            raise ValueError(f"--max-labels must be at least 1, got {self.max_labels}")
+        if self.rule not in RULES:
+            raise ValueError(f"--rule must be one of {', '.join(RULES)}, got {self.rule!r}")
+
+    def settings(self, env: EnvConfig) -> dict[str, Any]:
+        """What every episode of one relabelled file shares (appending needs the same)."""
+        return {
+            "kind": "relabel",
+            "game": env.game.rom,
+            "frameskip": env.frameskip,
+            "max_episode_frames": env.max_episode_frames,
+            "repeat_action_probability": 0.0,
+            "every": self.every,
+            "max_labels": self.max_labels,
+            "rule": self.rule,
+            "seed": self.seed,
+            **{f"swarm.{k}": v for k, v in asdict(self.swarm).items()},
+        }
+
+
+def chosen_steps(state_steps: np.ndarray, config: RelabelConfig) -> np.ndarray:
+    """The steps to label: every k-th saved state, thinned evenly to `max_labels`."""
+    steps = state_steps[:: config.every]
+    if config.max_labels is not None and steps.size > config.max_labels:
+        picks = np.linspace(0, steps.size - 1, config.max_labels).round().astype(np.int64)
+        steps = steps[np.unique(picks)]
+    return steps
+
+
+@dataclass(frozen=True)
+class Label:
+    """The teacher's action in one state and the evidence for it."""
+
+    action: int
+    evidence: dict[str, np.ndarray]
+    """`votes` (vote, best) or `scores` and `lives` per first action (value)."""
+    emulator_frames: int
+
+
+def label_state(
+    emulators: list[AtariEmulator],
+    state: Any,
+    config: RelabelConfig,
+    rng: np.random.Generator,
+    learner_action: int,
+) -> Label:
+    """Ask short swarms from `state` what to do there."""
+    if config.rule == "value":
+        return _label_by_value(emulators, state, config, rng, learner_action)
+    result = Swarm(emulators, config.swarm, rng).run(state)
+    action = result.decision() if config.rule == "vote" else result.best_root
+    return Label(action, {"votes": result.root_votes.astype(np.int32)}, result.emulator_frames)
+
+
+def _label_by_value(
+    emulators: list[AtariEmulator],
+    state: Any,
+    config: RelabelConfig,
+    rng: np.random.Generator,
+    learner_action: int,
+) -> Label:
+    n_actions = emulators[0].n_actions
+    scores = np.zeros(n_actions, dtype=np.float64)
+    lives = np.zeros(n_actions, dtype=np.int32)
+    frames = 0
+    for action in range(n_actions):
+        result = Swarm(emulators, config.swarm, rng).run(state, first_action=action)
+        scores[action] = result.score
+        # a first move after which every walker reaches game over is the worst there is
+        lives[action] = -1 if result.stop_reason == "all walkers dead" else result.best_lives
+        frames += result.emulator_frames
+    survivors = np.flatnonzero(lives == lives.max())
+    best = survivors[scores[survivors] == scores[survivors].max()]
+    action = learner_action if learner_action in best else int(best[0])
+    return Label(action, {"scores": scores, "lives": lives}, frames)
+
+
+@dataclass(frozen=True)
+class RelabelTask:
+    path: str
+    episode: int
+    game: str
+    config: RelabelConfig
+
+
+def relabel_episode(
+    task: RelabelTask, index: int, progress: ProgressFn | None = None
+) -> EpisodeRecord:
+    """Label the chosen steps of one visited episode with short swarms from their states."""
+    started = time.perf_counter()
+    config = task.config
+    visited = read_visited_episode(Path(task.path), task.episode)
+    env = EnvConfig(resolve_game(task.game))
+    emulators = [AtariEmulator(env, seed=0) for _ in range(config.swarm.n_walkers)]
+    n_actions = emulators[0].n_actions
+    steps = visited.length
+    labels = np.full(steps, NO_LABEL, dtype=np.int64)
+    evidence: dict[str, np.ndarray] = {}
+    state_of = dict(zip(visited.state_steps.tolist(), range(len(visited.state_steps)), strict=True))
+    frames = 0
+    chosen = chosen_steps(visited.state_steps, config)
+    for done, step in enumerate(chosen.tolist(), start=1):
+        state = state_from_bytes(visited.states[state_of[step]].tobytes())
+        rng = np.random.default_rng([config.seed, task.episode, step])
+        label = label_state(emulators, state, config, rng, int(visited.actions[step]))
+        labels[step] = label.action
+        for name, values in label.evidence.items():
+            if name not in evidence:
+                evidence[name] = np.zeros((steps, n_actions), dtype=values.dtype)
+            evidence[name][step] = values
+        frames += label.emulator_frames
+        if progress is not None:
+            progress(done, float(len(chosen)))
+    seconds = time.perf_counter() - started
+    demo = Demonstration(
+        observations=visited.observations,
+        actions=labels,
+        rewards=visited.rewards,
+        terminations=visited.terminations,
+        truncations=visited.truncations,
+        lives=visited.lives,
+        raw_observations=None,
+    )
+    return EpisodeRecord(
+        index=index,
+        demo=demo,
+        start_state=visited.states[0].tobytes(),
+        attrs={
+            "source": "relabel",
+            "visited_file": task.path,
+            "visited_index": task.episode,
+            "seed": visited.seed,
+            "terminated": bool(visited.terminations[-1]) if steps else False,
+            "truncated": bool(visited.truncations[-1]) if steps else False,
+            "labels": int(chosen.size),
+            "label_emulator_frames": frames,
+            "label_seconds": seconds,
+            "emulator_frames": frames,
+            "wall_seconds": seconds,
+        },
+        extra_arrays={
+            "behaviour_actions": visited.actions.astype(np.int64),
+            **{f"label_{name}": values for name, values in evidence.items()},
+        },
+    )
+
+
+def relabel_header(config: RelabelConfig, visited: dict[str, Any], game: Game) -> dict[str, Any]:
+    """File attributes of a relabelled dataset: the spec's table, version 2."""
+    env = EnvConfig(game)
+    probe = AtariEmulator(env, seed=0)
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "game": game.name,
+        "rom": game.rom,
+        "rom_md5": rom_md5(game.rom),
+        "env_id": game.env_id,
+        "n_actions": probe.n_actions,
+        "action_meanings": probe.action_meanings,
+        "ale_actions": probe.ale_actions,
+        "frameskip": env.frameskip,
+        "obs_shape": [OBS_SIZE, OBS_SIZE],
+        "max_episode_frames": env.max_episode_frames,
+        "fil_collect_version": fil_collect.__version__,
+        "ale_py_version": ale_py.__version__,
+        "numpy_version": np.__version__,
+        "h5py_version": h5py.__version__,
+        "config_json": json.dumps(config.settings(env), sort_keys=True),
+        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "visited_policy": str(visited.get("policy", "")),
+        "visited_protocol": str(visited.get("protocol", "")),
+    }
+
+
+@dataclass(frozen=True)
+class LabelsWritten:
+    """A relabelled episode is on disk."""
+
+    index: int
+    labels: int
+    steps: int
+    emulator_frames: int
+    seconds: float
+    learner_return: float
+
+
+Event = EpisodeProgress | LabelsWritten
+
+
+class Relabelling:
+    """A checked relabelling run: everything is validated before the first swarm starts.
+
+    Output episode `i` is visited episode `i`, so an interrupted run continues where it stopped
+    and never labels an episode twice.
+    """
+
+    def __init__(
+        self,
+        visited: Path,
+        out: Path,
+        config: RelabelConfig,
+        workers: int,
+        compression: Compression,
+        force: bool = False,
+    ) -> None:
+        config.validate()
+        compression.validate()
+        if workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {workers}")
+        header, episodes = visited_header(visited)
+        self.game = resolve_game(str(header["game"]))
+        self.visited = visited
+        self.config = config
+        self.writer = DatasetWriter(
+            out, relabel_header(config, header, self.game), compression, force=force
+        )
+        done = self.writer.existing_indices()
+        self.indices = [i for i in range(episodes) if i not in done]
+        self.workers = max(1, min(workers, len(self.indices)))
+
+    def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[LabelsWritten]:
+        tasks = [
+            (i, RelabelTask(str(self.visited), i, self.game.rom, self.config)) for i in self.indices
+        ]
+        written: list[LabelsWritten] = []
+        for record in run_tasks(relabel_episode, tasks, self.workers, on_event):
+            self.writer.append([record])
+            event = LabelsWritten(
+                index=record.index,
+                labels=record.attrs["labels"],
+                steps=record.demo.length,
+                emulator_frames=record.attrs["label_emulator_frames"],
+                seconds=record.attrs["label_seconds"],
+                learner_return=record.demo.episode_return,
+            )
+            written.append(event)
+            on_event(event)
+        return written

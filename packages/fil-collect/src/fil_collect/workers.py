@@ -1,0 +1,92 @@
+"""Independent episode tasks in worker processes, results streamed back in finish order.
+
+Collection and relabelling both turn a list of tasks into episodes that one writer in the
+parent appends as they arrive; this is the one place that runs them in parallel. Workers ignore
+Ctrl-C: the parent stops them and keeps everything already written.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.managers import SyncManager
+from typing import Any, TypeVar
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class EpisodeProgress:
+    """A running task's progress: a collection's swarm epoch and best score, or a relabelling's
+    labels done and labels planned."""
+
+    index: int
+    done: int
+    value: float
+
+
+ProgressFn = Callable[[int, float], None]
+Work = Callable[[Any, int, ProgressFn | None], Any]
+"""A module-level function (picklable by name): (task, index, progress) -> result."""
+
+
+def run_tasks(
+    work: Work,
+    tasks: list[tuple[int, Any]],
+    workers: int,
+    on_progress: Callable[[EpisodeProgress], None],
+) -> Iterator[Any]:
+    """Results of `work(task, index, progress)` for each (index, task), in the order they finish."""
+    if workers <= 1:
+        for index, task in tasks:
+            yield work(task, index, _reporter(index, on_progress))
+        return
+    context = multiprocessing.get_context("spawn")
+    manager = SyncManager(ctx=context)
+    manager.start(_ignore_sigint)
+    progress_queue = manager.Queue()
+    pool = context.Pool(min(workers, len(tasks)), initializer=_ignore_sigint)
+    try:
+        results = pool.imap_unordered(
+            _run_in_worker, [(work, task, index, progress_queue) for index, task in tasks]
+        )
+        for _ in tasks:
+            while True:
+                _drain(progress_queue, on_progress)
+                try:
+                    result = results.next(timeout=0.2)
+                    break
+                except multiprocessing.TimeoutError:
+                    continue
+            yield result
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+        manager.shutdown()
+
+
+def _run_in_worker(job: tuple[Work, Any, int, Any]) -> Any:
+    work, task, index, progress_queue = job
+    return work(task, index, _reporter(index, progress_queue.put))
+
+
+def _reporter(index: int, on_progress: Callable[[EpisodeProgress], None]) -> ProgressFn:
+    return lambda done, score: on_progress(EpisodeProgress(index, done, score))
+
+
+def _drain(progress_queue: Any, on_progress: Callable[[EpisodeProgress], None]) -> None:
+    while True:
+        try:
+            on_progress(progress_queue.get_nowait())
+        except queue.Empty:
+            return
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them and keeps what was written."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,0 +1,63 @@
+"""The whole DAgger loop at a tiny size: collect -> fit -> eval --save-states -> relabel -> fit
+(a second stage from the best parameters) -> eval, then the final evaluation, through
+`results/loop.py` and the real commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = [
+    "--game", "SpaceInvaders", "--rounds", "2", "--episodes", "2", "--swarm-epochs", "40",
+    "--epochs", "1", "--batch-size", "32", "--eval-episodes", "2", "--eval-max-steps", "40",
+    "--state-every", "2", "--max-labels", "4", "--label-walkers", "4", "--label-epochs", "3",
+    "--final-episodes", "2", "--workers", "1",
+]  # fmt: skip
+
+
+def _loop(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "results" / "loop.py"),
+            *TINY,
+            "--workdir",
+            str(workdir),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
+    work = tmp_path / "loop"
+    done = _loop(work)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record = json.loads((work / "rounds.json").read_text())
+    rounds = record["rounds"]
+    assert [r["round"] for r in rounds] == [0, 1]
+    with h5py.File(work / "relabel-0.h5") as f:
+        labelled = sum(int((f[n]["actions"][()] >= 0).sum()) for n in f if n.startswith("episode_"))
+    assert labelled == 2 * 4  # 2 visited episodes, --max-labels 4 each
+    assert rounds[1]["samples"] == rounds[0]["samples"] + labelled
+    assert rounds[1]["emulator_frames"] > rounds[0]["emulator_frames"]
+    stages = json.loads((work / "run" / "run.json").read_text())["stages"]
+    assert [s["first_epoch"] for s in stages] == [1, 2]
+    assert set(record["final"]) == {f"round-{r}/{p}" for r in (0, 1) for p in ("v5", "noop30")}
+    assert (work / "policies" / "round-0" / "run.json").exists()
+    table = (work / "rounds.md").read_text()
+    assert "| 1 |" in table and "noop30" in table
+    assert (work / "score.png").stat().st_size > 0
+    # finished rounds are kept: running it again does no work
+    again = _loop(work)
+    assert again.returncode == 0 and "$ " not in again.stdout
+    # another setting in the same folder is refused, not mixed in
+    other = _loop(work, "--max-labels", "5")
+    assert other.returncode != 0 and "other settings" in other.stderr
