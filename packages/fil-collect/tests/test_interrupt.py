@@ -93,3 +93,22 @@ def test_ctrl_c_finishes_cleanly(tmp_path: Path, workers: str) -> None:
     assert "Traceback" not in stderr
     assert reported <= _episodes_in(path)
     assert [p.name for p in tmp_path.iterdir()] == ["ds.h5"]
+
+
+def test_sigterm_stops_the_workers_too_and_keeps_what_was_written(tmp_path: Path) -> None:
+    path = tmp_path / "ds.h5"
+    process = _start(path, "--workers", "2")
+    reported = _reported_until(process, 1)
+    process.send_signal(signal.SIGTERM)  # the collector alone, as `kill PID` does
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in stderr
+    assert reported <= _episodes_in(path)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # no orphaned worker of its process group is left
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("worker processes outlived the collector")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -564,5 +565,11 @@ def export(
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point. `kill` (SIGTERM) stops like Ctrl-C: the worker processes are
+    stopped with it and every episode already written stays."""
+    signal.signal(signal.SIGTERM, _interrupt)
     sys.exit(app())
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
