@@ -80,6 +80,17 @@ def test_eval_saves_the_visited_states_for_relabelling(trained_run: Path, tmp_pa
         assert ale.getEpisodeFrameNumber() == 5 * 4
 
 
+def test_error_messages_keep_their_brackets(
+    trained_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gymnasium", None)  # as if the eval extra were missing
+    result = runner.invoke(app, ["eval", str(trained_run), "--episodes", "1"])
+    assert result.exit_code == 2
+    assert "pip install 'fil-learn[eval]'" in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -41,8 +42,9 @@ def user_errors() -> Iterator[None]:
     """Bad input ends in one line that says what to do, and exit code 2, never a traceback."""
     try:
         yield
-    except (ValueError, FileNotFoundError) as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    except (ValueError, FileNotFoundError, IsADirectoryError) as error:
+        # escaped: a message like "pip install 'fil-learn[eval]'" is text, not rich markup
+        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 
