@@ -169,3 +169,23 @@ def test_ctrl_c_stops_the_cluster_work_and_keeps_what_finished(
     assert {f"episode_{i}" for i in reported} <= on_disk
     assert len(on_disk) < 20
     _wait_until(lambda: not _running_tasks(ray_cluster), "swarms still run after Ctrl-C", 10)
+
+
+@pytest.mark.xdist_group("ray_cluster")
+def test_relabelling_on_the_cluster_equals_a_local_run(
+    tmp_path: Path, ray_cluster: LocalCluster
+) -> None:
+    from fil_collect.relabel import RelabelConfig, Relabelling
+
+    from .test_relabel import write_visited
+
+    visited = write_visited(tmp_path / "visited.h5", episodes=2)
+    config = RelabelConfig(swarm=SwarmConfig(n_walkers=4, max_epochs=3, max_dt=4), every=3)
+    Relabelling(visited, tmp_path / "local.h5", config, 1, Compression()).run()
+    on_ray = Relabelling(
+        visited, tmp_path / "ray.h5", config, 1, Compression(), ray_address=ray_cluster.address
+    )
+    on_ray.run()
+    with open_dataset(tmp_path / "local.h5") as a, open_dataset(tmp_path / "ray.h5") as b:
+        assert a.attrs["sha256"] == b.attrs["sha256"]
+        assert b.attrs["total_episodes"] == 2

@@ -220,16 +220,11 @@ def collect(
             raw_frames=raw_frames,
             seed=seed,
         )
-        if ray is not None and workers is not None:
-            raise ValueError(
-                "--workers sets local processes; with --ray the cluster's CPUs decide: drop one"
-            )
-        n_workers = workers if workers is not None else (os.cpu_count() or 1)
         collection = Collection(
             config,
             out_path,
             episodes,
-            n_workers,
+            _local_workers(workers, ray),
             Compression(compression, compression_level),
             force=force,
             ray_address=ray,
@@ -245,6 +240,15 @@ def collect(
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _print_written(written, out_path, config.env.game)
+
+
+def _local_workers(workers: int | None, ray: str | None) -> int:
+    """Local processes to run: `--workers`, else all cores; `--ray` leaves it to the cluster."""
+    if ray is not None and workers is not None:
+        raise ValueError(
+            "--workers sets local processes; with --ray the cluster's CPUs decide: drop one"
+        )
+    return workers if workers is not None else (os.cpu_count() or 1)
 
 
 class _CollectDisplay:
@@ -347,6 +351,14 @@ def relabel(
     ] = "vote",
     seed: Annotated[int, typer.Option(help="Seeds the label swarms.")] = 0,
     workers: Annotated[int | None, typer.Option(help="Processes [default: all cores].")] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Label episodes as tasks on a Ray cluster: 'auto' or HOST:PORT. "
+            "Needs fil-collect[ray].",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
@@ -364,8 +376,15 @@ def relabel(
             rule=rule,
             seed=seed,
         )
-        n_workers = workers if workers is not None else (os.cpu_count() or 1)
-        relabelling = Relabelling(visited, out_path, config, n_workers, Compression(), force=force)
+        relabelling = Relabelling(
+            visited,
+            out_path,
+            config,
+            _local_workers(workers, ray),
+            Compression(),
+            force=force,
+            ray_address=ray,
+        )
     if not relabelling.indices:
         out.print(
             f"every episode of {visited} is already relabelled in {out_path}", highlight=False

@@ -12,7 +12,7 @@ import datetime
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ import h5py
 import numpy as np
 
 import fil_collect
-from fil_collect import ray_backend
 from fil_collect.dataset import (
     FORMAT_NAME,
     SWARM_FORMAT_VERSION,
@@ -34,7 +33,7 @@ from fil_collect.env import AtariEmulator, EnvConfig, rom_md5
 from fil_collect.observation import OBS_SIZE
 from fil_collect.replay import check_return, expand, replay
 from fil_collect.swarm import Swarm, SwarmConfig
-from fil_collect.workers import EpisodeProgress, ProgressFn, run_tasks
+from fil_collect.workers import EpisodeProgress, ProgressFn, TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -174,24 +173,11 @@ class Collection:
         compression.validate()
         if episodes < 1:
             raise ValueError(f"--episodes must be at least 1, got {episodes}")
-        if workers < 1:
-            raise ValueError(f"--workers must be at least 1, got {workers}")
-        if ray_address is not None:
-            ray_backend.require_ray()
+        self.runner = TaskRunner(workers, ray_address)
         self.config = config
         self.writer = DatasetWriter(path, dataset_header(config), compression, force=force)
         self.indices = plan_indices(self.writer.existing_indices(), episodes)
-        self.workers = min(workers, len(self.indices))
-        self.ray_address = ray_address
-        self._disconnect = False
-        if ray_address is not None:  # last, so that no check above can leave a connection open
-            self._disconnect = ray_backend.connect(ray_address)
-
-    def _finished(self, on_event: Callable[[Event], None]) -> Iterator[EpisodeRecord]:
-        tasks = [(index, self.config) for index in self.indices]
-        if self.ray_address is None:
-            return run_tasks(collect_episode, tasks, self.workers, on_event)
-        return ray_backend.ray_tasks(collect_episode, tasks, self._disconnect)
+        self.runner.connect()  # last, so that no check above can leave a connection open
 
     def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[EpisodeWritten]:
         """Collect the planned episodes; each is written as soon as it finishes.
@@ -200,7 +186,9 @@ class Collection:
         (local or on the cluster) at once; what was written stays written.
         """
         written: list[EpisodeWritten] = []
-        with contextlib.closing(self._finished(on_event)) as finished:
+        tasks = [(index, self.config) for index in self.indices]
+        finished = self.runner.results(collect_episode, tasks, on_event)
+        with contextlib.closing(finished):
             for record in finished:
                 self.writer.append([record])
                 event = EpisodeWritten(

@@ -14,6 +14,7 @@ swarm's labels as `actions` (-1 where a step was not labelled), what the learner
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import time
@@ -41,7 +42,7 @@ from fil_collect.observation import OBS_SIZE
 from fil_collect.replay import Demonstration
 from fil_collect.swarm import Swarm, SwarmConfig
 from fil_collect.visited import read_visited_episode, visited_header
-from fil_collect.workers import EpisodeProgress, ProgressFn, run_tasks
+from fil_collect.workers import EpisodeProgress, ProgressFn, TaskRunner
 
 RULES = ("vote", "best", "value")
 
@@ -282,11 +283,13 @@ class Relabelling:
         workers: int,
         compression: Compression,
         force: bool = False,
+        ray_address: str | None = None,
     ) -> None:
+        """`ray_address` (e.g. 'auto') labels episodes as tasks on that Ray cluster instead of
+        in `workers` local processes; the writer stays here either way."""
         config.validate()
         compression.validate()
-        if workers < 1:
-            raise ValueError(f"--workers must be at least 1, got {workers}")
+        self.runner = TaskRunner(workers, ray_address)
         header, episodes = visited_header(visited)
         self.game = resolve_game(str(header["game"]))
         self.visited = visited
@@ -296,23 +299,27 @@ class Relabelling:
         )
         done = self.writer.existing_indices()
         self.indices = [i for i in range(episodes) if i not in done]
-        self.workers = max(1, min(workers, len(self.indices)))
+        self.runner.connect()  # last, so that no check above can leave a connection open
 
     def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[LabelsWritten]:
         tasks = [
             (i, RelabelTask(str(self.visited), i, self.game.rom, self.config)) for i in self.indices
         ]
         written: list[LabelsWritten] = []
-        for record in run_tasks(relabel_episode, tasks, self.workers, on_event):
-            self.writer.append([record])
-            event = LabelsWritten(
-                index=record.index,
-                labels=record.attrs["labels"],
-                steps=record.demo.length,
-                emulator_frames=record.attrs["label_emulator_frames"],
-                seconds=record.attrs["label_seconds"],
-                learner_return=record.demo.episode_return,
-            )
-            written.append(event)
-            on_event(event)
+        finished = self.runner.results(relabel_episode, tasks, on_event)
+        with contextlib.closing(finished):
+            for record in finished:
+                written.append(self._write(record))
+                on_event(written[-1])
         return written
+
+    def _write(self, record: EpisodeRecord) -> LabelsWritten:
+        self.writer.append([record])
+        return LabelsWritten(
+            index=record.index,
+            labels=record.attrs["labels"],
+            steps=record.demo.length,
+            emulator_frames=record.attrs["label_emulator_frames"],
+            seconds=record.attrs["label_seconds"],
+            learner_return=record.demo.episode_return,
+        )

@@ -1,8 +1,9 @@
-"""Independent episode tasks in worker processes, results streamed back in finish order.
+"""Independent episode tasks in worker processes or on a Ray cluster, streamed back in finish
+order.
 
 Collection and relabelling both turn a list of tasks into episodes that one writer in the
-parent appends as they arrive; this is the one place that runs them in parallel. Workers ignore
-Ctrl-C: the parent stops them and keeps everything already written.
+parent appends as they arrive; this is the one place that decides where they run. Local workers
+ignore Ctrl-C: the parent stops them and keeps everything already written.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.managers import SyncManager
 from typing import Any, TypeVar
+
+from fil_collect import ray_backend
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
@@ -41,7 +44,7 @@ def run_tasks(
     on_progress: Callable[[EpisodeProgress], None],
 ) -> Iterator[Any]:
     """Results of `work(task, index, progress)` for each (index, task), in the order they finish."""
-    if workers <= 1:
+    if workers <= 1 or len(tasks) <= 1:
         for index, task in tasks:
             yield work(task, index, _reporter(index, on_progress))
         return
@@ -68,6 +71,40 @@ def run_tasks(
         pool.terminate()
         pool.join()
         manager.shutdown()
+
+
+class TaskRunner:
+    """Where the tasks of a run go: `workers` local processes, or the Ray cluster at
+    `ray_address` ('auto' or HOST:PORT).
+
+    Construction checks that Ray is installed; `connect` joins the cluster and belongs after
+    every other check of the caller, so bad input never leaves a connection open. Closing the
+    iterator `results` returns stops the remaining work, locally or on the cluster.
+    """
+
+    def __init__(self, workers: int, ray_address: str | None = None) -> None:
+        if workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {workers}")
+        if ray_address is not None:
+            ray_backend.require_ray()
+        self.workers = workers
+        self.ray_address = ray_address
+        self._disconnect = False
+
+    def connect(self) -> None:
+        if self.ray_address is not None:
+            self._disconnect = ray_backend.connect(self.ray_address)
+
+    def results(
+        self,
+        work: Work,
+        tasks: list[tuple[int, Any]],
+        on_progress: Callable[[EpisodeProgress], None],
+    ) -> Iterator[Any]:
+        """Results in finish order; on Ray, progress is reported only as results arrive."""
+        if self.ray_address is None:
+            return run_tasks(work, tasks, self.workers, on_progress)
+        return ray_backend.ray_tasks(work, tasks, self._disconnect)
 
 
 def _run_in_worker(job: tuple[Work, Any, int, Any]) -> Any:
