@@ -229,13 +229,27 @@ def collect(
             force=force,
             ray_address=ray,
         )
-    display = _CollectDisplay(episodes, epochs, quiet)
+    bars = _EpisodeBars(episodes, quiet)
+    done: list[EpisodeWritten] = []
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, EpisodeProgress):
+            bars.running(event.index, event.done, epochs, f"score {event.value:,.0f}")
+            return
+        done.append(event)
+        bars.finished(
+            event.index,
+            line=f"episode {event.index}: return {event.episode_return:,.0f}, {event.length:,} "
+            f"steps, {event.epochs} epochs, {event.emulator_frames:,} frames, "
+            f"{event.wall_seconds:.1f} s",
+        )
+
     try:
-        with display:
-            written = collection.run(display.on_event)
+        with bars:
+            written = collection.run(on_event)
     except KeyboardInterrupt:
         err.print(
-            f"interrupted: {len(display.written)} new episode(s) are safe in {out_path}; "
+            f"interrupted: {len(done)} new episode(s) are safe in {out_path}; "
             "run the same command again to continue"
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -251,13 +265,11 @@ def _local_workers(workers: int | None, ray: str | None) -> int:
     return workers if workers is not None else (os.cpu_count() or 1)
 
 
-class _CollectDisplay:
-    """Rich progress: one bar for episodes, one per running swarm with its best score."""
+class _EpisodeBars:
+    """Rich progress for a run of episode tasks: one bar for the run, one per running episode."""
 
-    def __init__(self, episodes: int, epochs: int, quiet: bool) -> None:
-        self.epochs = epochs
+    def __init__(self, episodes: int, quiet: bool) -> None:
         self.quiet = quiet
-        self.written: list[EpisodeWritten] = []
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -271,35 +283,28 @@ class _CollectDisplay:
         self._total = self._progress.add_task("episodes", total=episodes, status="")
         self._running: dict[int, int] = {}
 
-    def __enter__(self) -> _CollectDisplay:
+    def __enter__(self) -> _EpisodeBars:
         self._progress.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._progress.__exit__(*exc)
 
-    def on_event(self, event: Event) -> None:
-        if isinstance(event, EpisodeProgress):
-            if event.index not in self._running:
-                self._running[event.index] = self._progress.add_task(
-                    f"  episode {event.index}", total=self.epochs, status=""
-                )
-            self._progress.update(
-                self._running[event.index],
-                completed=event.done,
-                status=f"score {event.value:,.0f}",
+    def running(self, index: int, done: int, total: int, status: str) -> None:
+        if index not in self._running:
+            self._running[index] = self._progress.add_task(
+                f"  episode {index}", total=total, status=""
             )
-        elif isinstance(event, EpisodeWritten):
-            self.written.append(event)
-            task = self._running.pop(event.index, None)
-            if task is not None:
-                self._progress.remove_task(task)
-            self._progress.advance(self._total)
-            if not self.quiet:
-                self._progress.console.print(
-                    f"episode {event.index}: return {event.episode_return:,.0f}, {event.length:,} steps, "
-                    f"{event.epochs} epochs, {event.emulator_frames:,} frames, {event.wall_seconds:.1f} s"
-                )
+        self._progress.update(self._running[index], completed=done, status=status)
+
+    def finished(self, index: int, status: str = "", line: str | None = None) -> None:
+        """Episode `index` is written: its bar goes, the run's advances, `line` is printed."""
+        task = self._running.pop(index, None)
+        if task is not None:
+            self._progress.remove_task(task)
+        self._progress.update(self._total, advance=1, status=status)
+        if line is not None and not self.quiet:
+            self._progress.console.print(line, highlight=False)
 
 
 def _print_written(written: list[EpisodeWritten], path: Path, game: Game) -> None:
@@ -390,38 +395,19 @@ def relabel(
             f"every episode of {visited} is already relabelled in {out_path}", highlight=False
         )
         return
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet,
-    )
-    total = progress.add_task("episodes", total=len(relabelling.indices), status="")
-    running: dict[int, int] = {}
+    bars = _EpisodeBars(len(relabelling.indices), quiet)
     written: list[LabelsWritten] = []
 
     def on_event(event: EpisodeProgress | LabelsWritten) -> None:
         if isinstance(event, EpisodeProgress):
-            if event.index not in running:
-                running[event.index] = progress.add_task(
-                    f"  episode {event.index}", total=int(event.value), status="labels"
-                )
-            progress.update(running[event.index], completed=event.done)
+            bars.running(event.index, event.done, int(event.value), "labels")
             return
         written.append(event)
-        if event.index in running:
-            progress.remove_task(running.pop(event.index))
-        progress.update(
-            total,
-            advance=1,
-            status=f"last: {event.labels:,} labels, {event.seconds / max(event.labels, 1):.2f} s each",
-        )
+        per_label = event.seconds / max(event.labels, 1)
+        bars.finished(event.index, f"last: {event.labels:,} labels, {per_label:.2f} s each")
 
     try:
-        with progress:
+        with bars:
             relabelling.run(on_event)
     except KeyboardInterrupt:
         err.print(

@@ -103,26 +103,32 @@ def collect_episode(
 
 
 def dataset_header(config: CollectConfig) -> dict[str, Any]:
-    """File attributes of a new dataset (the spec's table)."""
-    probe = AtariEmulator(config.env, seed=0)
+    """File attributes of a new dataset of swarm episodes (format version 1)."""
+    return file_header(config.env, config.settings(), SWARM_FORMAT_VERSION)
+
+
+def file_header(env: EnvConfig, settings: dict[str, Any], format_version: int) -> dict[str, Any]:
+    """The spec's file attributes: the game, its actions, the emulation and the software;
+    `settings` become `config_json`, which every append must match."""
+    probe = AtariEmulator(env, seed=0)
     return {
         "format": FORMAT_NAME,
-        "format_version": SWARM_FORMAT_VERSION,
-        "game": config.env.game.name,
-        "rom": config.env.game.rom,
-        "rom_md5": rom_md5(config.env.game.rom),
-        "env_id": config.env.game.env_id,
+        "format_version": format_version,
+        "game": env.game.name,
+        "rom": env.game.rom,
+        "rom_md5": rom_md5(env.game.rom),
+        "env_id": env.game.env_id,
         "n_actions": probe.n_actions,
         "action_meanings": probe.action_meanings,
         "ale_actions": probe.ale_actions,
-        "frameskip": config.env.frameskip,
+        "frameskip": env.frameskip,
         "obs_shape": [OBS_SIZE, OBS_SIZE],
-        "max_episode_frames": config.env.max_episode_frames,
+        "max_episode_frames": env.max_episode_frames,
         "fil_collect_version": fil_collect.__version__,
         "ale_py_version": ale_py.__version__,
         "numpy_version": np.__version__,
         "h5py_version": h5py.__version__,
-        "config_json": json.dumps(config.settings(), sort_keys=True),
+        "config_json": json.dumps(settings, sort_keys=True),
         "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
 

@@ -15,30 +15,24 @@ swarm's labels as `actions` (-1 where a step was not labelled), what the learner
 from __future__ import annotations
 
 import contextlib
-import datetime
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ale_py
-import h5py
 import numpy as np
 
-import fil_collect
+from fil_collect.collect import file_header
 from fil_collect.dataset import (
-    FORMAT_NAME,
     FORMAT_VERSION,
     NO_LABEL,
     Compression,
     DatasetWriter,
     EpisodeRecord,
 )
-from fil_collect.env import AtariEmulator, EnvConfig, rom_md5, state_from_bytes
+from fil_collect.env import AtariEmulator, EnvConfig, state_from_bytes
 from fil_collect.games import Game, resolve_game
-from fil_collect.observation import OBS_SIZE
 from fil_collect.replay import Demonstration
 from fil_collect.swarm import Swarm, SwarmConfig
 from fil_collect.visited import read_visited_episode, visited_header
@@ -226,28 +220,11 @@ def relabel_episode(
 
 
 def relabel_header(config: RelabelConfig, visited: dict[str, Any], game: Game) -> dict[str, Any]:
-    """File attributes of a relabelled dataset: the spec's table, version 2."""
+    """File attributes of a relabelled dataset: the spec's table, version 2, and the policy
+    and protocol that played the visited episodes."""
     env = EnvConfig(game)
-    probe = AtariEmulator(env, seed=0)
     return {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "game": game.name,
-        "rom": game.rom,
-        "rom_md5": rom_md5(game.rom),
-        "env_id": game.env_id,
-        "n_actions": probe.n_actions,
-        "action_meanings": probe.action_meanings,
-        "ale_actions": probe.ale_actions,
-        "frameskip": env.frameskip,
-        "obs_shape": [OBS_SIZE, OBS_SIZE],
-        "max_episode_frames": env.max_episode_frames,
-        "fil_collect_version": fil_collect.__version__,
-        "ale_py_version": ale_py.__version__,
-        "numpy_version": np.__version__,
-        "h5py_version": h5py.__version__,
-        "config_json": json.dumps(config.settings(env), sort_keys=True),
-        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        **file_header(env, config.settings(env), FORMAT_VERSION),
         "visited_policy": str(visited.get("policy", "")),
         "visited_protocol": str(visited.get("protocol", "")),
     }
