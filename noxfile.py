@@ -110,18 +110,7 @@ def bench(session: nox.Session) -> None:
     The PyTorch reference of bench/train_speed.py runs when FIL_TORCH_PYTHON names an
     interpreter with torch (torch is never a fil dependency).
     """
-    session.run(
-        "uv",
-        "sync",
-        "--all-packages",
-        "--extra",
-        "eval",
-        "--extra",
-        "plangym",
-        "--extra",
-        "ray",
-        external=True,
-    )
+    _sync(session, "--extra", "plangym")  # plangym: the baseline collect_speed.py compares with
     _uv_run(session, "python", "bench/collect_speed.py", *session.posargs)
     _uv_run(session, "python", "bench/collect_scaling.py")
     _uv_run(session, "python", "bench/train_speed.py")
