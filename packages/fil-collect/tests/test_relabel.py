@@ -15,7 +15,7 @@ from fil_collect.collect import CollectConfig, Collection
 from fil_collect.dataset import NO_LABEL, Compression, DatasetError
 from fil_collect.env import AtariEmulator, EnvConfig
 from fil_collect.games import resolve_game
-from fil_collect.relabel import RelabelConfig, Relabelling, chosen_steps
+from fil_collect.relabel import RelabelConfig, Relabelling, _value_label, chosen_steps
 from fil_collect.swarm import SwarmConfig
 
 STEPS = 24
@@ -148,11 +148,26 @@ def test_value_rule_ranks_first_moves_by_lives_then_score(tmp_path: Path) -> Non
         labels, learner = g["actions"][()], g["behaviour_actions"][()]
         scores, lives = g["label_scores"][()], g["label_lives"][()]
         assert "label_votes" not in g
-        steps = np.flatnonzero(labels != NO_LABEL)
-        assert steps.size == 4
-        for t in steps:
+        assert g.attrs["labels"] == 4
+        examined = np.flatnonzero((lives != 0).any(axis=1) | (scores != 0).any(axis=1))
+        assert set(np.flatnonzero(labels != NO_LABEL)) <= set(examined)
+        for t in examined:
             best = np.flatnonzero(lives[t] == lives[t].max())
             best = best[scores[t][best] == scores[t][best].max()]
+            if best.size == scores.shape[1]:
+                assert labels[t] == NO_LABEL  # the search saw no difference
+                continue
             assert labels[t] in best
             if learner[t] in best:
                 assert labels[t] == learner[t]  # equally good moves keep the learner's choice
+
+
+def test_value_label_leaves_full_ties_unlabelled_and_breaks_other_ties_at_random() -> None:
+    rng = np.random.default_rng(0)
+    lives = np.zeros(4, dtype=np.int32)
+    assert _value_label(np.zeros(4), lives, 2, rng) == NO_LABEL
+    assert _value_label(np.array([0.0, 5, 5, 1]), lives, 2, rng) == 2
+    # lives first: the 9 lost a life
+    assert _value_label(np.array([0.0, 5, 9, 9]), np.array([1, 1, 0, 0]), 0, rng) == 1
+    picks = {_value_label(np.array([5.0, 5, 5, 1]), lives, 3, rng) for _ in range(64)}
+    assert picks == {0, 1, 2}  # not always NOOP, the lowest index

@@ -62,8 +62,8 @@ class RelabelConfig:
     rule: str = "vote"
     """`vote`: the swarm's majority first action; `best`: the best walker's first action;
     `value`: one swarm per first action (`swarm.n_walkers` walkers each), ranked by lives kept,
-    then score; ties go to the learner's own action, so equally good moves are not relabelled
-    at random."""
+    then score; where all moves tie the state stays unlabelled, and other ties keep the
+    learner's own move when it is among the best (see `_value_label`)."""
     seed: int = 0
     """Seeds each label's swarm together with the episode and step."""
 
@@ -143,10 +143,28 @@ def _label_by_value(
         # a first move after which every walker reaches game over is the worst there is
         lives[action] = -1 if result.stop_reason == "all walkers dead" else result.best_lives
         frames += result.emulator_frames
+    return Label(
+        _value_label(scores, lives, learner_action, rng), {"scores": scores, "lives": lives}, frames
+    )
+
+
+def _value_label(
+    scores: np.ndarray, lives: np.ndarray, learner_action: int, rng: np.random.Generator
+) -> int:
+    """The best first move: most lives kept, then highest score.
+
+    Where every move ties, the search saw no difference, and the state stays unlabelled: keeping
+    the learner's move would only reinforce whatever it already does (a learner that idles
+    learns to idle more). Where the learner's move is among the best it is kept; other ties are
+    broken at random, never by action index (index 0 is NOOP, and a fixed tie-break taught it).
+    """
     survivors = np.flatnonzero(lives == lives.max())
     best = survivors[scores[survivors] == scores[survivors].max()]
-    action = learner_action if learner_action in best else int(best[0])
-    return Label(action, {"scores": scores, "lives": lives}, frames)
+    if best.size == scores.size:
+        return NO_LABEL
+    if learner_action in best:
+        return learner_action
+    return int(rng.choice(best))
 
 
 @dataclass(frozen=True)
