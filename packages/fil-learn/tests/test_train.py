@@ -13,6 +13,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from fil_learn.checkpoint import CheckpointStore
 from fil_learn.data import load
 from fil_learn.model import ModelConfig, NatureCNN
 from fil_learn.train import CallDone, EpochStarted, FitConfig, Trainer, fit, load_policy
@@ -86,6 +87,30 @@ def test_fit_with_new_data_starts_a_stage_from_the_best_parameters(
         model_config=TINY_MODEL,
     )
     assert stage[0].train_loss < fresh[0].train_loss
+    # the starting policy is the bar on the new validation data: `best/` moves only past it
+    bar = json.loads((run / "run.json").read_text())["stages"][1]["start_val_loss"]
+    stage_two = [r["val_loss"] for r in rows if r["stage"] == 2]
+    best_epoch = CheckpointStore(run, "best", keep=1).latest_step()
+    if min(stage_two) < bar:
+        assert best_epoch == 3 + int(np.argmin(stage_two))
+    else:
+        assert best_epoch <= 2
+
+
+def test_a_stage_that_cannot_beat_its_starting_policy_keeps_it(
+    dataset: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    fit([dataset], run, FitConfig(epochs=1, batch_size=16), model_config=TINY_MODEL)
+    more = write_dataset(tmp_path / "more.h5", episodes=3, seed=1)
+    # a step size this small leaves the parameters as they were: no epoch beats the bar
+    fit(
+        [dataset, more],
+        run,
+        FitConfig(epochs=2, batch_size=16, learning_rate=1e-30),
+        model_config=TINY_MODEL,
+    )
+    assert CheckpointStore(run, "best", keep=1).latest_step() == 1
 
 
 def test_sigkill_loses_at_most_the_running_epoch(tmp_path: Path) -> None:

@@ -307,27 +307,27 @@ def fit(
     last_epoch = latest.latest_step() or 0
     stages = _stages(previous, [str(p) for p in dataset_paths], config, last_epoch)
     stage = stages[-1]
-    run.write_settings(
-        {
-            "game": data.game,
-            "env_id": data.env_id,
-            "n_actions": data.n_actions,
-            "action_meanings": list(data.action_meanings),
-            "datasets": stage["datasets"],
-            "stages": stages,
-            "model": dataclasses.asdict(model_settings),
-            "fit": dataclasses.asdict(config),
-            "parameters": param_count(model),
-            "train_samples": train.n_samples,
-            "train_episodes": int(np.unique(train.episode_of).size),
-            "val_episodes": int(np.unique(val.episode_of).size) if val else 0,
-            "fil_learn_version": fil_learn.__version__,
-            "jax_version": jax.__version__,
-            "device_count": trainer.device_count,
-            "devices": [str(d) for d in trainer.mesh.devices.flat],
-        }
-    )
+    settings = {
+        "game": data.game,
+        "env_id": data.env_id,
+        "n_actions": data.n_actions,
+        "action_meanings": list(data.action_meanings),
+        "datasets": stage["datasets"],
+        "stages": stages,
+        "model": dataclasses.asdict(model_settings),
+        "fit": dataclasses.asdict(config),
+        "parameters": param_count(model),
+        "train_samples": train.n_samples,
+        "train_episodes": int(np.unique(train.episode_of).size),
+        "val_episodes": int(np.unique(val.episode_of).size) if val else 0,
+        "fil_learn_version": fil_learn.__version__,
+        "jax_version": jax.__version__,
+        "device_count": trainer.device_count,
+        "devices": [str(d) for d in trainer.mesh.devices.flat],
+    }
+    run.write_settings(settings)
     params, opt_state = trainer.init()
+    frames = jax.device_put(data.frames, trainer.replicated)
     history = run.read_metrics()
     start_epoch = stage["first_epoch"]
     best_val = math.inf
@@ -344,15 +344,23 @@ def fit(
         # the optimizer starts afresh for the new data.
         params = best_store.restore(best_epoch, {"params": params})["params"]
         log.info("stage %d of %s starts from the best epoch %d", len(stages), out, best_epoch)
+        if val is not None:
+            # The starting policy is the bar on the new validation data: an epoch that does not
+            # beat it does not replace it, so a round of poor labels cannot make `best/` worse.
+            best_val = evaluate_split(trainer, params, frames, val, config.batch_size)[0]
+            stage["start_val_loss"] = best_val
+            run.write_settings(settings)
     start_epoch = last_epoch + 1
     history = [row for row in history if row["epoch"] <= last_epoch]
     final_epoch = stage["first_epoch"] + config.epochs - 1
-    frames = jax.device_put(data.frames, trainer.replicated)
     steps_per_epoch = train.n_samples // config.batch_size
     k = min(config.steps_per_call, steps_per_epoch)
     full_calls, single_steps = divmod(steps_per_epoch, k)
     calls = full_calls + single_steps
-    stale = _epochs_since_best([row for row in history if row.get("stage", 1) == len(stages)])
+    stale = _epochs_since_best(
+        [row for row in history if row.get("stage", 1) == len(stages)],
+        stage.get("start_val_loss", math.inf),
+    )
     results: list[EpochMetrics] = []
     try:
         for epoch in range(start_epoch, final_epoch + 1):
@@ -437,8 +445,8 @@ def _stages(
     return [*stages, {"datasets": datasets, "first_epoch": last_epoch + 1, "epochs": config.epochs}]
 
 
-def _epochs_since_best(history: list[dict[str, Any]]) -> int:
-    best, stale = math.inf, 0
+def _epochs_since_best(history: list[dict[str, Any]], bar: float = math.inf) -> int:
+    best, stale = bar, 0
     for row in history:
         score = row["val_loss"] if row["val_loss"] is not None else row["train_loss"]
         if score < best:
