@@ -5,7 +5,9 @@
 Same network (Nature-DQN), loss (cross-entropy), optimizer (Adam 3e-4) and batch; both gather
 uint8 frame stacks by index each step. Rounds alternate JAX and PyTorch and the median is
 reported. fil-learn runs as `fit` does (8 steps per jitted call, space-to-depth + im2col
-convolutions); also shown: 1 step per call, and XLA's own convolutions (1 step per call). The
+convolutions, the host split into as many CPU devices as `fit --cpu-devices 0` picks for the
+batch: `fil_learn.devices`); also shown: one device, 1 step per call, and XLA's own
+convolutions (1 step per call), all on one device. The
 loader (numpy stack gather from the decompressed frames) is compared with the training step,
 and with random reads of the compressed HDF5 chunks (`--dataset`, the real sample by default).
 """
@@ -28,6 +30,7 @@ import optax
 from flax import nnx
 
 from fil_learn.data import _episode_names, gather, load
+from fil_learn.devices import auto_cpu_devices, available_cores
 from fil_learn.model import ModelConfig, NatureCNN
 from fil_learn.train import Trainer
 
@@ -57,6 +60,38 @@ def jax_samples_per_second(
         loss = call()
     loss.block_until_ready()
     return calls * per_call * batch / (time.perf_counter() - start)
+
+
+SPLIT = """
+import json, sys
+from fil_learn.devices import use_cpu_devices
+use_cpu_devices(int(sys.argv[3]))
+sys.path.insert(0, sys.argv[4])
+from train_speed import jax_samples_per_second
+print(json.dumps(jax_samples_per_second(int(sys.argv[1]), int(sys.argv[2]), per_call=8)))
+"""
+
+
+def split_samples_per_second(batch: int, steps: int, devices: int) -> float:
+    """`fit`'s step on a host split into `devices` CPU devices (a new interpreter: the split is
+    fixed when JAX starts)."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    output = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SPLIT,
+            str(batch),
+            str(steps),
+            str(devices),
+            str(Path(__file__).parent),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    return float(output.strip().splitlines()[-1])
 
 
 def torch_samples_per_second(python: str, batch: int, steps: int) -> float:
@@ -127,7 +162,9 @@ def main() -> None:
     rows = []
     for batch in args.batches:
         steps = max(4, args.samples // batch)
+        devices = auto_cpu_devices(batch, 0, available_cores(), None)
         results: dict[str, list[float]] = {
+            "fit": [],
             "jax": [],
             "jax 1/call": [],
             "jax xla-conv": [],
@@ -135,6 +172,11 @@ def main() -> None:
         }
         for _ in range(args.rounds):
             results["jax"].append(jax_samples_per_second(batch, steps, per_call=8))
+            results["fit"].append(
+                split_samples_per_second(batch, steps, devices)
+                if devices > 1
+                else results["jax"][-1]
+            )
             if torch_python:
                 results["torch"].append(torch_samples_per_second(torch_python, batch, steps))
             results["jax 1/call"].append(jax_samples_per_second(batch, steps))
@@ -143,7 +185,7 @@ def main() -> None:
         loader = loader_samples_per_second(batch)
         memory = in_memory_samples_per_second(args.dataset, batch)
         compressed = compressed_reads_samples_per_second(args.dataset, batch)
-        rows.append((batch, medians, loader, memory, compressed))
+        rows.append((batch, devices, medians, loader, memory, compressed))
         print(
             f"batch {batch}: "
             + ", ".join(f"{k} {v:,.0f}" for k, v in medians.items())
@@ -151,18 +193,18 @@ def main() -> None:
             flush=True,
         )
     print(
-        "\n| batch | fil-learn | PyTorch | ratio | 1 step/call | XLA convs | loader | "
-        "loader / step | sample: in memory | sample: compressed reads |"
+        "\n| batch | fil-learn fit (CPU devices) | PyTorch | ratio | 1 device | 1 step/call | "
+        "XLA convs | loader | loader / step | sample: in memory | sample: compressed reads |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for batch, m, loader, memory, compressed in rows:
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for batch, devices, m, loader, memory, compressed in rows:
         torch_value = m.get("torch")
-        ratio = f"{m['jax'] / torch_value:.2f}" if torch_value else "n/a"
+        ratio = f"{m['fit'] / torch_value:.2f}" if torch_value else "n/a"
         torch_text = f"{torch_value:,.0f}" if torch_value else "not run (set FIL_TORCH_PYTHON)"
         print(
-            f"| {batch} | {m['jax']:,.0f} | {torch_text} | {ratio} | {m['jax 1/call']:,.0f} | "
-            f"{m['jax xla-conv']:,.0f} | {loader:,.0f} | {loader / m['jax']:,.0f}x | "
-            f"{memory:,.0f} | {compressed:,.0f} |"
+            f"| {batch} | {m['fit']:,.0f} ({devices}) | {torch_text} | {ratio} | "
+            f"{m['jax']:,.0f} | {m['jax 1/call']:,.0f} | {m['jax xla-conv']:,.0f} | "
+            f"{loader:,.0f} | {loader / m['fit']:,.0f}x | {memory:,.0f} | {compressed:,.0f} |"
         )
     sys.stdout.flush()
 

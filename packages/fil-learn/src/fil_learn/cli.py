@@ -96,6 +96,13 @@ def fit(
     seed: Annotated[
         int, typer.Option(help="Seeds initialization, split and shuffling.")
     ] = FitConfig.seed,
+    cpu_devices: Annotated[
+        int,
+        typer.Option(
+            help="On a CPU-only host, split the cores into this many JAX devices (0: auto, "
+            "by batch size, cores and free memory; 1: one device)."
+        ),
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Train the Nature-DQN CNN by cross-entropy on the demonstrated actions.
@@ -106,6 +113,8 @@ def fit(
     from fil_learn.train import CallDone, EpochMetrics, EpochStarted, Event
     from fil_learn.train import fit as run_fit
 
+    with user_errors():
+        _split_cpu(cpu_devices, batch_size, datasets)
     run_dir = out_dir or Path("runs") / datasets[0].stem
     config = FitConfig(
         epochs=epochs,
@@ -160,6 +169,27 @@ def fit(
         f"run written to {run_dir} (metrics.jsonl, training.png, checkpoints/, best/)",
         highlight=False,
     )
+
+
+def _split_cpu(requested: int, batch_size: int, datasets: list[Path]) -> None:
+    """Decide `--cpu-devices` before JAX starts (see `fil_learn.devices`)."""
+    from fil_learn.data import available_memory, frame_bytes
+    from fil_learn.devices import (
+        auto_cpu_devices,
+        available_cores,
+        forced_by_environment,
+        use_cpu_devices,
+    )
+
+    if requested < 0:
+        raise ValueError(f"--cpu-devices must be 0 (auto) or more, got {requested}")
+    if requested == 0:
+        if forced_by_environment():
+            return
+        requested = auto_cpu_devices(
+            batch_size, frame_bytes(datasets), available_cores(), available_memory()
+        )
+    use_cpu_devices(requested)
 
 
 @app.command(name="eval")

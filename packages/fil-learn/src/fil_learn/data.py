@@ -123,7 +123,7 @@ def _open(path: Path) -> h5py.File:
     return handle
 
 
-def _available_memory() -> int | None:
+def available_memory() -> int | None:
     """Bytes of free physical memory, where the OS says (Linux, macOS); None elsewhere."""
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -156,6 +156,11 @@ def _check_headers(paths: Sequence[Path]) -> tuple[dict[str, object], int]:
     return header, frame_bytes
 
 
+def frame_bytes(paths: Sequence[Path]) -> int:
+    """Bytes the files' frames take decompressed (read from the headers, no frame is read)."""
+    return _check_headers(paths)[1]
+
+
 def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstrations:
     """Decompress every episode of every file into memory; all files must be of one game.
 
@@ -167,7 +172,7 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
     if not paths:
         raise ValueError("give at least one dataset file")
     header, frame_bytes = _check_headers(paths)
-    limit = memory_limit if memory_limit is not None else _available_memory()
+    limit = memory_limit if memory_limit is not None else available_memory()
     if limit is not None and frame_bytes > limit:
         raise DatasetError(
             f"the frames of {', '.join(map(str, paths))} take {frame_bytes / 2**30:.1f} GiB "
