@@ -13,6 +13,18 @@ import h5py
 import numpy as np
 
 
+def _examined(group: h5py.Group, actions: np.ndarray) -> np.ndarray:
+    """Steps a swarm was run from: `label_examined`, or for files written before it existed,
+    the labelled steps and the steps with `value` evidence (a full tie is unlabelled)."""
+    if "label_examined" in group:
+        return group["label_examined"][()]
+    examined = actions >= 0
+    if "label_scores" in group:
+        evidence = (group["label_scores"][()] != 0) | (group["label_lives"][()] != 0)
+        examined |= evidence.any(axis=1)
+    return examined
+
+
 def main(paths: list[str]) -> None:
     labels, learner, votes, scores, lives = [], [], [], [], []
     for path in paths:
@@ -21,7 +33,7 @@ def main(paths: list[str]) -> None:
                 if not name.startswith("episode_"):
                     continue
                 actions = group["actions"][()]
-                chosen = actions >= 0
+                chosen = _examined(group, actions)
                 labels.append(actions[chosen])
                 learner.append(group["behaviour_actions"][()][chosen])
                 if "label_votes" in group:
@@ -29,10 +41,14 @@ def main(paths: list[str]) -> None:
                 if "label_scores" in group:
                     scores.append(group["label_scores"][()][chosen])
                     lives.append(group["label_lives"][()][chosen])
-    label = np.concatenate(labels)
-    played = np.concatenate(learner)
+    examined = np.concatenate(labels)
+    label = examined[examined >= 0]
+    played = np.concatenate(learner)[examined >= 0]
     n_actions = int(max(label.max(), played.max())) + 1
-    print(f"{label.size} labels in {len(paths)} file(s)")
+    print(
+        f"{examined.size} states examined, {label.size} labelled "
+        f"({label.size / examined.size:.3f}), in {len(paths)} file(s)"
+    )
     print(
         "label share per action:", np.round(np.bincount(label, minlength=n_actions) / label.size, 3)
     )

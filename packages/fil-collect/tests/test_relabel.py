@@ -149,7 +149,8 @@ def test_value_rule_ranks_first_moves_by_lives_then_score(tmp_path: Path) -> Non
         scores, lives = g["label_scores"][()], g["label_lives"][()]
         assert "label_votes" not in g
         assert g.attrs["labels"] == 4
-        examined = np.flatnonzero((lives != 0).any(axis=1) | (scores != 0).any(axis=1))
+        examined = np.flatnonzero(g["label_examined"][()])
+        assert examined.size == 4
         assert set(np.flatnonzero(labels != NO_LABEL)) <= set(examined)
         for t in examined:
             best = np.flatnonzero(lives[t] == lives[t].max())

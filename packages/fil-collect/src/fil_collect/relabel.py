@@ -232,6 +232,7 @@ def relabel_episode(
         },
         extra_arrays={
             "behaviour_actions": visited.actions.astype(np.int64),
+            "label_examined": np.isin(np.arange(steps), chosen),
             **{f"label_{name}": values for name, values in evidence.items()},
         },
     )
