@@ -97,6 +97,19 @@ def test_fit_with_new_data_starts_a_stage_from_the_best_parameters(
         assert best_epoch <= 2
 
 
+def test_a_file_that_grew_under_the_same_name_is_new_data(tmp_path: Path) -> None:
+    dataset = write_dataset(tmp_path / "ds.h5", episodes=4)
+    run = tmp_path / "run"
+    config = FitConfig(epochs=1, batch_size=16)
+    fit([dataset], run, config, model_config=TINY_MODEL)
+    assert fit([dataset], run, config, model_config=TINY_MODEL) == []  # nothing new: done
+    write_dataset(dataset, episodes=8)  # more episodes in the same file, as collect appends
+    grown = fit([dataset], run, config, model_config=TINY_MODEL)
+    assert [m.epoch for m in grown] == [2]
+    stages = json.loads((run / "run.json").read_text())["stages"]
+    assert [s["content"]["episodes"] for s in stages] == [4, 8]
+
+
 def test_a_stage_that_cannot_beat_its_starting_policy_keeps_it(
     dataset: Path, tmp_path: Path
 ) -> None:

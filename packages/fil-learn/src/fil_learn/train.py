@@ -305,7 +305,8 @@ def fit(
     latest = CheckpointStore(out, "checkpoints", keep=2)
     best_store = CheckpointStore(out, "best", keep=1)
     last_epoch = latest.latest_step() or 0
-    stages = _stages(previous, [str(p) for p in dataset_paths], config, last_epoch)
+    content = {"episodes": data.n_episodes, "samples": data.n_samples}
+    stages = _stages(previous, [str(p) for p in dataset_paths], content, config, last_epoch)
     stage = stages[-1]
     settings = {
         "game": data.game,
@@ -428,21 +429,39 @@ def fit(
 
 
 def _stages(
-    previous: dict[str, Any] | None, datasets: list[str], config: FitConfig, last_epoch: int
+    previous: dict[str, Any] | None,
+    datasets: list[str],
+    content: dict[str, int],
+    config: FitConfig,
+    last_epoch: int,
 ) -> list[dict[str, Any]]:
     """The run's training stages, the current one last.
 
-    `fit` again with the same datasets continues the current stage (an interrupted fit);
-    with other datasets (DAgger adds relabelled data every round) it starts a new stage of
-    `--epochs` more epochs from the best parameters, so each round fine-tunes the policy that played.
+    `fit` again on the same data continues the current stage (an interrupted fit); on other
+    data it starts a new stage of `--epochs` more epochs from the best parameters, so each round
+    fine-tunes the policy that played. The data is the same when the files are the same and hold
+    as many episodes and samples (`content`) as before: a file that `fil-collect` appended to
+    under the same name is new data too (the seed notebook's loop grows one file).
     """
     stages: list[dict[str, Any]] = list((previous or {}).get("stages", []))
     if previous is not None and not stages:  # a run written before stages existed
         stages = [{"datasets": previous["datasets"], "first_epoch": 1}]
-    if stages and stages[-1]["datasets"] == datasets:
-        stages[-1] = {**stages[-1], "epochs": config.epochs}
+    if (
+        stages
+        and stages[-1]["datasets"] == datasets
+        and stages[-1].get("content", content) == content
+    ):
+        stages[-1] = {**stages[-1], "epochs": config.epochs, "content": content}
         return stages
-    return [*stages, {"datasets": datasets, "first_epoch": last_epoch + 1, "epochs": config.epochs}]
+    return [
+        *stages,
+        {
+            "datasets": datasets,
+            "content": content,
+            "first_epoch": last_epoch + 1,
+            "epochs": config.epochs,
+        },
+    ]
 
 
 def _epochs_since_best(history: list[dict[str, Any]], bar: float = math.inf) -> int:
