@@ -137,8 +137,12 @@ def _label_by_value(
     scores = np.zeros(n_actions, dtype=np.float64)
     lives = np.zeros(n_actions, dtype=np.int32)
     frames = 0
+    # Common random numbers: every first action's swarm draws the same random numbers, so a
+    # difference in score comes from the first action more than from a luckier continuation.
+    continuation_seed = int(rng.integers(2**63))
     for action in range(n_actions):
-        result = Swarm(emulators, config.swarm, rng).run(state, first_action=action)
+        swarm_rng = np.random.default_rng(continuation_seed)
+        result = Swarm(emulators, config.swarm, swarm_rng).run(state, first_action=action)
         scores[action] = result.score
         # a first move after which every walker reaches game over is the worst there is
         lives[action] = -1 if result.stop_reason == "all walkers dead" else result.best_lives
