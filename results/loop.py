@@ -329,6 +329,7 @@ def plot_rounds(config: LoopConfig, rows: list[dict[str, Any]]) -> None:
         capsize=4,
         label=f"{config.mode} (v5, 95% CI)",
     )
+    ax.set_xticks([row["round"] for row in rows])
     ax.set_xlabel("round")
     ax.set_ylabel("mean return")
     ax.set_title(f"{config.game}: score vs round")
