@@ -239,6 +239,7 @@ def run_loop(config: LoopConfig) -> list[dict[str, Any]]:
         _write_record(record_file, config, rows)
         write_table(config, rows)
         plot_rounds(config, rows)
+    plot_rounds(config, rows)  # also when every round was done before (a rerun redraws it)
     finals = {}
     if config.final_episodes:
         # round 0 is plain behaviour cloning; the last round has every relabelled round in it.
