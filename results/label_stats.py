@@ -27,6 +27,7 @@ def _examined(group: h5py.Group, actions: np.ndarray) -> np.ndarray:
 
 def main(paths: list[str]) -> None:
     labels, learner, votes, scores, lives = [], [], [], [], []
+    frames = seconds = swarms = 0.0
     for path in paths:
         with h5py.File(path, "r") as f:
             for name, group in f.items():
@@ -34,6 +35,9 @@ def main(paths: list[str]) -> None:
                     continue
                 actions = group["actions"][()]
                 chosen = _examined(group, actions)
+                frames += float(group.attrs["label_emulator_frames"])
+                seconds += float(group.attrs["label_seconds"])
+                swarms += int(group.attrs["labels"])
                 labels.append(actions[chosen])
                 learner.append(group["behaviour_actions"][()][chosen])
                 if "label_votes" in group:
@@ -45,6 +49,10 @@ def main(paths: list[str]) -> None:
     label = examined[examined >= 0]
     played = np.concatenate(learner)[examined >= 0]
     n_actions = int(max(label.max(), played.max())) + 1
+    print(
+        f"cost per examined state ({swarms:,.0f}): {frames / swarms:,.0f} emulator frames, "
+        f"{seconds / swarms:.2f} s of one core"
+    )
     print(
         f"{examined.size} states examined, {label.size} labelled "
         f"({label.size / examined.size:.3f}), in {len(paths)} file(s)"
