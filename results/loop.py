@@ -98,6 +98,8 @@ class Loop:
 
     def all_data(self, round_index: int) -> list[Path]:
         """Everything the loop has emulated for up to this round, trained on or not."""
+        if self.config.mode == "bc":
+            return [self.demos]
         return [self.demos, *(self.relabelled(r) for r in range(round_index))]
 
     def command(self, tool: str, *args: object) -> None:

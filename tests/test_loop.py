@@ -61,3 +61,20 @@ def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
     # another setting in the same folder is refused, not mixed in
     other = _loop(work, "--max-labels", "5")
     assert other.returncode != 0 and "other settings" in other.stderr
+
+
+def test_bc_mode_adds_swarm_episodes_and_trains_on_them(tmp_path: Path) -> None:
+    """The seed notebook's loop: one demonstrations file grows every round, and `fit` must see
+    the grown file as new data (a new stage), not as the finished fit of round 0."""
+    work = tmp_path / "bc"
+    done = _loop(work, "--mode", "bc", "--final-episodes", "0")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rounds = json.loads((work / "rounds.json").read_text())["rounds"]
+    with h5py.File(work / "demos.h5") as f:
+        assert int(f.attrs["total_episodes"]) == 4  # 2 in round 0, 2 more in round 1
+    assert rounds[1]["samples"] > rounds[0]["samples"]
+    assert rounds[1]["emulator_frames"] > rounds[0]["emulator_frames"]
+    stages = json.loads((work / "run" / "run.json").read_text())["stages"]
+    assert [s["first_epoch"] for s in stages] == [1, 2]
+    assert [s["content"]["episodes"] for s in stages] == [2, 4]
+    assert not list(work.glob("relabel-*.h5"))
