@@ -351,7 +351,8 @@ def relabel(
         str,
         typer.Option(
             help="vote: the swarm's majority first action; best: the best walker's; value: one "
-            "swarm per first action (--walkers each), most lives then score, ties to the learner."
+            "swarm per first action (--walkers each, same random numbers), most lives then "
+            "score; a full tie is left unlabelled, other ties keep the learner's move if best."
         ),
     ] = "vote",
     seed: Annotated[int, typer.Option(help="Seeds the label swarms.")] = 0,
