@@ -13,6 +13,7 @@ is made: by the `fil-learn fit` command, from the batch size and the data's size
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import jax
@@ -41,19 +42,17 @@ def auto_cpu_devices(batch_size: int, frame_bytes: int, cores: int, free_memory:
     return best
 
 
-def use_cpu_devices(devices: int) -> bool:
-    """Split the CPU backend into `devices` devices; False where JAX has already started.
+def use_cpu_devices(devices: int) -> None:
+    """Split the CPU backend into `devices` devices; where JAX has already started (a caller
+    made arrays), its devices stay, and `run.json` records the ones used.
 
     Call it before JAX makes any array. Accelerator hosts are unaffected: `fit` trains on the
     default backend, and this only changes how many CPU devices exist next to it.
     """
     if devices < 1:
         raise ValueError(f"--cpu-devices must be at least 1, got {devices}")
-    try:
+    with contextlib.suppress(RuntimeError):  # raised only when the backend is already up
         jax.config.update("jax_num_cpu_devices", devices)
-    except RuntimeError:  # the backend is up (a caller made arrays): its devices stay
-        return False
-    return True
 
 
 def forced_by_environment() -> bool:
