@@ -1,11 +1,14 @@
-"""Demonstration quality of swarm settings: score and length of the best walker's episode.
+"""Demonstration quality of the swarm: one episode per (game, setting, seed), one core each.
 
-    uv run python bench/swarm_scores.py --games SpaceInvaders Atlantis --walkers 16 --epochs 1000 \
-        --seeds 2 --vary life_loss_is_death=false,true
+    uv run python bench/swarm_scores.py                         # the held-in table, defaults
+    uv run python bench/swarm_scores.py --seeds 1 --set max_frames=500000 \
+        --vary lives_scale=0,1                                  # compare one setting
 
-Runs one swarm per (game, setting, seed) on all cores and prints a table of mean score, mean
-length, epochs and stop reasons, so defaults are chosen with numbers (fmc.md asks this for
-`--life-loss-is-death`). Budgets are equal across settings: the same walkers and epochs.
+Each run is one swarm episode (what `fil-collect` does per episode, without the replay) in its
+own process; the table gives the return, the CPU minutes of that one core, the emulator frames,
+how the episode stopped, and the Nature DQN and human reference scores beside it, so defaults
+are chosen by a table over many games, not by one. Budgets are equal across settings.
+`--json` keeps every run for later tables.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import json
 import multiprocessing
 import os
 import statistics
@@ -26,10 +30,31 @@ from fil_collect.env import AtariEmulator, EnvConfig
 from fil_collect.games import resolve_game
 from fil_collect.swarm import Swarm, SwarmConfig
 
+HELD_IN = [
+    "SpaceInvaders", "Atlantis", "Breakout", "Seaquest", "Enduro",
+    "MsPacman", "Qbert", "Pong", "Skiing",
+]  # fmt: skip
+
+# Nature DQN (Mnih et al. 2015, Extended Data Table 2, no-op starts) and the human scores of the
+# standard Atari-57 table (Wang et al. 2016). Skiing is not among Nature's 49 games.
+REFERENCES: dict[str, tuple[float | None, float]] = {
+    "SpaceInvaders": (1976.0, 1668.7),
+    "Atlantis": (85950.0, 29028.1),
+    "Breakout": (401.2, 30.5),
+    "Seaquest": (5286.0, 42054.7),
+    "Enduro": (301.8, 860.5),
+    "MsPacman": (2311.0, 6951.6),
+    "Qbert": (10596.0, 13455.0),
+    "Pong": (18.9, 14.6),
+    "Skiing": (None, -4336.9),
+}
+
 
 def _parse_value(text: str) -> object:
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
+    if text.lower() == "none":
+        return None
     try:
         return int(text)
     except ValueError:
@@ -37,68 +62,82 @@ def _parse_value(text: str) -> object:
 
 
 def run_one(task: tuple[str, SwarmConfig, int]) -> dict:
+    """One swarm episode in this process; CPU time is this process's own."""
     game, config, seed = task
     env = EnvConfig(resolve_game(game))
     emulators = [AtariEmulator(env, seed) for _ in range(config.n_walkers)]
-    start = time.perf_counter()
+    cpu = time.process_time()
     result = Swarm(emulators, config, np.random.default_rng(seed)).run(emulators[0].clone())
     return {
+        "game": game,
+        "seed": seed,
         "score": result.score,
         "steps": sum(step.dt for step in result.branch),
         "epochs": result.epochs,
         "stop": result.stop_reason,
-        "seconds": time.perf_counter() - start,
+        "rewinds": result.rewinds,
+        "cpu_minutes": (time.process_time() - cpu) / 60,
         "frames": result.emulator_frames,
     }
 
 
+def _row(game: str, value: object, rows: list[dict]) -> str:
+    dqn, human = REFERENCES.get(game, (None, float("nan")))
+    mean = statistics.mean(r["score"] for r in rows)
+    stops = Counter(r["stop"] for r in rows)
+    marks = ("≥DQN " if dqn is not None and mean >= dqn else "") + (
+        "≥human" if mean >= human else ""
+    )
+    return (
+        f"| {game} | {value} | {mean:,.0f} | "
+        f"{', '.join(format(r['score'], ',.0f') for r in rows)} | "
+        f"{statistics.mean(r['steps'] for r in rows):,.0f} | "
+        f"{statistics.mean(r['cpu_minutes'] for r in rows):.1f} | "
+        f"{statistics.mean(r['frames'] for r in rows) / 1e6:.2f}M | "
+        f"{', '.join(f'{k} x{n}' for k, n in stops.items())} | "
+        f"{sum(r['rewinds'] for r in rows)} | "
+        f"{'—' if dqn is None else format(dqn, ',.1f')} | {human:,.1f} | {marks} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--games", nargs="+", default=["SpaceInvaders"])
-    parser.add_argument("--walkers", type=int, default=16)
-    parser.add_argument("--epochs", type=int, default=1000)
-    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--games", nargs="+", default=HELD_IN)
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
-        "--vary",
-        default="life_loss_is_death=false,true",
-        help="FIELD=V1,V2,...: the SwarmConfig field to compare",
+        "--vary", default="", help="FIELD=V1,V2,...: a SwarmConfig field to compare"
     )
     parser.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="FIELD=V",
-        help="other SwarmConfig fields, the same for every run",
+        "--set", nargs="*", default=[], metavar="FIELD=V", help="SwarmConfig fields for all runs"
     )
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--json", help="also write every run to this file")
     args = parser.parse_args()
-    field, values = args.vary.split("=")
+    field, values = args.vary.split("=") if args.vary else ("n_walkers", "")
     fixed = {k: _parse_value(v) for k, v in (item.split("=") for item in args.set)}
-    base = SwarmConfig(n_walkers=args.walkers, max_epochs=args.epochs, **fixed)
+    base = SwarmConfig(**fixed)
+    settings = [_parse_value(v) for v in values.split(",")] if values else [base.n_walkers]
     tasks = [
-        (game, dataclasses.replace(base, **{field: _parse_value(v)}), episode_seed(0, seed))
-        for game, v, seed in itertools.product(args.games, values.split(","), range(args.seeds))
+        (game, dataclasses.replace(base, **{field: v}), episode_seed(0, seed))
+        for game, v, seed in itertools.product(args.games, settings, range(args.seeds))
     ]
+    started = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         results = pool.map(run_one, tasks, chunksize=1)
+    wall = (time.perf_counter() - started) / 60
+    print(f"\n{base}\n{args.seeds} seeds each, {wall:.1f} min wall on {args.workers} processes\n")
     print(
-        f"\n{args.walkers} walkers, {args.epochs} epochs, {args.seeds} seeds each, {fixed or ''}\n"
+        f"| game | {field} | mean return | returns | mean steps | CPU min | frames | stop | "
+        "rewinds | DQN | human | |"
     )
-    print(f"| game | {field} | mean score | scores | mean steps | epochs | stop | frames/s |")
-    print("| --- | --- | ---: | --- | ---: | ---: | --- | ---: |")
+    print("| --- | --- | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |")
     for (game, value), group in itertools.groupby(
         zip(tasks, results, strict=True), key=lambda tr: (tr[0][0], getattr(tr[0][1], field))
     ):
-        rows = [r for _, r in group]
-        stops = Counter(r["stop"] for r in rows)
-        fps = sum(r["frames"] for r in rows) / sum(r["seconds"] for r in rows)
-        print(
-            f"| {game} | {value} | {statistics.mean(r['score'] for r in rows):,.0f} | "
-            f"{', '.join(format(r['score'], ',.0f') for r in rows)} | "
-            f"{statistics.mean(r['steps'] for r in rows):,.0f} | "
-            f"{statistics.mean(r['epochs'] for r in rows):,.0f} | "
-            f"{', '.join(f'{k} x{n}' for k, n in stops.items())} | {fps:,.0f} |"
-        )
+        print(_row(game, value, [r for _, r in group]))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"config": dataclasses.asdict(base), "runs": results}, handle, indent=1)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from fil_collect.combine import copy_episodes, return_between
 from fil_collect.dataset import Compression, episode_names, open_dataset, require_attrs
 from fil_collect.env import EnvConfig
 from fil_collect.games import Game, available_roms, resolve_game
-from fil_collect.relabel import LabelsWritten, RelabelConfig, Relabelling
+from fil_collect.relabel import LabelsWritten, RelabelConfig, Relabelling, label_swarm
 from fil_collect.summary import summarize, summary_rows
 from fil_collect.swarm import SwarmConfig
 from fil_collect.verify import EpisodeCheck, checksum_status, version_warnings
@@ -95,8 +95,27 @@ def collect(
         int, typer.Option(help="Walkers in the swarm.", rich_help_panel=SWARM)
     ] = SwarmConfig.n_walkers,
     epochs: Annotated[
-        int, typer.Option(help="Swarm iterations per episode.", rich_help_panel=SWARM)
+        int | None,
+        typer.Option(
+            help="Most swarm iterations per episode \\[default: no limit; --max-frames decides].",
+            rich_help_panel=SWARM,
+        ),
     ] = SwarmConfig.max_epochs,
+    max_frames: Annotated[
+        int | None,
+        typer.Option(
+            help="Emulator frames per episode, all walkers together (deterministic; 4M is about "
+            "4 minutes of one core; 0: no limit).",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.max_frames,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="CPU minutes per episode (then the result depends on the machine's speed).",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.max_minutes,
     min_dt: Annotated[
         int, typer.Option(help="Fewest agent steps an action is repeated.", rich_help_panel=SWARM)
     ] = SwarmConfig.min_dt,
@@ -119,6 +138,32 @@ def collect(
             help="Exponent of the RAM distance in the virtual reward.", rich_help_panel=SWARM
         ),
     ] = SwarmConfig.distance_scale,
+    lives_scale: Annotated[
+        float,
+        typer.Option(
+            help="Exponent of the lives left in the virtual reward (0: ignore lives).",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.lives_scale,
+    rewind_every: Annotated[
+        int,
+        typer.Option(
+            help="On games with lives, save the walkers every k epochs and return to them when "
+            "all die at once (0: a swarm-wide death ends the episode).",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.rewind_every,
+    max_rewinds: Annotated[
+        int, typer.Option(help="Swarm-wide deaths survived per episode.", rich_help_panel=SWARM)
+    ] = SwarmConfig.max_rewinds,
+    elite_patience: Annotated[
+        int,
+        typer.Option(
+            help="Epochs the best walker is retried before a lower-scoring continuation of its "
+            "game replaces it (games that cost points: Pong, Skiing).",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.elite_patience,
     life_loss_is_death: Annotated[
         bool,
         typer.Option(
@@ -207,6 +252,12 @@ def collect(
             swarm=SwarmConfig(
                 n_walkers=walkers,
                 max_epochs=epochs,
+                max_frames=max_frames or None,
+                max_minutes=minutes,
+                lives_scale=lives_scale,
+                rewind_every=rewind_every,
+                max_rewinds=max_rewinds,
+                elite_patience=elite_patience,
                 min_dt=min_dt,
                 max_dt=max_dt,
                 loc_dt=loc_dt,
@@ -371,12 +422,7 @@ def relabel(
     """Label a learner's visited states with short swarms (DAgger); writes a fil dataset."""
     with user_errors():
         config = RelabelConfig(
-            swarm=SwarmConfig(
-                n_walkers=walkers,
-                max_epochs=epochs,
-                max_dt=max_dt,
-                life_loss_is_death=life_loss_is_death,
-            ),
+            swarm=label_swarm(walkers, epochs, max_dt, life_loss_is_death),
             every=every,
             max_labels=max_labels,
             rule=rule,

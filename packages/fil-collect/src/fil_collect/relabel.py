@@ -41,8 +41,21 @@ from fil_collect.workers import EpisodeProgress, ProgressFn, TaskRunner
 RULES = ("vote", "best", "value")
 
 
-def _relabel_swarm() -> SwarmConfig:
-    return SwarmConfig(n_walkers=16, max_epochs=10, max_dt=8, life_loss_is_death=True)
+def label_swarm(
+    n_walkers: int = 16, max_epochs: int = 10, max_dt: int = 8, life_loss_is_death: bool = True
+) -> SwarmConfig:
+    """A short label swarm: its horizon is the epoch count alone (no frame budget), and the
+    collection rules for long episodes (lives in the virtual reward, rewinds) stay off, so a
+    label compares first moves by what the swarm finds, not by how it survives."""
+    return SwarmConfig(
+        n_walkers=n_walkers,
+        max_epochs=max_epochs,
+        max_frames=None,
+        max_dt=max_dt,
+        life_loss_is_death=life_loss_is_death,
+        lives_scale=0.0,
+        rewind_every=0,
+    )
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,7 @@ class RelabelConfig:
     (at most n_walkers x max_epochs x max_dt agent steps) and the number of labels by `every`
     and `max_labels`."""
 
-    swarm: SwarmConfig = field(default_factory=_relabel_swarm)
+    swarm: SwarmConfig = field(default_factory=label_swarm)
     """A short swarm: 16 walkers x 10 epochs of ~4 steps look ~3 s of play ahead. Losing a life
     is death here (unlike collection): within so short a horizon the score alone cannot see
     that dying is bad."""
