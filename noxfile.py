@@ -29,6 +29,8 @@ def _sync(session: nox.Session, *extra: str) -> None:
         "minari",
         "--extra",
         "ray",
+        "--extra",
+        "guide",
         "--locked",
         *extra,
         external=True,

@@ -26,6 +26,7 @@ from fil_collect.combine import copy_episodes, return_between
 from fil_collect.dataset import Compression, episode_names, open_dataset, require_attrs
 from fil_collect.env import EnvConfig
 from fil_collect.games import Game, available_roms, resolve_game
+from fil_collect.guide import GuideConfig
 from fil_collect.relabel import LabelsWritten, RelabelConfig, Relabelling, label_swarm
 from fil_collect.summary import summarize, summary_rows
 from fil_collect.swarm import SwarmConfig
@@ -58,6 +59,7 @@ def user_errors() -> Iterator[None]:
 
 SWARM = "Swarm (FMC)"
 ENV = "Environment"
+GUIDE = "Guided by a policy"
 OUTPUT = "Output"
 
 
@@ -172,6 +174,24 @@ def collect(
             rich_help_panel=SWARM,
         ),
     ] = SwarmConfig.life_loss_is_death,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="An ONNX policy (`fil-learn export`) that walkers draw actions from instead of "
+            "uniformly (expert iteration). Needs fil-collect\\[guide].",
+            rich_help_panel=GUIDE,
+        ),
+    ] = None,
+    policy_temperature: Annotated[
+        float,
+        typer.Option(help="Softmax temperature of the policy's logits.", rich_help_panel=GUIDE),
+    ] = GuideConfig.temperature,
+    policy_epsilon: Annotated[
+        float,
+        typer.Option(
+            help="Share of each draw that stays uniform (1: plain FMC).", rich_help_panel=GUIDE
+        ),
+    ] = GuideConfig.epsilon,
     elitism: Annotated[
         bool,
         typer.Option(
@@ -270,6 +290,9 @@ def collect(
             ),
             raw_frames=raw_frames,
             seed=seed,
+            guide=None
+            if policy is None
+            else GuideConfig(policy, temperature=policy_temperature, epsilon=policy_epsilon),
         )
         collection = Collection(
             config,

@@ -30,6 +30,7 @@ from fil_collect.dataset import (
     EpisodeRecord,
 )
 from fil_collect.env import AtariEmulator, EnvConfig, rom_md5
+from fil_collect.guide import GuideConfig, PolicyGuide
 from fil_collect.observation import OBS_SIZE
 from fil_collect.replay import check_return, expand, replay
 from fil_collect.swarm import Swarm, SwarmConfig
@@ -48,10 +49,14 @@ class CollectConfig:
     """Also store the full 210x160 RGB screens (about 15x the size of the 84x84 frames)."""
     seed: int = 0
     """Base seed; episode i uses a seed derived from (seed, i)."""
+    guide: GuideConfig | None = None
+    """A policy that walkers draw their actions from (expert iteration), else uniform draws."""
 
     def validate(self) -> None:
         self.env.validate()
         self.swarm.validate()
+        if self.guide is not None:
+            self.guide.validate()
         if self.seed < 0:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
 
@@ -64,6 +69,7 @@ class CollectConfig:
             "repeat_action_probability": 0.0,
             "raw_frames": self.raw_frames,
             **{f"swarm.{k}": v for k, v in asdict(self.swarm).items()},
+            **({} if self.guide is None else self.guide.settings()),
         }
 
 
@@ -81,7 +87,9 @@ def collect_episode(
     replay_emulator = AtariEmulator(config.env, seed)
     root = replay_emulator.clone()
     walkers = [AtariEmulator(config.env, seed) for _ in range(config.swarm.n_walkers)]
-    result = Swarm(walkers, config.swarm, np.random.default_rng(seed)).run(root, progress)
+    guide = None if config.guide is None else load_guide(config.guide, replay_emulator)
+    swarm = Swarm(walkers, config.swarm, np.random.default_rng(seed), guide)
+    result = swarm.run(root, progress)
     demo = replay(replay_emulator, root, expand(result.branch), raw_frames=config.raw_frames)
     check_return(demo, result.score)
     return EpisodeRecord(
@@ -99,6 +107,13 @@ def collect_episode(
             "emulator_frames": result.emulator_frames,
             "wall_seconds": time.perf_counter() - started,
         },
+    )
+
+
+def load_guide(config: GuideConfig, emulator: AtariEmulator) -> PolicyGuide:
+    """The guide, checked against the game, action set and frameskip `emulator` plays."""
+    return PolicyGuide(
+        config, emulator.config.game.rom, emulator.n_actions, emulator.config.frameskip
     )
 
 
@@ -177,6 +192,8 @@ class Collection:
         in `workers` local processes; the writer stays here either way."""
         config.validate()
         compression.validate()
+        if config.guide is not None:  # a policy for another game fails before any work
+            load_guide(config.guide, AtariEmulator(config.env, seed=0))
         if episodes < 1:
             raise ValueError(f"--episodes must be at least 1, got {episodes}")
         self.runner = TaskRunner(workers, ray_address)

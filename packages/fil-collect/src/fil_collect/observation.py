@@ -40,3 +40,39 @@ class PooledFrames:
         if self.frameskip > 1:
             np.maximum(self._latest, self._previous, out=self._latest)
         return cv2.resize(self._latest, (OBS_SIZE, OBS_SIZE), interpolation=cv2.INTER_AREA)
+
+
+def run_observed(
+    emulator: AtariEmulator, action: int, steps: int, pool: PooledFrames, stack: np.ndarray
+) -> tuple[float, int, int, bool]:
+    """`emulator.run`, but the last `len(stack)` agent steps also push their observation onto
+    `stack` (oldest first), exactly as the dataset's observations are made: a guided walker
+    shows its policy what the policy saw in training. Earlier steps run at full speed.
+
+    Every observed step is complete (a step cut short ends the walker), so both pool slots are
+    fresh and one scratch `pool` serves every walker.
+    """
+    quiet = max(0, steps - stack.shape[0])
+    reward, begun, frames, ended = emulator.run(action, quiet)
+    frameskip = pool.frameskip
+    for step in range(quiet + 1, steps + 1):
+        if ended:
+            break
+        for frame in range(frameskip):
+            reward += emulator.act_frame(action)
+            frames += 1
+            if emulator.ended():
+                return reward, step, frames, True
+            pool.on_frame(emulator, frame)
+        stack[:-1] = stack[1:]
+        stack[-1] = pool.observation()
+        begun = step
+    return reward, begun, frames, ended
+
+
+def reset_stack(emulator: AtariEmulator, stack: np.ndarray) -> None:
+    """The stack of a freshly reset episode: its first observation repeated, as
+    FrameStackObservation pads at reset and fil-learn pads an episode's first steps."""
+    pool = PooledFrames(emulator.config.frameskip)
+    pool.on_reset(emulator)
+    stack[:] = pool.observation()

@@ -32,6 +32,8 @@ import numpy as np
 from ale_py import ALEState
 
 from fil_collect.env import AtariEmulator
+from fil_collect.guide import PolicyGuide, empty_stacks
+from fil_collect.observation import PooledFrames, reset_stack, run_observed
 from fil_collect.tree import ROOT, HistoryTree, Step
 
 log = logging.getLogger(__name__)
@@ -167,6 +169,7 @@ class _Walker:
     ram: np.ndarray
     lives: int
     root: int
+    stack: np.ndarray
     ended: bool = False
     """Its episode cannot go on (game over, or the frame cap)."""
 
@@ -183,6 +186,8 @@ class _Walkers:
     """The first action of each walker's branch (-1 while it stands on the root)."""
     on_line: np.ndarray
     """Walkers standing on the elite's node or a descendant of it: the elite's game, played on."""
+    stacks: np.ndarray
+    """Each walker's last 4 observations when a policy guides the swarm, else (n, 0, 84, 84)."""
 
     def take(self, tree: HistoryTree, walkers: np.ndarray | int, source: _Walkers) -> None:
         """Move `walkers` onto other history nodes with their signals (cloning, elitism,
@@ -201,6 +206,7 @@ class _Walkers:
         self.cum[walkers] = source.cum
         self.roots[walkers] = source.roots
         self.on_line[walkers] = source.on_line
+        self.stacks[walkers] = source.stacks
 
     def select(self, index: np.ndarray | int) -> _Walkers:
         """The signals of the walkers at `index` (copies)."""
@@ -211,6 +217,7 @@ class _Walkers:
             self.cum[index].copy(),
             self.roots[index].copy(),
             self.on_line[index].copy(),
+            self.stacks[index].copy(),
         )
 
     def frozen(self, index: int, state: ALEState, ended: bool = False) -> _Walker:
@@ -221,6 +228,7 @@ class _Walkers:
             self.ram[index].copy(),
             int(self.lives[index]),
             int(self.roots[index]),
+            self.stacks[index].copy(),
             ended,
         )
 
@@ -233,6 +241,7 @@ def _as_walkers(walker: _Walker) -> _Walkers:
         np.array(walker.score),
         np.array(walker.root),
         np.array(True),
+        walker.stack,
     )
 
 
@@ -268,25 +277,33 @@ class Swarm:
         emulators: list[AtariEmulator],
         config: SwarmConfig,
         rng: np.random.Generator,
+        guide: PolicyGuide | None = None,
     ) -> None:
+        """`guide` (a policy) replaces the uniform action draw; every walker then keeps its
+        own frame stack for it."""
         if len(emulators) != config.n_walkers:
             raise ValueError(f"need {config.n_walkers} emulators, got {len(emulators)}")
         self.emulators = emulators
         self.config = config
         self.rng = rng
+        self.guide = guide
+        self.pool = PooledFrames(emulators[0].config.frameskip)
 
     def run(
         self,
         root: ALEState,
         progress: ProgressFn | None = None,
         first_action: int | None = None,
+        root_stack: np.ndarray | None = None,
     ) -> SwarmResult:
         """Search from `root` until the budget, the frame cap or a swarm-wide death.
 
         `first_action` makes every walker begin with that action (relabelling compares the
-        futures of each first move this way); later actions stay random.
+        futures of each first move this way); later actions stay random. `root_stack` is the
+        guide's view of `root` (4 observations); without it the emulators must be freshly
+        reset, so that the root's screen is real, not stale after a restore.
         """
-        self._start(root)
+        self._start(root, root_stack)
         started = time.process_time()
         last_report = time.monotonic()
         stop_reason, epoch = "epochs", 0
@@ -312,9 +329,15 @@ class Swarm:
 
     # -- the named steps of one epoch -------------------------------------------------------
 
-    def _start(self, root: ALEState) -> None:
-        """Every walker on the root; the record is the root until the first epoch beats it."""
+    def _start(self, root: ALEState, root_stack: np.ndarray | None) -> None:
+        """Every walker on the root; the first epoch sets the record."""
         n = self.config.n_walkers
+        stacks = empty_stacks(n) if self.guide else empty_stacks(n)[:, :0]
+        if self.guide and root_stack is not None:
+            stacks[:] = root_stack
+        elif self.guide:
+            reset_stack(self.emulators[0], stacks[0])
+            stacks[1:] = stacks[0]
         for emu in self.emulators:
             emu.restore(root)
         self.tree = HistoryTree(prune=self.config.prune_tree)
@@ -327,6 +350,7 @@ class Swarm:
             cum=np.zeros(n, dtype=np.float64),
             roots=np.full(n, -1, dtype=np.int64),
             on_line=np.zeros(n, dtype=bool),
+            stacks=stacks,
         )
         self.has_lives = first.lives() > 0
         self.frames = 0
@@ -342,7 +366,10 @@ class Swarm:
         """Every walker repeats one action for dt agent steps; the tree grows by one node each."""
         cfg, rng, w, tree = self.config, self.rng, self.walkers, self.tree
         n = cfg.n_walkers
-        actions = rng.integers(self.emulators[0].n_actions, size=n)
+        if self.guide is not None:
+            actions = self.guide.sample(rng, w.stacks)
+        else:
+            actions = rng.integers(self.emulators[0].n_actions, size=n)
         if forced:
             actions[:] = first_action
         dts = sample_dt(rng, cfg, n)
@@ -350,7 +377,12 @@ class Swarm:
         truncated = np.zeros(n, dtype=bool)
         new_lives = np.empty(n, dtype=np.int64)
         for i, emu in enumerate(self.emulators):
-            reward, steps, used, ended[i] = emu.run(int(actions[i]), int(dts[i]))
+            if self.guide is not None:
+                reward, steps, used, ended[i] = run_observed(
+                    emu, int(actions[i]), int(dts[i]), self.pool, w.stacks[i]
+                )
+            else:
+                reward, steps, used, ended[i] = emu.run(int(actions[i]), int(dts[i]))
             self.frames += used
             w.cum[i] += reward
             truncated[i] = ended[i] and emu.truncated()
