@@ -33,7 +33,7 @@ from fil_collect.env import AtariEmulator, EnvConfig, rom_md5
 from fil_collect.guide import GuideConfig, PolicyGuide
 from fil_collect.observation import OBS_SIZE
 from fil_collect.replay import check_return, expand, replay
-from fil_collect.swarm import Swarm, SwarmConfig
+from fil_collect.swarm import Swarm, SwarmConfig, SwarmResult
 from fil_collect.workers import EpisodeProgress, ProgressFn, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ def collect_episode(
         index=index,
         demo=demo,
         start_state=root.serialize(),
+        extra_arrays={"visit_shares": visit_shares(result)},
         attrs={
             "seed": seed,
             "base_seed": config.seed,
@@ -108,6 +109,16 @@ def collect_episode(
             "wall_seconds": time.perf_counter() - started,
         },
     )
+
+
+def visit_shares(result: SwarmResult) -> np.ndarray:
+    """(T, n_actions) float32, one row per agent step: the share of walkers counted under each
+    action at the decision the step belongs to (repeated over the decision's dt steps)."""
+    if result.visits is None or not result.branch:
+        return np.zeros((0, len(result.root_votes)), dtype=np.float32)
+    shares = result.visits / result.visits.sum(axis=1, keepdims=True)
+    repeats = [step.dt for step in result.branch]
+    return np.repeat(shares, repeats, axis=0).astype(np.float32)
 
 
 def load_guide(config: GuideConfig, emulator: AtariEmulator) -> PolicyGuide:

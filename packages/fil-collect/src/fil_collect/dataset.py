@@ -25,10 +25,13 @@ from fil_collect.checksum import array_digest, file_digest
 from fil_collect.replay import Demonstration
 
 FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 2
-"""The newest version this code reads. Version 2 adds relabelled episodes (`relabel.py`)."""
-SWARM_FORMAT_VERSION = 1
-"""Files of swarm episodes only are still written as version 1, so v1 readers keep reading them."""
+FORMAT_VERSION = 3
+"""The newest version this code reads. Version 2 adds relabelled episodes (`relabel.py`),
+version 3 the swarm's visit shares (`visit_shares`, soft targets)."""
+SWARM_FORMAT_VERSION = 3
+"""Files of swarm episodes, which carry `visit_shares`."""
+RELABEL_FORMAT_VERSION = 2
+"""Files of relabelled episodes (no visit shares), still version 2."""
 NO_LABEL = -1
 """`actions` value of a relabelled episode's unlabelled step (frame-stack context only)."""
 OBS_CHUNK_ROWS = 64

@@ -25,8 +25,8 @@ import numpy as np
 
 from fil_collect.collect import file_header
 from fil_collect.dataset import (
-    FORMAT_VERSION,
     NO_LABEL,
+    RELABEL_FORMAT_VERSION,
     Compression,
     DatasetWriter,
     EpisodeRecord,
@@ -260,7 +260,7 @@ def relabel_header(config: RelabelConfig, visited: dict[str, Any], game: Game) -
     and protocol that played the visited episodes."""
     env = EnvConfig(game)
     return {
-        **file_header(env, config.settings(env), FORMAT_VERSION),
+        **file_header(env, config.settings(env), RELABEL_FORMAT_VERSION),
         "visited_policy": str(visited.get("policy", "")),
         "visited_protocol": str(visited.get("protocol", "")),
     }

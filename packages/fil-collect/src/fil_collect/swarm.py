@@ -71,6 +71,10 @@ class SwarmConfig:
     rewind_every: int = 25
     """On games with lives, keep the walkers of every k-th epoch and restore them when every
     walker dies at once (0: a swarm-wide death ends the episode)."""
+    visit_depth: int = 4
+    """Generations below a decision at which walkers are counted for its visit shares (the
+    soft targets): late enough that cloning has judged the children, early enough that the
+    swarm has not yet collapsed onto one of them."""
     elite_patience: int = 10
     """Epochs the elite is retried before a lower-scoring continuation of its own game may
     replace it: a lost point that some walker can avoid is avoided (Pong), a clock that costs
@@ -102,8 +106,10 @@ class SwarmConfig:
             raise ValueError(f"--scale-dt must be >= 0, got {self.scale_dt}")
         if min(self.reward_scale, self.distance_scale, self.lives_scale) < 0:
             raise ValueError("--reward-scale, --distance-scale and --lives-scale must be >= 0")
-        if min(self.rewind_every, self.max_rewinds, self.elite_patience) < 0:
-            raise ValueError("--rewind-every, --max-rewinds and --elite-patience must be >= 0")
+        if min(self.rewind_every, self.max_rewinds, self.elite_patience, self.visit_depth) < 0:
+            raise ValueError(
+                "--rewind-every, --max-rewinds, --elite-patience and --visit-depth must be >= 0"
+            )
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,9 @@ class SwarmResult:
     """Lives the best walker has left."""
     rewinds: int = 0
     """Swarm-wide deaths survived by restoring earlier walkers."""
+    visits: np.ndarray | None = None
+    """(len(branch), n_actions): walkers counted under each action at each decision of the
+    branch (`SwarmConfig.visit_depth`), the swarm's preference rather than its one draw."""
 
     def decision(self) -> int:
         """The swarm's first move: the most-voted first action, ties to the best walker's."""
@@ -320,6 +329,7 @@ class Swarm:
             if self.config.elitism:
                 self._restore_elite()
             self._snapshot(epoch)
+            self._count_visits()
             if progress is not None and time.monotonic() - last_report > 0.5:
                 progress(epoch, self._demonstration(stop_reason).score)
                 last_report = time.monotonic()
@@ -495,6 +505,12 @@ class Swarm:
         self.emulators[last].restore(elite.state)
         self.walkers.take(self.tree, last, _as_walkers(elite))
 
+    def _count_visits(self) -> None:
+        """Where the walkers stand after cloning is the swarm's vote on earlier decisions."""
+        if self.config.visit_depth:
+            for node in self.walkers.nodes:
+                self.tree.count_visit(int(node), self.config.visit_depth)
+
     def _snapshot(self, epoch: int) -> None:
         """Keep every `rewind_every`-th epoch's walkers (the last three) for `_rewind`."""
         every = self.config.rewind_every
@@ -565,4 +581,5 @@ class Swarm:
             best_root=demo.root,
             best_lives=demo.lives,
             rewinds=self.rewinds,
+            visits=self.tree.visits_along(demo.node, self.emulators[0].n_actions),
         )

@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 
 FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 VISITED_FORMAT = "fil-visited"
 NO_LABEL = -1
 STACK = 4
