@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import statistics
+import sys
 import time
 from collections import Counter
 
@@ -81,6 +82,10 @@ def run_one(task: tuple[str, SwarmConfig, int]) -> dict:
     }
 
 
+def _indexed(item: tuple[int, tuple[str, SwarmConfig, int]]) -> tuple[int, dict]:
+    return item[0], run_one(item[1])
+
+
 def _row(game: str, value: object, rows: list[dict]) -> str:
     dqn, human = REFERENCES.get(game, (None, float("nan")))
     mean = statistics.mean(r["score"] for r in rows)
@@ -122,8 +127,17 @@ def main() -> None:
         for game, v, seed in itertools.product(args.games, settings, range(args.seeds))
     ]
     started = time.perf_counter()
+    results: list[dict] = [{}] * len(tasks)
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-        results = pool.map(run_one, tasks, chunksize=1)
+        done = pool.imap_unordered(_indexed, list(enumerate(tasks)), chunksize=1)
+        for finished, (i, run) in enumerate(done, start=1):
+            results[i] = run
+            print(
+                f"[{finished}/{len(tasks)}] {run['game']} {getattr(tasks[i][1], field)}: "
+                f"{run['score']:,.0f} in {run['cpu_minutes']:.1f} CPU min ({run['stop']})",
+                file=sys.stderr,
+                flush=True,
+            )
     wall = (time.perf_counter() - started) / 60
     print(f"\n{base}\n{args.seeds} seeds each, {wall:.1f} min wall on {args.workers} processes\n")
     print(
