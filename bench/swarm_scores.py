@@ -8,7 +8,8 @@ Each run is one swarm episode (what `fil-collect` does per episode, without the 
 own process; the table gives the return, the CPU minutes of that one core, the emulator frames,
 how the episode stopped, and the Nature DQN and human reference scores beside it, so defaults
 are chosen by a table over many games, not by one. Budgets are equal across settings.
-`--json` keeps every run for later tables.
+`--json runs.jsonl` keeps every run as it ends; the same command after an interruption runs only
+what is missing and prints the whole table.
 """
 
 from __future__ import annotations
@@ -82,6 +83,18 @@ def run_one(task: tuple[str, SwarmConfig, int]) -> dict:
     }
 
 
+def _key(game: str, config: SwarmConfig, seed: int) -> str:
+    return json.dumps([game, dataclasses.asdict(config), seed], sort_keys=True)
+
+
+def _kept_runs(path: str | None) -> dict[str, dict]:
+    """Runs already in the JSON-lines file, by (game, settings, seed)."""
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path) as handle:
+        return {row.pop("key"): row for row in map(json.loads, handle)}
+
+
 def _indexed(item: tuple[int, tuple[str, SwarmConfig, int]]) -> tuple[int, dict]:
     return item[0], run_one(item[1])
 
@@ -116,7 +129,9 @@ def main() -> None:
         "--set", nargs="*", default=[], metavar="FIELD=V", help="SwarmConfig fields for all runs"
     )
     parser.add_argument("--workers", type=int, default=os.cpu_count())
-    parser.add_argument("--json", help="also write every run to this file")
+    parser.add_argument(
+        "--json", help="JSON-lines file of runs: each run is added as it ends, a rerun skips them"
+    )
     args = parser.parse_args()
     field, values = args.vary.split("=") if args.vary else ("n_walkers", "")
     fixed = {k: _parse_value(v) for k, v in (item.split("=") for item in args.set)}
@@ -127,13 +142,20 @@ def main() -> None:
         for game, v, seed in itertools.product(args.games, settings, range(args.seeds))
     ]
     started = time.perf_counter()
-    results: list[dict] = [{}] * len(tasks)
+    results: list[dict | None] = [None] * len(tasks)
+    kept = _kept_runs(args.json)
+    for i, (game, config, seed) in enumerate(tasks):
+        results[i] = kept.get(_key(game, config, seed))
+    todo = [(i, task) for i, task in enumerate(tasks) if results[i] is None]
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-        done = pool.imap_unordered(_indexed, list(enumerate(tasks)), chunksize=1)
+        done = pool.imap_unordered(_indexed, todo, chunksize=1)
         for finished, (i, run) in enumerate(done, start=1):
             results[i] = run
+            if args.json:  # one line per run as it finishes: a rerun skips what is here
+                with open(args.json, "a") as handle:
+                    print(json.dumps({"key": _key(*tasks[i]), **run}), file=handle)
             print(
-                f"[{finished}/{len(tasks)}] {run['game']} {getattr(tasks[i][1], field)}: "
+                f"[{finished}/{len(todo)}] {run['game']} {getattr(tasks[i][1], field)}: "
                 f"{run['score']:,.0f} in {run['cpu_minutes']:.1f} CPU min ({run['stop']})",
                 file=sys.stderr,
                 flush=True,
@@ -148,10 +170,7 @@ def main() -> None:
     for (game, value), group in itertools.groupby(
         zip(tasks, results, strict=True), key=lambda tr: (tr[0][0], getattr(tr[0][1], field))
     ):
-        print(_row(game, value, [r for _, r in group]))
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump({"config": dataclasses.asdict(base), "runs": results}, handle, indent=1)
+        print(_row(game, value, [r for _, r in group if r is not None]))
 
 
 if __name__ == "__main__":

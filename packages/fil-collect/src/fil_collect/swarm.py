@@ -79,8 +79,9 @@ class SwarmConfig:
     """Epochs the elite is retried before a lower-scoring continuation of its own game may
     replace it: a lost point that some walker can avoid is avoided (Pong), a clock that costs
     every walker points (Skiing) does not hold the swarm at the start."""
-    max_rewinds: int = 100
-    """Swarm-wide deaths survived by rewinding before the episode ends."""
+    max_rewinds: int = 1000
+    """Swarm-wide deaths survived by rewinding before the episode ends (the frame budget
+    usually ends it first: 100 rewinds were spent in under a minute of SpaceInvaders)."""
     life_loss_is_death: bool = False
     """Treat losing a life as death (the walker must clone), not only game over."""
     elitism: bool = True
