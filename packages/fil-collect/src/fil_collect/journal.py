@@ -168,7 +168,7 @@ def in_place_append(path: Path) -> Iterator[ShadowFile]:
         _finish_locked(fd, path)
         shadow = ShadowFile(fd)
         begin = {"state": "begin", "inode": os.fstat(fd).st_ino, "base": shadow.base}
-        _write_journal(path, begin, [])
+        _write_journal(path, begin, [], durable=False)  # lost to a power cut, it is not needed
         try:
             yield shadow
             os.fsync(fd)  # 1. the new bytes are on disk before anything points at them
@@ -236,7 +236,9 @@ def _temp_journal(path: Path) -> Path:
     return journal.with_name(journal.name + ".tmp")
 
 
-def _write_journal(path: Path, header: dict[str, Any], pages: list[tuple[int, bytes]]) -> None:
+def _write_journal(
+    path: Path, header: dict[str, Any], pages: list[tuple[int, bytes]], durable: bool = True
+) -> None:
     """Header line (JSON: state, base, size, page offsets and lengths, sha256), then the pages."""
     blob = b"".join(data for _, data in pages)
     header = {
@@ -250,9 +252,11 @@ def _write_journal(path: Path, header: dict[str, Any], pages: list[tuple[int, by
         out.write(json.dumps(header).encode() + b"\n")
         out.write(blob)
         out.flush()
-        os.fsync(out.fileno())
+        if durable:
+            os.fsync(out.fileno())
     os.replace(temp, journal_path(path))
-    _fsync_folder(path.parent)
+    if durable:
+        _fsync_folder(path.parent)
 
 
 def _read_journal(journal: Path) -> tuple[dict[str, Any], list[tuple[int, bytes]]]:
