@@ -14,6 +14,7 @@ only: they give the frames before a labelled step but are never samples themselv
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -95,11 +96,28 @@ def _episode_names(handle: h5py.File) -> list[str]:
     return sorted(names, key=lambda k: int(k[8:]))
 
 
+def _refuse_unfinished_append(path: Path) -> None:
+    """A writer killed while writing the last pages of an append leaves them in a journal
+    (datasets/README.md, "Appends and the journal file"); until they are written HDF5 may
+    not read the file. fil-collect writes them; a `begin` journal needs nothing."""
+    try:
+        with open(path.with_name(f".{path.name}.journal"), "rb") as journal:
+            state = json.loads(journal.readline()).get("state")
+    except FileNotFoundError:
+        return
+    if state == "commit":
+        raise DatasetError(
+            f"{path} was being appended to when its writer was killed: "
+            f"run `fil-collect info {path}` once to finish the append, then train"
+        )
+
+
 def _open(path: Path) -> h5py.File:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     if path.is_dir():
         raise DatasetError(f"{path} is a folder; give a fil dataset file (.h5)")
+    _refuse_unfinished_append(path)
     try:
         handle = h5py.File(path, "r")
     except OSError:
