@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import h5py
 import numpy as np
@@ -33,7 +33,8 @@ NO_LABEL = -1
 OBS_CHUNK_ROWS = 64
 """Frames per observation chunk: ~450 KB raw, inside HDF5's recommended chunk size range."""
 VECTOR_CHUNK_ROWS = 4096
-COMPRESSIONS = ("gzip", "lzf", "none")
+CompressionName = Literal["gzip", "lzf", "none"]
+COMPRESSIONS: tuple[str, ...] = get_args(CompressionName)
 
 
 class DatasetError(ValueError):
@@ -44,7 +45,7 @@ class DatasetError(ValueError):
 class Compression:
     """How time-indexed arrays are compressed; gzip is in every HDF5 reader, lzf only in h5py."""
 
-    name: str = "gzip"
+    name: CompressionName = "gzip"
     level: int = 6
 
     def validate(self) -> None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -38,7 +38,8 @@ from fil_collect.swarm import Swarm, SwarmConfig
 from fil_collect.visited import read_visited_episode, visited_header
 from fil_collect.workers import EpisodeProgress, ProgressFn, TaskRunner
 
-RULES = ("vote", "best", "value")
+Rule = Literal["vote", "best", "value"]
+RULES: tuple[str, ...] = get_args(Rule)
 
 
 def _relabel_swarm() -> SwarmConfig:
@@ -59,7 +60,7 @@ class RelabelConfig:
     """Label every k-th visited step that has a saved state."""
     max_labels: int | None = None
     """At most this many labels per episode, evenly spaced (bounds the cost of long episodes)."""
-    rule: str = "vote"
+    rule: Rule = "vote"
     """`vote`: the swarm's majority first action; `best`: the best walker's first action;
     `value`: one swarm per first action (`swarm.n_walkers` walkers each), ranked by lives kept,
     then score; where all moves tie the state stays unlabelled, and other ties keep the

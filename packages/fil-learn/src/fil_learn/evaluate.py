@@ -14,21 +14,22 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from fil_learn.games import human_normalized, reference_scores
 from fil_learn.visited import VisitedRecorder
 
-PROTOCOLS = ("v5", "noop30")
+Protocol = Literal["v5", "noop30"]
+PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 
 
 @dataclass(frozen=True)
 class EvalConfig:
     """How episodes are played."""
 
-    protocol: str = "v5"
+    protocol: Protocol = "v5"
     """`v5` (sticky actions 0.25) or `noop30` (no sticky actions, 1-30 no-ops at reset)."""
     episodes: int = 10
     epsilon: float = 0.0
