@@ -18,8 +18,8 @@ class FitConfig:
     """Adam step size."""
     steps_per_call: int = 8
     """Minibatch steps per jitted call (lax.scan over them): fewer Python round trips and
-    dispatches; measured 1.4x faster training on CPU at batch 32 and 256 (bench/train_speed.py).
-    The steps of an epoch that do not fill a call run one per call (a second, fixed shape)."""
+    dispatches (measured in the README's training-speed table, column "1 step/call"). The
+    steps of an epoch that do not fill a call run one per call (a second, fixed shape)."""
     val_fraction: float = 0.1
     """Expected share of episodes held out for validation, chosen by a hash of each episode so
     that continued fits on more data never validate on trained episodes (at least one held out
