@@ -28,6 +28,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import fil_learn
+from fil_learn.board import MetricsBoard
 from fil_learn.checkpoint import CheckpointStore
 from fil_learn.config import FitConfig
 from fil_learn.data import Demonstrations, load, split_by_episode
@@ -196,7 +197,8 @@ Event = EpochStarted | CallDone | EpochMetrics
 
 
 class RunDir:
-    """A run folder: run.json (settings), metrics.jsonl, checkpoints, best parameters, plot."""
+    """A run folder: run.json (settings), metrics.jsonl (and TensorBoard event files), checkpoints,
+    best parameters, plot."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -328,6 +330,7 @@ def fit(
         stage.get("start_val_loss", math.inf),
     )
     results: list[EpochMetrics] = []
+    board = MetricsBoard(out)
     try:
         for epoch in range(start_epoch, final_epoch + 1):
             if config.patience and stale >= config.patience:
@@ -382,14 +385,18 @@ def fit(
             )
             history.append({**dataclasses.asdict(metrics), "stage": len(stages)})
             run.write_metrics(history)
+            board.add_epoch(history[-1])
             results.append(metrics)
             on_event(metrics)
     finally:
+        best_epoch = best_store.latest_step()
+        board.close()
         latest.close()
         best_store.close()
     from fil_learn.plots import plot_history
 
-    plot_history(history, run.plot_file, title=f"{data.game}: behaviour cloning")
+    title = f"{data.game}: behaviour cloning"
+    plot_history(history, run.plot_file, title, data.n_actions, best_epoch)
     return results
 
 
