@@ -57,6 +57,9 @@ def test_eval_plays_real_atari_and_reports(trained_run: Path, tmp_path: Path) ->
         100 * (summary["mean"] - 148) / (1668.7 - 148)
     )
     assert video.stat().st_size > 1000
+    counts = summary["action_counts"]  # 2 episodes of 30 steps, every step one action
+    assert len(counts) == 6 and sum(counts) == 60
+    assert "actions played" in result.output and "RIGHTFIRE" in result.output
 
 
 def test_eval_saves_the_visited_states_for_relabelling(trained_run: Path, tmp_path: Path) -> None:

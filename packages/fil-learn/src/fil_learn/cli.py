@@ -303,10 +303,24 @@ def eval_command(
         "n/a" if hns is None else f"{hns:.1f}%",
     )
     out.print(table)
+    out.print(_action_table(summary["action_counts"], settings["action_meanings"]))
     if save_states is not None:
         out.print(f"visited states written to {save_states}", highlight=False)
     if json_out is not None:
         json_out.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def _action_table(counts: list[int], meanings: list[str]) -> Table:
+    """How often the policy pressed each button: one bar that fills the table is a policy that
+    ignores what it sees."""
+    total = max(sum(counts), 1)
+    table = Table(title="actions played")
+    for column in ("action", "steps", "share", ""):
+        table.add_column(column, justify="left" if column in ("action", "") else "right")
+    for meaning, count in zip(meanings, counts, strict=True):
+        share = count / total
+        table.add_row(meaning, f"{count:,}", f"{share:.1%}", "█" * round(30 * share))
+    return table
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -58,6 +58,9 @@ class EvalReport:
     protocol: str
     returns: list[float]
     lengths: list[int]
+    action_counts: list[int] = field(default_factory=list)
+    """Steps on which each action was played, over all episodes: a policy that presses one
+    button all game shows at once."""
 
     @property
     def mean(self) -> float:
@@ -93,6 +96,7 @@ class EvalReport:
             "random_score": scores[0] if scores else None,
             "human_score": scores[1] if scores else None,
             "returns": self.returns,
+            "action_counts": self.action_counts,
         }
 
 
@@ -134,14 +138,14 @@ def play_episode(
     max_steps: int | None = None,
     on_frame: Callable[[np.ndarray], None] | None = None,
     recorder: VisitedRecorder | None = None,
-) -> tuple[float, int]:
-    """One episode; returns (return, agent steps). `on_frame` receives RGB screens for a video;
-    `recorder` keeps the observations and emulator states for relabelling."""
+) -> tuple[float, np.ndarray]:
+    """One episode; returns its return and the actions played. `on_frame` receives RGB screens
+    for a video; `recorder` keeps the observations and emulator states for relabelling."""
     observation, _ = env.reset(seed=seed)
     if recorder is not None:
         recorder.start(env, observation, seed)
     n_actions = env.action_space.n
-    total, steps = 0.0, 0
+    total, steps, played = 0.0, 0, []
     while True:
         if on_frame is not None:
             on_frame(env.render())
@@ -157,8 +161,9 @@ def play_episode(
             recorder.after_step(env, action, observation, float(reward), terminated, truncated)
         total += float(reward)
         steps += 1
+        played.append(action)
         if terminated or truncated or (max_steps is not None and steps >= max_steps):
-            return total, steps
+            return total, np.array(played, dtype=np.int64)
 
 
 def evaluate(
@@ -179,10 +184,11 @@ def evaluate(
     rng = np.random.default_rng(config.seed)
     returns: list[float] = []
     lengths: list[int] = []
+    counts = np.zeros(env.action_space.n, dtype=np.int64)
     try:
         for i in range(config.episodes):
             frames: list[np.ndarray] = []
-            episode_return, steps = play_episode(
+            episode_return, actions = play_episode(
                 env,
                 policy,
                 rng,
@@ -194,12 +200,14 @@ def evaluate(
             )
             if frames and video is not None:
                 _write_video(video, frames)
+            steps = len(actions)
             returns.append(episode_return)
             lengths.append(steps)
+            counts += np.bincount(actions, minlength=counts.size)
             on_episode(i, episode_return, steps)
     finally:
         env.close()
-    return EvalReport(game=game, protocol=config.protocol, returns=returns, lengths=lengths)
+    return EvalReport(game, config.protocol, returns, lengths, [int(c) for c in counts])
 
 
 def _check_video_writer() -> None:
