@@ -87,6 +87,22 @@ def test_the_plot_shows_chance_the_kept_epoch_and_stages() -> None:
         assert all(float(t).is_integer() for t in ticks)
 
 
+def test_the_frame_stack_follows_the_model_config(dataset: Path, tmp_path: Path) -> None:
+    from fil_learn.evaluate import make_env
+
+    run = tmp_path / "run"
+    model = {**TINY_MODEL, "stack": 2}
+    fit([dataset], run, FitConfig(epochs=1, batch_size=16), model_config=model)
+    settings, policy = load_policy(run)
+    assert settings["model"]["stack"] == 2
+    assert policy(np.zeros((1, 84, 84, 2), np.uint8)).shape == (1, 6)
+    assert load([dataset], stack=2).stacks.shape[1] == 2
+    env = make_env(settings["env_id"], "v5", stack=2)
+    observation, _ = env.reset(seed=0)
+    env.close()
+    assert np.asarray(observation).shape == (2, 84, 84)
+
+
 def test_same_seed_same_training(dataset: Path, tmp_path: Path) -> None:
     config = FitConfig(epochs=1, batch_size=16, seed=3, steps_per_call=2)
     a = fit([dataset], tmp_path / "a", config, model_config=TINY_MODEL)

@@ -272,7 +272,14 @@ def eval_command(
 
         with progress:
             report = evaluate(
-                policy, settings["env_id"], settings["game"], config, video, on_episode, recorder
+                policy,
+                settings["env_id"],
+                settings["game"],
+                config,
+                video,
+                on_episode,
+                recorder,
+                stack=settings["model"]["stack"],
             )
         if save_states is not None and recorder is not None:
             write_visited(

@@ -29,6 +29,7 @@ FORMAT_VERSION = 2
 VISITED_FORMAT = "fil-visited"
 NO_LABEL = -1
 STACK = 4
+"""Frames per observation unless the model says otherwise (`ModelConfig.stack`)."""
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,9 @@ def frame_bytes(paths: Sequence[Path]) -> int:
     return _check_headers(paths)[1]
 
 
-def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstrations:
+def load(
+    paths: Sequence[Path], memory_limit: int | None = None, stack: int = STACK
+) -> Demonstrations:
     """Decompress every episode of every file into memory; all files must be of one game.
 
     Decompressing once is what makes training fast (a batch is then a gather; see
@@ -215,7 +218,7 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
                 labels = group["actions"][:steps].astype(np.int32)
                 labelled = labels != NO_LABEL
                 chunks.append(observations)
-                stacks.append(stack_rows(row, steps)[labelled])
+                stacks.append(stack_rows(row, steps, stack)[labelled])
                 actions.append(labels[labelled])
                 episode_of.append(np.full(int(labelled.sum()), len(returns), dtype=np.int32))
                 returns.append(float(group.attrs["episode_return"]))

@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from fil_learn.data import STACK
 from fil_learn.games import human_normalized, reference_scores
 from fil_learn.visited import VisitedRecorder
 
@@ -100,8 +101,9 @@ class EvalReport:
         }
 
 
-def make_env(env_id: str, protocol: str, render: bool = False) -> Any:
-    """The Gymnasium environment of a protocol, with the standard Atari observation pipeline."""
+def make_env(env_id: str, protocol: str, render: bool = False, stack: int = STACK) -> Any:
+    """The Gymnasium environment of a protocol, with the standard Atari observation pipeline
+    (`stack` frames per observation, as the policy was trained)."""
     try:
         import ale_py
         import gymnasium as gym
@@ -123,7 +125,7 @@ def make_env(env_id: str, protocol: str, render: bool = False) -> Any:
         grayscale_obs=True,
         noop_max=30 if protocol == "noop30" else 0,
     )
-    return FrameStackObservation(env, 4)
+    return FrameStackObservation(env, stack)
 
 
 Policy = Callable[[np.ndarray], np.ndarray]
@@ -174,13 +176,14 @@ def evaluate(
     video: Path | None = None,
     on_episode: Callable[[int, float, int], None] = lambda i, r, n: None,
     recorder: VisitedRecorder | None = None,
+    stack: int = STACK,
 ) -> EvalReport:
     """Play `config.episodes` episodes; the first one is recorded to `video` if given, and every
     one to `recorder` if given."""
     config.validate()
     if video is not None:
         _check_video_writer()
-    env = make_env(env_id, config.protocol, render=video is not None)
+    env = make_env(env_id, config.protocol, render=video is not None, stack=stack)
     rng = np.random.default_rng(config.seed)
     returns: list[float] = []
     lengths: list[int] = []

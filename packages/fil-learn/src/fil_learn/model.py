@@ -1,6 +1,6 @@
 """The Nature-DQN network (Mnih et al. 2015) as a Flax NNX module, with action logits.
 
-Input: 4 stacked 84x84 uint8 frames, channels last; scaling to [0, 1] happens inside the model
+Input: `ModelConfig.stack` (4) stacked 84x84 uint8 frames, channels last; scaling to [0, 1] happens inside the model
 so the data pipeline stays uint8 (4x less memory and bandwidth than float32).
 
 The convolutions are computed as matrix products (`PatchConv`): XLA's CPU convolution
@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from fil_learn.data import STACK
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -29,8 +31,8 @@ class ModelConfig:
     """Filters of the three convolutions (8x8/4, 4x4/2, 3x3/1)."""
     hidden: int = 512
     """Width of the fully connected layer."""
-    stack: int = 4
-    """Frames per observation."""
+    stack: int = STACK
+    """Frames per observation: the data's stacks and eval's `FrameStackObservation` follow it."""
     conv: str = "im2col"
     """`im2col` (space-to-depth + matrix products; faster training on CPU, see the module) or
     `xla` (lax convolutions, possibly better where cuDNN is, unmeasured). Same parameters."""

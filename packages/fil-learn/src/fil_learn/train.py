@@ -253,7 +253,7 @@ def fit(
     new stage of `config.epochs` epochs from the best parameters so far (see `_stages`).
     """
     config.validate()
-    data = load(dataset_paths)
+    data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
     model_settings = ModelConfig(n_actions=data.n_actions, **(model_config or {}))
     run = RunDir(out)
     previous = run.read_settings()
