@@ -270,7 +270,7 @@ def collect(
 
     def on_event(event: Event) -> None:
         if isinstance(event, EpisodeProgress):
-            bars.running(event.index, event.done, epochs, f"score {event.value:,.0f}")
+            bars.running(event.index, event.done, event.total, f"score {event.score:,.0f}")
             return
         done.append(event)
         bars.finished(
@@ -437,7 +437,7 @@ def relabel(
 
     def on_event(event: EpisodeProgress | LabelsWritten) -> None:
         if isinstance(event, EpisodeProgress):
-            bars.running(event.index, event.done, int(event.value), "labels")
+            bars.running(event.index, event.done, event.total, "labels")
             return
         written.append(event)
         per_label = event.seconds / max(event.labels, 1)

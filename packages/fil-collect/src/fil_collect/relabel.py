@@ -36,7 +36,7 @@ from fil_collect.games import Game, resolve_game
 from fil_collect.replay import Demonstration
 from fil_collect.swarm import Swarm, SwarmConfig
 from fil_collect.visited import read_visited_episode, visited_header
-from fil_collect.workers import EpisodeProgress, ProgressFn, TaskRunner
+from fil_collect.workers import EpisodeProgress, TaskProgress, TaskRunner
 
 Rule = Literal["vote", "best", "value"]
 RULES: tuple[str, ...] = get_args(Rule)
@@ -181,7 +181,7 @@ class RelabelTask:
 
 
 def relabel_episode(
-    task: RelabelTask, index: int, progress: ProgressFn | None = None
+    task: RelabelTask, index: int, progress: TaskProgress | None = None
 ) -> EpisodeRecord:
     """Label the chosen steps of one visited episode with short swarms from their states."""
     started = time.perf_counter()
@@ -207,7 +207,7 @@ def relabel_episode(
             evidence[name][step] = values
         frames += label.emulator_frames
         if progress is not None:
-            progress(done, float(len(chosen)))
+            progress(done, len(chosen), None)
     seconds = time.perf_counter() - started
     demo = Demonstration(
         observations=visited.observations,
