@@ -101,41 +101,48 @@ class ShadowFile(io.RawIOBase):
             self.pages[number] = page
         return page
 
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        position, done = self.position, 0
-        while done < len(view):
+    def _spans(self, position: int, length: int) -> Iterator[tuple[int, int, int | None]]:
+        """(position, count, page number) pieces of a read or write: a piece of the committed
+        part lies inside one page; the piece past it has page None."""
+        end = position + length
+        while position < end:
             if position < self.base:
                 number, start = divmod(position, PAGE)
-                count = min(PAGE - start, len(view) - done, self.base - position)
-                page = self.pages.get(number)
-                if page is None:
-                    chunk = os.pread(self.fd, count, position)
-                else:
-                    chunk = bytes(page[start : start + count])
+                count = min(PAGE - start, end - position, self.base - position)
+                yield position, count, number
             else:
-                count = len(view) - done
-                chunk = os.pread(self.fd, count, position) if position < self.size else b""
+                count = end - position
+                yield position, count, None
+            position += count
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        for position, count, number in self._spans(self.position, len(view)):
+            if number is not None and number in self.pages:
+                start = position - number * PAGE
+                chunk = bytes(self.pages[number][start : start + count])
+            elif position < self.size:
+                chunk = os.pread(self.fd, count, position)
+            else:
+                chunk = b""
             view[done : done + count] = chunk.ljust(count, b"\0")  # past the end reads as zeros
             done += count
-            position += count
-        self.position = position
+        self.position += done
         return done
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        position, done = self.position, 0
-        while done < len(view):
-            if position < self.base:
-                number, start = divmod(position, PAGE)
-                count = min(PAGE - start, len(view) - done, self.base - position)
-                self._page(number)[start : start + count] = view[done : done + count]
+        done = 0
+        for position, count, number in self._spans(self.position, len(view)):
+            if number is None:  # past the committed end: nothing points here yet
+                _write_all(self.fd, view[done : done + count], position)
             else:
-                count = os.pwrite(self.fd, view[done:], position)
+                start = position - number * PAGE
+                self._page(number)[start : start + count] = view[done : done + count]
             done += count
-            position += count
-        self.position = position
-        self.size = max(self.size, position)
+        self.position += done
+        self.size = max(self.size, self.position)
         return done
 
     def truncate(self, size: int | None = None) -> int:
@@ -272,7 +279,7 @@ def _read_journal(journal: Path) -> tuple[dict[str, Any], list[tuple[int, bytes]
     return header, pages
 
 
-def _write_all(fd: int, data: bytes, offset: int) -> None:
+def _write_all(fd: int, data: bytes | memoryview, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)
