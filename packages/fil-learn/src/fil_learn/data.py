@@ -108,7 +108,7 @@ def _refuse_unfinished_append(path: Path) -> None:
         return
     if state == "commit":
         raise DatasetError(
-            f"{path} was being appended to when its writer was killed: "
+            f"{path} is in the last milliseconds of an append, or its writer was killed there: "
             f"run `fil-collect info {path}` once to finish the append, then train"
         )
 
