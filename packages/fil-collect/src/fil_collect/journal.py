@@ -23,7 +23,9 @@ however large the file is; the copy-and-rename it replaces wrote O(file).
 
 Appends take an exclusive `lockf` lock on the file, so two writers take turns and a lock that
 can be taken proves that the journal's writer is dead (the kernel drops a killed process's
-locks). HDF5's own locks (`flock`) are a different kind, so readers are not blocked.
+locks). HDF5's own locks are `flock` locks, which on Linux are a different kind, so readers
+are not blocked (on BSD and macOS the two kinds meet: a reader may then find the file locked
+while an append runs, and can retry).
 """
 
 from __future__ import annotations
