@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import numpy as np
+from ale_py import ALEState
 
 from fil_collect.collect import file_header
 from fil_collect.dataset import (
@@ -114,7 +115,7 @@ class Label:
 
 def label_state(
     emulators: list[AtariEmulator],
-    state: Any,
+    state: ALEState,
     config: RelabelConfig,
     rng: np.random.Generator,
     learner_action: int,
@@ -129,7 +130,7 @@ def label_state(
 
 def _label_by_value(
     emulators: list[AtariEmulator],
-    state: Any,
+    state: ALEState,
     config: RelabelConfig,
     rng: np.random.Generator,
     learner_action: int,
