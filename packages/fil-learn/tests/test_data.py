@@ -94,6 +94,17 @@ def test_a_visited_states_file_says_to_relabel_it_first(tmp_path: Path) -> None:
         load([path])
 
 
+def test_an_append_killed_after_its_commit_point_says_how_to_finish_it(
+    dataset: Path,
+) -> None:
+    journal = dataset.with_name(f".{dataset.name}.journal")
+    journal.write_bytes(b'{"state": "begin", "pages": []}\n')
+    assert load([dataset]).n_episodes > 0  # a running (or undone) append: the file is whole
+    journal.write_bytes(b'{"state": "commit", "pages": [[0, 8]]}\n12345678')
+    with pytest.raises(DatasetError, match=r"run `fil-collect info .*ds.*\.h5` once to finish"):
+        load([dataset])
+
+
 def test_mixed_games_are_refused(tmp_path: Path) -> None:
     a = write_dataset(tmp_path / "a.h5")
     b = write_dataset(tmp_path / "b.h5", game="Pong")

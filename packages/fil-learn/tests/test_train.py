@@ -45,6 +45,62 @@ def test_fit_learns_the_demonstrated_actions(dataset: Path, tmp_path: Path) -> N
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == list(range(1, 13))
     assert all(r["samples_per_second"] > 0 for r in rows)
+    board = _event_scalars(run)
+    assert [step for step, _ in board["loss/validation"]] == list(range(1, 13))
+    assert np.allclose([v for _, v in board["loss/train"]], [r["train_loss"] for r in rows])
+    assert {"accuracy/train", "accuracy/validation", "speed/samples_per_second"} <= set(board)
+
+
+def _event_scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar of the run's TensorBoard event files: tag -> [(step, value)], read from the
+    TFRecord framing (length, crc, event protobuf, crc) as TensorBoard reads it."""
+    from tensorboardX.proto import event_pb2
+
+    scalars: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(run.glob("events.out.tfevents.*")):
+        data, offset = path.read_bytes(), 0
+        while offset < len(data):
+            length = int.from_bytes(data[offset : offset + 8], "little")
+            event = event_pb2.Event.FromString(data[offset + 12 : offset + 12 + length])
+            offset += 12 + length + 4
+            for value in event.summary.value:
+                scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return scalars
+
+
+def test_the_plot_shows_chance_the_kept_epoch_and_stages() -> None:
+    from fil_learn.plots import history_figure
+
+    row = {"train_loss": 1.0, "val_loss": 1.2, "train_accuracy": 0.5, "val_accuracy": 0.4}
+    history = [{**row, "epoch": e, "stage": 1 if e < 3 else 2} for e in (1, 2, 3)]
+    figure = history_figure(history, "t", n_actions=6, best_epoch=2)
+    loss_ax, accuracy_ax = figure.axes
+    lines = {line.get_label(): line for line in loss_ax.get_lines()}
+    assert np.allclose(lines["chance (6 actions)"].get_ydata(), np.log(6))
+    assert list(lines["best/ (epoch 2)"].get_xdata()) == [2, 2]
+    assert list(lines["new stage"].get_xdata()) == [2.5, 2.5]
+    accuracy = {line.get_label(): line for line in accuracy_ax.get_lines()}
+    assert np.allclose(accuracy["chance (6 actions)"].get_ydata(), 1 / 6)
+    assert loss_ax.get_ylim()[1] > np.log(6)  # the chance line is inside the plot
+    for rows in (history, history[:1]):  # short runs get whole epochs too
+        ticks = history_figure(rows, "t", 6, None).axes[0].get_xticks()
+        assert all(float(t).is_integer() for t in ticks)
+
+
+def test_the_frame_stack_follows_the_model_config(dataset: Path, tmp_path: Path) -> None:
+    from fil_learn.evaluate import make_env
+
+    run = tmp_path / "run"
+    model = {**TINY_MODEL, "stack": 2}
+    fit([dataset], run, FitConfig(epochs=1, batch_size=16), model_config=model)
+    settings, policy = load_policy(run)
+    assert settings["model"]["stack"] == 2
+    assert policy(np.zeros((1, 84, 84, 2), np.uint8)).shape == (1, 6)
+    assert load([dataset], stack=2).stacks.shape[1] == 2
+    env = make_env(settings["env_id"], "v5", stack=2)
+    observation, _ = env.reset(seed=0)
+    env.close()
+    assert np.asarray(observation).shape == (2, 84, 84)
 
 
 def test_same_seed_same_training(dataset: Path, tmp_path: Path) -> None:

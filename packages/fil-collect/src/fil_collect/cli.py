@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -20,14 +20,21 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import fil_collect
 from fil_collect import verify as verification
 from fil_collect.collect import CollectConfig, Collection, EpisodeWritten, Event
 from fil_collect.combine import copy_episodes, return_between
-from fil_collect.dataset import Compression, episode_names, open_dataset, require_attrs
+from fil_collect.dataset import (
+    Compression,
+    CompressionName,
+    episode_names,
+    open_dataset,
+    require_attrs,
+)
 from fil_collect.env import EnvConfig
 from fil_collect.games import Game, available_roms, resolve_game
 from fil_collect.guide import GuideConfig
-from fil_collect.relabel import LabelsWritten, RelabelConfig, Relabelling, label_swarm
+from fil_collect.relabel import LabelsWritten, RelabelConfig, Relabelling, Rule, label_swarm
 from fil_collect.summary import summarize, summary_rows
 from fil_collect.swarm import SwarmConfig
 from fil_collect.verify import EpisodeCheck, checksum_status, version_warnings
@@ -55,6 +62,27 @@ def user_errors() -> Iterator[None]:
     except (ValueError, FileNotFoundError, IsADirectoryError) as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"fil-collect {fil_collect.__version__}", highlight=False)
+        raise typer.Exit()
+
+
+def _refuse_collect_options(ctx: typer.Context) -> None:
+    """Options before a subcommand are collecting's, and collecting does not run: a silent
+    `fil-collect --walkers 4 info x.h5` would ignore them, so it is an error."""
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name or "")
+        if source is not None and source.name == "COMMANDLINE":
+            command = ctx.invoked_subcommand
+            err.print(
+                f"[bold red]error:[/] {param.opts[0]} is an option of collecting, not of "
+                f"`{command}`: give {command}'s options after it (fil-collect {command} --help)",
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_USAGE)
 
 
 SWARM = "Swarm (FMC)"
@@ -228,19 +256,20 @@ def collect(
     ] = 0,
     workers: Annotated[
         int | None,
-        typer.Option(help="Swarm processes [default: all cores].", rich_help_panel=OUTPUT),
+        typer.Option(help=r"Swarm processes \[default: all cores].", rich_help_panel=OUTPUT),
     ] = None,
     ray: Annotated[
         str | None,
         typer.Option(
             "--ray",
             help="Run the swarms as tasks on a Ray cluster: 'auto' (the one started on this "
-            "machine with `ray start`) or its HOST:PORT. Needs fil-collect[ray].",
+            r"machine with `ray start`) or its HOST:PORT. Needs fil-collect\[ray].",
             rich_help_panel=OUTPUT,
         ),
     ] = None,
     compression: Annotated[
-        str, typer.Option(help="gzip (every HDF5 reader), lzf or none.", rich_help_panel=OUTPUT)
+        CompressionName,
+        typer.Option(help="gzip: every HDF5 reader; lzf: h5py only.", rich_help_panel=OUTPUT),
     ] = Compression.name,
     compression_level: Annotated[
         int, typer.Option(help="gzip level 0-9.", rich_help_panel=OUTPUT)
@@ -256,9 +285,16 @@ def collect(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress display.", rich_help_panel=OUTPUT)
     ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
 ) -> None:
     """Collect demonstrations: `fil-collect --game SpaceInvaders --out ds.h5`."""
     if ctx.invoked_subcommand is not None:
+        _refuse_collect_options(ctx)
         return
     with user_errors():
         if game is None or out_path is None:
@@ -308,7 +344,7 @@ def collect(
 
     def on_event(event: Event) -> None:
         if isinstance(event, EpisodeProgress):
-            bars.running(event.index, event.done, epochs, f"score {event.value:,.0f}")
+            bars.running(event.index, event.done, event.total, f"score {event.score:,.0f}")
             return
         done.append(event)
         bars.finished(
@@ -364,7 +400,7 @@ class _EpisodeBars:
     def __exit__(self, *exc: object) -> None:
         self._progress.__exit__(*exc)
 
-    def running(self, index: int, done: int, total: int, status: str) -> None:
+    def running(self, index: int, done: int, total: int | None, status: str) -> None:
         if index not in self._running:
             self._running[index] = self._progress.add_task(
                 f"  episode {index}", total=total, status=""
@@ -422,7 +458,7 @@ def relabel(
         int | None, typer.Option(help="At most this many labels per episode, evenly spaced.")
     ] = None,
     rule: Annotated[
-        str,
+        Rule,
         typer.Option(
             help="vote: the swarm's majority first action; best: the best walker's; value: one "
             "swarm per first action (--walkers each, same random numbers), most lives then "
@@ -430,13 +466,13 @@ def relabel(
         ),
     ] = "vote",
     seed: Annotated[int, typer.Option(help="Seeds the label swarms.")] = 0,
-    workers: Annotated[int | None, typer.Option(help="Processes [default: all cores].")] = None,
+    workers: Annotated[int | None, typer.Option(help=r"Processes \[default: all cores].")] = None,
     ray: Annotated[
         str | None,
         typer.Option(
             "--ray",
             help="Label episodes as tasks on a Ray cluster: 'auto' or HOST:PORT. "
-            "Needs fil-collect[ray].",
+            r"Needs fil-collect\[ray].",
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
@@ -470,7 +506,7 @@ def relabel(
 
     def on_event(event: EpisodeProgress | LabelsWritten) -> None:
         if isinstance(event, EpisodeProgress):
-            bars.running(event.index, event.done, int(event.value), "labels")
+            bars.running(event.index, event.done, event.total, "labels")
             return
         written.append(event)
         per_label = event.seconds / max(event.labels, 1)
@@ -527,7 +563,7 @@ def info(
 @app.command()
 def verify(
     path: Annotated[Path, typer.Argument(help="A fil dataset file.")],
-    workers: Annotated[int | None, typer.Option(help="Processes [default: all cores].")] = None,
+    workers: Annotated[int | None, typer.Option(help=r"Processes \[default: all cores].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Re-simulate every episode in ale-py and check rewards and every frame bit for bit.
@@ -615,7 +651,7 @@ def filter_command(
 @app.command()
 def export(
     path: Annotated[Path, typer.Argument(help="A fil dataset.")],
-    to: Annotated[str, typer.Option(help="Target format (minari).")] = "minari",
+    to: Annotated[Literal["minari"], typer.Option(help="Target format.")] = "minari",
     name: Annotated[str | None, typer.Option(help="Dataset id, e.g. spaceinvaders/fmc-v0.")] = None,
     author: Annotated[str | None, typer.Option(help="Author metadata.")] = None,
     author_email: Annotated[str | None, typer.Option(help="Author e-mail metadata.")] = None,
@@ -625,8 +661,6 @@ def export(
 ) -> None:
     """Export to another format: `--to minari` writes a local Minari dataset (lossless)."""
     with user_errors():
-        if to != "minari":
-            raise ValueError(f"--to {to!r} is not supported: the only target is minari")
         if not name:
             raise ValueError("give --name, a Minari dataset id such as spaceinvaders/fmc-v0")
         from fil_collect.export import export_minari

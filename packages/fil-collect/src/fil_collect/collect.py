@@ -34,7 +34,7 @@ from fil_collect.guide import GuideConfig, PolicyGuide
 from fil_collect.observation import OBS_SIZE
 from fil_collect.replay import check_return, expand, replay
 from fil_collect.swarm import Swarm, SwarmConfig, SwarmResult
-from fil_collect.workers import EpisodeProgress, ProgressFn, TaskRunner
+from fil_collect.workers import EpisodeProgress, TaskProgress, TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def episode_seed(base_seed: int, index: int) -> int:
 
 
 def collect_episode(
-    config: CollectConfig, index: int, progress: ProgressFn | None = None
+    config: CollectConfig, index: int, progress: TaskProgress | None = None
 ) -> EpisodeRecord:
     """Run one swarm, replay its best branch from the start state, and check the replay."""
     started = time.perf_counter()
@@ -88,8 +88,13 @@ def collect_episode(
     root = replay_emulator.clone()
     walkers = [AtariEmulator(config.env, seed) for _ in range(config.swarm.n_walkers)]
     guide = None if config.guide is None else load_guide(config.guide, replay_emulator)
+
+    def on_epoch(epoch: int, score: float) -> None:
+        if progress is not None:
+            progress(epoch, config.swarm.max_epochs, score)
+
     swarm = Swarm(walkers, config.swarm, np.random.default_rng(seed), guide)
-    result = swarm.run(root, progress)
+    result = swarm.run(root, on_epoch)
     demo = replay(replay_emulator, root, expand(result.branch), raw_frames=config.raw_frames)
     check_return(demo, result.score)
     return EpisodeRecord(

@@ -19,9 +19,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
+from ale_py import ALEState
 
 from fil_collect.collect import file_header
 from fil_collect.dataset import (
@@ -36,9 +37,10 @@ from fil_collect.games import Game, resolve_game
 from fil_collect.replay import Demonstration
 from fil_collect.swarm import Swarm, SwarmConfig
 from fil_collect.visited import read_visited_episode, visited_header
-from fil_collect.workers import EpisodeProgress, ProgressFn, TaskRunner
+from fil_collect.workers import EpisodeProgress, TaskProgress, TaskRunner
 
-RULES = ("vote", "best", "value")
+Rule = Literal["vote", "best", "value"]
+RULES: tuple[str, ...] = get_args(Rule)
 
 
 def label_swarm(
@@ -72,7 +74,7 @@ class RelabelConfig:
     """Label every k-th visited step that has a saved state."""
     max_labels: int | None = None
     """At most this many labels per episode, evenly spaced (bounds the cost of long episodes)."""
-    rule: str = "vote"
+    rule: Rule = "vote"
     """`vote`: the swarm's majority first action; `best`: the best walker's first action;
     `value`: one swarm per first action (`swarm.n_walkers` walkers each), ranked by lives kept,
     then score; where all moves tie the state stays unlabelled, and other ties keep the
@@ -126,7 +128,7 @@ class Label:
 
 def label_state(
     emulators: list[AtariEmulator],
-    state: Any,
+    state: ALEState,
     config: RelabelConfig,
     rng: np.random.Generator,
     learner_action: int,
@@ -141,7 +143,7 @@ def label_state(
 
 def _label_by_value(
     emulators: list[AtariEmulator],
-    state: Any,
+    state: ALEState,
     config: RelabelConfig,
     rng: np.random.Generator,
     learner_action: int,
@@ -193,7 +195,7 @@ class RelabelTask:
 
 
 def relabel_episode(
-    task: RelabelTask, index: int, progress: ProgressFn | None = None
+    task: RelabelTask, index: int, progress: TaskProgress | None = None
 ) -> EpisodeRecord:
     """Label the chosen steps of one visited episode with short swarms from their states."""
     started = time.perf_counter()
@@ -219,7 +221,7 @@ def relabel_episode(
             evidence[name][step] = values
         frames += label.emulator_frames
         if progress is not None:
-            progress(done, float(len(chosen)))
+            progress(done, len(chosen), None)
     seconds = time.perf_counter() - started
     demo = Demonstration(
         observations=visited.observations,

@@ -19,9 +19,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fil_learn.evaluate import EvalConfig, evaluate
+import fil_learn
+from fil_learn.config import FitConfig
+from fil_learn.evaluate import EvalConfig, Protocol, evaluate
 from fil_learn.games import same_game
-from fil_learn.train import FitConfig
 from fil_learn.visited import VisitedRecorder, write_visited
 
 EXIT_USAGE = 2
@@ -46,6 +47,24 @@ def user_errors() -> Iterator[None]:
         # escaped: a message like "pip install 'fil-learn[eval]'" is text, not rich markup
         err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"fil-learn {fil_learn.__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def tool(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
+) -> None:
+    """The tool's own options (`--version`); the commands do the work."""
 
 
 def _progress(quiet: bool) -> Progress:
@@ -196,10 +215,14 @@ def _split_cpu(requested: int, batch_size: int, datasets: list[Path]) -> None:
 def eval_command(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `fil-learn fit`.")],
     game: Annotated[
-        str | None, typer.Option(help="Game to play [default: the run's]; must be the run's game.")
+        str | None,
+        typer.Option(help=r"Game to play \[default: the run's]; must be the run's game."),
     ] = None,
     episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 10,
-    protocol: Annotated[str, typer.Option(help="v5 (sticky actions 0.25) or noop30.")] = "v5",
+    protocol: Annotated[
+        Protocol,
+        typer.Option(help="v5: sticky actions 0.25; noop30: no sticky actions, 1-30 no-ops."),
+    ] = EvalConfig.protocol,
     epsilon: Annotated[float, typer.Option(help="Probability of a random action per step.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Episode i resets with seed + i.")] = 0,
     max_steps: Annotated[
@@ -249,7 +272,14 @@ def eval_command(
 
         with progress:
             report = evaluate(
-                policy, settings["env_id"], settings["game"], config, video, on_episode, recorder
+                policy,
+                settings["env_id"],
+                settings["game"],
+                config,
+                video,
+                on_episode,
+                recorder,
+                stack=settings["model"]["stack"],
             )
         if save_states is not None and recorder is not None:
             write_visited(
@@ -280,10 +310,24 @@ def eval_command(
         "n/a" if hns is None else f"{hns:.1f}%",
     )
     out.print(table)
+    out.print(_action_table(summary["action_counts"], settings["action_meanings"]))
     if save_states is not None:
         out.print(f"visited states written to {save_states}", highlight=False)
     if json_out is not None:
         json_out.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def _action_table(counts: list[int], meanings: list[str]) -> Table:
+    """How often the policy pressed each button: one bar that fills the table is a policy that
+    ignores what it sees."""
+    total = max(sum(counts), 1)
+    table = Table(title="actions played")
+    for column in ("action", "steps", "share", ""):
+        table.add_column(column, justify="left" if column in ("action", "") else "right")
+    for meaning, count in zip(meanings, counts, strict=True):
+        share = count / total
+        table.add_row(meaning, f"{count:,}", f"{share:.1%}", "█" * round(30 * share))
+    return table
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ only: they give the frames before a labelled step but are never samples themselv
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ FORMAT_VERSION = 3
 VISITED_FORMAT = "fil-visited"
 NO_LABEL = -1
 STACK = 4
+"""Frames per observation unless the model says otherwise (`ModelConfig.stack`)."""
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +97,28 @@ def _episode_names(handle: h5py.File) -> list[str]:
     return sorted(names, key=lambda k: int(k[8:]))
 
 
+def _refuse_unfinished_append(path: Path) -> None:
+    """A writer killed while writing the last pages of an append leaves them in a journal
+    (datasets/README.md, "Appends and the journal file"); until they are written HDF5 may
+    not read the file. fil-collect writes them; a `begin` journal needs nothing."""
+    try:
+        with open(path.with_name(f".{path.name}.journal"), "rb") as journal:
+            state = json.loads(journal.readline()).get("state")
+    except FileNotFoundError:
+        return
+    if state == "commit":
+        raise DatasetError(
+            f"{path} is in the last milliseconds of an append, or its writer was killed there: "
+            f"run `fil-collect info {path}` once to finish the append, then train"
+        )
+
+
 def _open(path: Path) -> h5py.File:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     if path.is_dir():
         raise DatasetError(f"{path} is a folder; give a fil dataset file (.h5)")
+    _refuse_unfinished_append(path)
     try:
         handle = h5py.File(path, "r")
     except OSError:
@@ -161,7 +180,9 @@ def frame_bytes(paths: Sequence[Path]) -> int:
     return _check_headers(paths)[1]
 
 
-def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstrations:
+def load(
+    paths: Sequence[Path], memory_limit: int | None = None, stack: int = STACK
+) -> Demonstrations:
     """Decompress every episode of every file into memory; all files must be of one game.
 
     Decompressing once is what makes training fast (a batch is then a gather; see
@@ -197,7 +218,7 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
                 labels = group["actions"][:steps].astype(np.int32)
                 labelled = labels != NO_LABEL
                 chunks.append(observations)
-                stacks.append(stack_rows(row, steps)[labelled])
+                stacks.append(stack_rows(row, steps, stack)[labelled])
                 actions.append(labels[labelled])
                 episode_of.append(np.full(int(labelled.sum()), len(returns), dtype=np.int32))
                 returns.append(float(group.attrs["episode_return"]))

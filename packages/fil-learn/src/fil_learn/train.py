@@ -28,47 +28,13 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import fil_learn
+from fil_learn.board import MetricsBoard
 from fil_learn.checkpoint import CheckpointStore
+from fil_learn.config import FitConfig
 from fil_learn.data import Demonstrations, load, split_by_episode
 from fil_learn.model import ModelConfig, NatureCNN, param_count
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FitConfig:
-    """Hyperparameters of a fit; written next to its results in `run.json`."""
-
-    epochs: int = 10
-    """Passes over the training episodes (a resumed fit continues up to this total)."""
-    batch_size: int = 128
-    """Samples per gradient step."""
-    learning_rate: float = 3e-4
-    """Adam step size."""
-    steps_per_call: int = 8
-    """Minibatch steps per jitted call (lax.scan over them): fewer Python round trips and
-    dispatches; measured 1.4x faster training on CPU at batch 32 and 256 (bench/train_speed.py).
-    The steps of an epoch that do not fill a call run one per call (a second, fixed shape)."""
-    val_fraction: float = 0.1
-    """Expected share of episodes held out for validation, chosen by a hash of each episode so
-    that continued fits on more data never validate on trained episodes (at least one held out
-    when there are two or more)."""
-    patience: int = 0
-    """Stop after this many epochs without a better validation loss; 0 never stops early."""
-    seed: int = 0
-    """Seeds the initialization, the split and the shuffling."""
-
-    def validate(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"--epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"--learning-rate must be > 0, got {self.learning_rate}")
-        if self.steps_per_call < 1:
-            raise ValueError(f"--steps-per-call must be at least 1, got {self.steps_per_call}")
-        if self.patience < 0:
-            raise ValueError(f"--patience must be >= 0, got {self.patience}")
 
 
 def cross_entropy(logits: jax.Array, actions: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -231,7 +197,8 @@ Event = EpochStarted | CallDone | EpochMetrics
 
 
 class RunDir:
-    """A run folder: run.json (settings), metrics.jsonl, checkpoints, best parameters, plot."""
+    """A run folder: run.json (settings), metrics.jsonl (and TensorBoard event files), checkpoints,
+    best parameters, plot."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -286,7 +253,7 @@ def fit(
     new stage of `config.epochs` epochs from the best parameters so far (see `_stages`).
     """
     config.validate()
-    data = load(dataset_paths)
+    data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
     model_settings = ModelConfig(n_actions=data.n_actions, **(model_config or {}))
     run = RunDir(out)
     previous = run.read_settings()
@@ -363,6 +330,7 @@ def fit(
         stage.get("start_val_loss", math.inf),
     )
     results: list[EpochMetrics] = []
+    board = MetricsBoard(out)
     try:
         for epoch in range(start_epoch, final_epoch + 1):
             if config.patience and stale >= config.patience:
@@ -417,14 +385,18 @@ def fit(
             )
             history.append({**dataclasses.asdict(metrics), "stage": len(stages)})
             run.write_metrics(history)
+            board.add_epoch(history[-1])
             results.append(metrics)
             on_event(metrics)
     finally:
+        best_epoch = best_store.latest_step()
+        board.close()
         latest.close()
         best_store.close()
     from fil_learn.plots import plot_history
 
-    plot_history(history, run.plot_file, title=f"{data.game}: behaviour cloning")
+    title = f"{data.game}: behaviour cloning"
+    plot_history(history, run.plot_file, title, data.n_actions, best_epoch)
     return results
 
 
