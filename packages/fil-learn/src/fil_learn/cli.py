@@ -510,6 +510,22 @@ def loop(
     out.print(f"loop written to {config.workdir} (rounds.md, score.png)", highlight=False)
 
 
+@app.command(name="label-stats")
+def label_stats_command(
+    files: Annotated[
+        list[Path], typer.Argument(help="Relabelled datasets (`fil-collect relabel --out`).")
+    ],
+) -> None:
+    """How informative relabelled files are: cost per label, label spread, votes, ties,
+    agreement with the learner's own actions."""
+    from fil_learn.label_stats import label_stats
+
+    with user_errors():
+        lines = label_stats(files)
+    for line in lines:
+        out.print(line, highlight=False)
+
+
 def main() -> None:
     """Console entry point."""
     sys.exit(app())

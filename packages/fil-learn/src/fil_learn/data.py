@@ -299,6 +299,15 @@ class Episode:
             return float(self.attrs["episode_return"])
         return float(self.rewards.sum())
 
+    @property
+    def datasets(self) -> list[str]:
+        """Paths of every dataset in the episode (`infos/lives`, `label_votes`, ...)."""
+        names: list[str] = []
+        self._group.visititems(
+            lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None
+        )
+        return sorted(names)
+
     def read(self, name: str) -> np.ndarray:
         """Any dataset of the episode by its path in the group (e.g. `infos/lives`,
         `label_votes`), read whole."""
