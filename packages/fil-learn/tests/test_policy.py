@@ -160,3 +160,23 @@ def test_import_fil_learn_does_not_start_jax() -> None:
     code = "import sys, fil_learn; fil_learn.open_dataset; print('jax' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_spec_example_runs_with_onnxruntime_alone(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """datasets/README.md's Policies block, run as a stranger would: no fil_learn imported."""
+    spec = (ROOT / "datasets" / "README.md").read_text()
+    section = spec.split("## Policies", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "policy.onnx").write_bytes(exported[1].read_bytes())
+    guard = "import sys; sys.modules['fil_learn'] = None\n"
+    done = subprocess.run(
+        [sys.executable, "-c", guard + code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("SpaceInvaders [")
