@@ -345,12 +345,14 @@ def baselines(
     What a trained policy must beat: holding one button can score (SpaceInvaders v5: FIRE
     scores 285 every episode).
     """
-    from fil_learn.baselines import measure
+    from fil_learn.baselines import measure, resolve_env_id
 
     with user_errors():
         config = EvalConfig(
             protocol=protocol.value, episodes=episodes, seed=seed, max_steps=max_steps
         )
+        config.validate()
+        resolve_env_id(game)
         if json_out is not None and not json_out.parent.is_dir():
             raise ValueError(f"cannot write {json_out}: folder {json_out.parent} does not exist")
         progress = _progress(quiet)

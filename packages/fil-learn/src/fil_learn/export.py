@@ -173,9 +173,11 @@ def probe_frames(n: int = 8, seed: int = 0) -> np.ndarray:
 def export_run(run_dir: Path, out: Path) -> tuple[Path, float]:
     """Write the run's best policy to `out` (atomically); returns the path and the checked
     max |onnxruntime - JAX| difference."""
+    from fil_learn.policy import read_run_settings
     from fil_learn.train import load_best
 
     _onnx()
+    read_run_settings(run_dir)  # a wrong folder fails before JAX starts
     if not out.parent.is_dir():
         raise ValueError(f"cannot write {out}: folder {out.parent} does not exist")
     best = load_best(run_dir)

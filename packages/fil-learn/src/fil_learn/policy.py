@@ -102,6 +102,16 @@ def load_policy(path: str | PathLike[str], threads: int | None = None) -> Policy
     raise ValueError(f"{target} is neither a run folder nor an .onnx file")
 
 
+def read_run_settings(run_dir: Path) -> dict[str, Any]:
+    """A run folder's `run.json`, or a FileNotFoundError that says what to give instead."""
+    settings_file = run_dir / "run.json"
+    if not settings_file.is_file():
+        raise FileNotFoundError(
+            f"{run_dir} is not a fil-learn run (no run.json): give the --out of a fit"
+        )
+    return dict(json.loads(settings_file.read_text()))
+
+
 def _from_run(run_dir: Path) -> Policy:
     from fil_learn.train import load_best
 

@@ -507,11 +507,9 @@ class BestPolicy:
 
 def load_best(run_dir: Path) -> BestPolicy:
     """The run's settings and its best epoch's parameters (`best/`)."""
-    settings = RunDir(run_dir).read_settings()
-    if settings is None:
-        raise FileNotFoundError(
-            f"{run_dir} is not a fil-learn run (no run.json): give the --out of a fit"
-        )
+    from fil_learn.policy import read_run_settings
+
+    settings = read_run_settings(run_dir)
     model_settings = ModelConfig(
         **{**settings["model"], "channels": tuple(settings["model"]["channels"])}
     )
