@@ -44,6 +44,7 @@ class Policy:
         self.action_meanings = tuple(action_meanings)
         self.frameskip = frameskip
         self.source = source
+        self._rng = np.random.default_rng()
 
     def __repr__(self) -> str:
         return f"Policy({self.game}, {self.n_actions} actions, from {self.source})"
@@ -62,13 +63,13 @@ class Policy:
         self, observation: Any, epsilon: float = 0.0, rng: np.random.Generator | None = None
     ) -> int:
         """The action for one (4, 84, 84) observation: greedy, or uniformly random with
-        probability `epsilon` (drawn from `rng`, a fresh generator when None)."""
+        probability `epsilon` (drawn from `rng`, else from the policy's own generator)."""
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
         frames = np.asarray(observation)
         _check_frames(frames[None], (STACK, SIZE, SIZE), "observation", "(4, 84, 84)")
         if epsilon > 0.0:
-            rng = rng if rng is not None else np.random.default_rng()
+            rng = rng if rng is not None else self._rng
             if rng.random() < epsilon:
                 return int(rng.integers(self.n_actions))
         return int(np.argmax(self.logits(frames[None])[0]))
