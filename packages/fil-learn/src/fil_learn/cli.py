@@ -497,7 +497,10 @@ def loop(
     )
     with user_errors():
         try:
-            run_loop(config, echo=lambda line: out.print(line, highlight=False, markup=False))
+            run_loop(
+                config,
+                echo=lambda line: out.print(line, highlight=False, markup=False, soft_wrap=True),
+            )
         except subprocess.CalledProcessError as error:
             err.print(
                 f"a stage failed (exit {error.returncode}): {' '.join(map(str, error.cmd))}; "

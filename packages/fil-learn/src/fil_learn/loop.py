@@ -163,6 +163,8 @@ class Loop:
         return self.dir / "policies" / f"round-{round_index}"
 
     def policy_onnx(self, round_index: int) -> Path:
+        """The round's policy as ONNX: what a later round can hand to another command (e.g. a
+        collection guided by the previous round's policy)."""
         return self.round_dir(round_index) / "policy.onnx"
 
     def datasets(self, round_index: int) -> list[Path]:
