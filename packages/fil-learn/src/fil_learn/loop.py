@@ -484,7 +484,7 @@ def plot_rounds(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    figure, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
     ax.errorbar(
         [r["round"] for r in rows],
         [r["eval_mean"] for r in rows],
@@ -493,23 +493,21 @@ def plot_rounds(
         capsize=4,
         label=f"{config.mode} (v5, 95% CI)",
     )
-    styles = ["--", ":", "-.", (0, (5, 1)), (0, (1, 3))]
-    for (label, value), style in zip(references(rows, baselines), styles * 2, strict=False):
-        ax.axhline(value, linestyle=style, linewidth=1, color="gray", alpha=0.8)
-        ax.annotate(
-            f"{label}: {value:,.0f}",
-            (0, value),
-            xycoords=("axes fraction", "data"),
-            xytext=(3, 2),
-            textcoords="offset points",
-            fontsize=7,
-            color="dimgray",
+    colors = ["tab:red", "tab:orange", "tab:purple", "tab:green", "tab:gray", "tab:brown"]
+    styles = ["--", ":", "-.", (0, (5, 1)), (0, (1, 2)), (0, (3, 1, 1, 1))]
+    for i, (label, value) in enumerate(references(rows, baselines)):
+        ax.axhline(
+            value,
+            linestyle=styles[i % len(styles)],
+            color=colors[i % len(colors)],
+            linewidth=1.2,
+            label=f"{label}: {value:,.0f}",
         )
     ax.set_xticks([row["round"] for row in rows])
     ax.set_xlabel("round")
     ax.set_ylabel("mean return")
     ax.set_title(f"{config.game}: score vs round")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     figure.savefig(config.workdir / "score.png", dpi=100)
     plt.close(figure)
