@@ -107,6 +107,10 @@ def test_open_dataset_reads_the_sample_episode_by_episode() -> None:
         assert (stacks[5, -1] == first.observations[5]).all()
         assert (stacks[5, 0] == first.observations[2]).all()
     assert returns == [680.0, 775.0, 615.0]
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        fil_learn.open_dataset(SAMPLE.with_name("missing.h5"))
+    with pytest.raises(ValueError, match="is a folder"):
+        fil_learn.open_dataset(SAMPLE.parent)
 
 
 def test_export_errors_are_one_line(exported: tuple[Path, Path], tmp_path: Path) -> None:
