@@ -31,6 +31,10 @@ def _sync(session: nox.Session, *extra: str) -> None:
         "ray",
         "--extra",
         "guide",
+        "--extra",
+        "onnx",
+        "--extra",
+        "loop",
         "--locked",
         *extra,
         external=True,
@@ -97,12 +101,12 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def loop(session: nox.Session) -> None:
-    """Rounds of collect -> fit -> eval -> relabel (DAgger), resumable; see results/loop.py.
+    """`fil-learn loop`: rounds of collect -> fit -> eval -> relabel (DAgger), resumable.
 
     Example: `nox -s loop -- --game SpaceInvaders --rounds 8`.
     """
     _sync(session)
-    _uv_run(session, "python", "results/loop.py", *session.posargs)
+    _uv_run(session, "fil-learn", "loop", *session.posargs)
 
 
 @nox.session

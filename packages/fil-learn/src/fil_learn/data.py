@@ -17,9 +17,13 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from os import PathLike
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import h5py
 import numpy as np
@@ -58,6 +62,8 @@ class Demonstrations:
     sources: tuple[str, ...]
     episode_keys: tuple[str, ...]
     """A stable name per episode (its checksum, else file name and group), for the split."""
+    frameskip: int = 4
+    """Emulator frames per agent step (the files' `frameskip`), which a policy must be played at."""
 
     @property
     def n_samples(self) -> int:
@@ -82,6 +88,7 @@ class Demonstrations:
             action_meanings=self.action_meanings,
             sources=self.sources,
             episode_keys=self.episode_keys,
+            frameskip=self.frameskip,
         )
 
 
@@ -168,6 +175,7 @@ def _check_headers(paths: Sequence[Path]) -> tuple[dict[str, object], int]:
                 "env_id": str(handle.attrs["env_id"]),
                 "n_actions": int(handle.attrs["n_actions"]),
                 "action_meanings": tuple(str(a) for a in handle.attrs["action_meanings"]),
+                "frameskip": int(handle.attrs.get("frameskip", 4)),
             }
             for name in _episode_names(handle):
                 observations = handle[name]["observations"]
@@ -247,6 +255,7 @@ def load(
         action_meanings=header["action_meanings"],  # type: ignore[arg-type]
         sources=tuple(str(p) for p in paths),
         episode_keys=tuple(keys),
+        frameskip=int(header["frameskip"]),  # type: ignore[call-overload]
     )
 
 
@@ -281,3 +290,145 @@ def _uniform(text: str) -> float:
 def gather(frames: np.ndarray, stacks: np.ndarray) -> np.ndarray:
     """Stacks as the model takes them: (batch, 84, 84, 4), channels last."""
     return np.moveaxis(frames[stacks], 1, -1)
+
+
+class Episode:
+    """One episode of a fil dataset, its arrays read from the file when first used.
+
+    `observations` (T+1, 84, 84) uint8, `actions` (T,) int64 (-1: unlabelled, format v2),
+    `rewards` (T,) float64, `terminations` and `truncations` (T,) bool; `attrs` holds the
+    episode attributes of `datasets/README.md`. Valid while its `Dataset` is open.
+    """
+
+    def __init__(self, group: h5py.Group) -> None:
+        self._group = group
+        self.name = group.name.rsplit("/", 1)[-1]
+        self.index = int(self.name[len("episode_") :])
+        self.attrs: dict[str, Any] = dict(group.attrs)
+
+    def __repr__(self) -> str:
+        return f"Episode({self.name}, length={self.length}, return={self.episode_return})"
+
+    @property
+    def length(self) -> int:
+        """Agent steps T (the observations hold T+1 rows)."""
+        return int(self._group["actions"].shape[0])
+
+    @property
+    def episode_return(self) -> float:
+        if "episode_return" in self.attrs:
+            return float(self.attrs["episode_return"])
+        return float(self.rewards.sum())
+
+    @property
+    def datasets(self) -> list[str]:
+        """Paths of every dataset in the episode (`infos/lives`, `label_votes`, ...)."""
+        names: list[str] = []
+        self._group.visititems(
+            lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None
+        )
+        return sorted(names)
+
+    def read(self, name: str) -> np.ndarray:
+        """Any dataset of the episode by its path in the group (e.g. `infos/lives`,
+        `label_votes`), read whole."""
+        if name not in self._group:
+            raise KeyError(f"{self.name} has no dataset {name!r}")
+        return self._group[name][()]
+
+    @cached_property
+    def observations(self) -> np.ndarray:
+        return self.read("observations")
+
+    @cached_property
+    def actions(self) -> np.ndarray:
+        return self.read("actions")
+
+    @cached_property
+    def rewards(self) -> np.ndarray:
+        return self.read("rewards")
+
+    @cached_property
+    def terminations(self) -> np.ndarray:
+        return self.read("terminations")
+
+    @cached_property
+    def truncations(self) -> np.ndarray:
+        return self.read("truncations")
+
+    def stacked_observations(self) -> np.ndarray:
+        """(T+1, 4, 84, 84): what Gymnasium's `FrameStackObservation(4)` showed at each step
+        (the first frame repeated before the episode starts), ready for `Policy.logits`."""
+        return self.observations[stack_rows(0, self.observations.shape[0])]
+
+
+class Dataset:
+    """An open fil dataset file: its attributes and its episodes in index order.
+
+    Iterating yields `Episode`s; use it in a `with` block (or call `close`) to close the file.
+    The same checks as training apply: a missing file, a non-fil file, a visited-states file or
+    a newer format version is a `ValueError`/`FileNotFoundError` saying what to do.
+    """
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        self.path = Path(path)
+        self._handle = _open(self.path)
+        self.attrs: dict[str, Any] = dict(self._handle.attrs)
+        self._names = _episode_names(self._handle)
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self) -> Iterator[Episode]:
+        for name in self._names:
+            yield Episode(self._handle[name])
+
+    def __getitem__(self, position: int) -> Episode:
+        """The episode at `position` in index order (not its group number)."""
+        return Episode(self._handle[self._names[position]])
+
+    @property
+    def game(self) -> str:
+        return str(self.attrs["game"])
+
+    @property
+    def env_id(self) -> str:
+        return str(self.attrs["env_id"])
+
+    @property
+    def action_meanings(self) -> tuple[str, ...]:
+        return tuple(str(a) for a in self.attrs["action_meanings"])
+
+    @property
+    def frameskip(self) -> int:
+        return int(self.attrs.get("frameskip", 4))
+
+    @property
+    def sha256(self) -> str | None:
+        """The file checksum (`datasets/README.md#checksums`), where the writer stored one."""
+        value = self.attrs.get("sha256")
+        return None if value is None else str(value)
+
+
+def open_dataset(path: str | PathLike[str]) -> Dataset:
+    """Open a fil dataset for reading episode by episode, without writing h5py by hand.
+
+    with fil_learn.open_dataset("ds.h5") as dataset:
+        for episode in dataset:
+            episode.observations, episode.actions, episode.rewards
+    """
+    return Dataset(path)

@@ -280,6 +280,7 @@ def fit(
         "env_id": data.env_id,
         "n_actions": data.n_actions,
         "action_meanings": list(data.action_meanings),
+        "frameskip": data.frameskip,
         "datasets": stage["datasets"],
         "stages": stages,
         "model": dataclasses.asdict(model_settings),
@@ -458,13 +459,29 @@ def _check_resumable(
         raise ValueError(f"{out} holds a model of another shape: choose another --out")
 
 
-def load_policy(run_dir: Path) -> tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]:
-    """The run's settings and a jitted function from (batch, 84, 84, 4) uint8 to logits."""
-    settings = RunDir(run_dir).read_settings()
-    if settings is None:
-        raise FileNotFoundError(
-            f"{run_dir} is not a fil-learn run (no run.json): give the --out of a fit"
-        )
+@dataclass(frozen=True)
+class BestPolicy:
+    """A run's best parameters, loaded: what `eval` plays and `export` writes."""
+
+    settings: dict[str, Any]
+    trainer: Trainer
+    params: Any
+    epoch: int
+
+    def forward(self, observations: np.ndarray) -> np.ndarray:
+        """(batch, 84, 84, 4) uint8 -> (batch, n_actions) logits, jitted."""
+        return np.asarray(self.trainer.forward(self.params, observations))
+
+    def model(self) -> NatureCNN:
+        """The network with these parameters (to read its weights)."""
+        return nnx.merge(self.trainer.graphdef, self.params)
+
+
+def load_best(run_dir: Path) -> BestPolicy:
+    """The run's settings and its best epoch's parameters (`best/`)."""
+    from fil_learn.policy import read_run_settings
+
+    settings = read_run_settings(run_dir)
     model_settings = ModelConfig(
         **{**settings["model"], "channels": tuple(settings["model"]["channels"])}
     )
@@ -473,9 +490,16 @@ def load_policy(run_dir: Path) -> tuple[dict[str, Any], Callable[[np.ndarray], n
     store = CheckpointStore(run_dir, "best", keep=1)
     step = store.latest_step()
     if step is None:
+        store.close()
         raise FileNotFoundError(
             f"{run_dir} has no checkpoint yet: let `fil-learn fit` finish an epoch"
         )
     params = store.restore(step, {"params": params})["params"]
     store.close()
-    return settings, lambda observations: np.asarray(trainer.forward(params, observations))
+    return BestPolicy(settings, trainer, params, step)
+
+
+def load_policy(run_dir: Path) -> tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]:
+    """The run's settings and a jitted function from (batch, 84, 84, 4) uint8 to logits."""
+    best = load_best(run_dir)
+    return best.settings, best.forward
