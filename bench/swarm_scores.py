@@ -137,9 +137,13 @@ def main() -> None:
     fixed = {k: _parse_value(v) for k, v in (item.split("=") for item in args.set)}
     base = SwarmConfig(**fixed)
     settings = [_parse_value(v) for v in values.split(",")] if values else [base.n_walkers]
+    # seed-major: an interrupted run has whole rounds over every game, not all seeds of a few
+    runs = sorted(
+        itertools.product(args.games, settings, range(args.seeds)), key=lambda run: run[2]
+    )
     tasks = [
         (game, dataclasses.replace(base, **{field: v}), episode_seed(0, seed))
-        for game, v, seed in itertools.product(args.games, settings, range(args.seeds))
+        for game, v, seed in runs
     ]
     started = time.perf_counter()
     results: list[dict | None] = [None] * len(tasks)
@@ -167,8 +171,12 @@ def main() -> None:
         "rewinds | DQN | human | |"
     )
     print("| --- | --- | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |")
+    by_row = sorted(
+        zip(tasks, results, strict=True),
+        key=lambda tr: (args.games.index(tr[0][0]), settings.index(getattr(tr[0][1], field))),
+    )
     for (game, value), group in itertools.groupby(
-        zip(tasks, results, strict=True), key=lambda tr: (tr[0][0], getattr(tr[0][1], field))
+        by_row, key=lambda tr: (tr[0][0], getattr(tr[0][1], field))
     ):
         print(_row(game, value, [r for _, r in group if r is not None]))
 
