@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
@@ -16,7 +17,15 @@ from flax import nnx
 from fil_learn.checkpoint import CheckpointStore
 from fil_learn.data import load
 from fil_learn.model import ModelConfig, NatureCNN
-from fil_learn.train import CallDone, EpochStarted, FitConfig, Trainer, fit, load_policy
+from fil_learn.train import (
+    CallDone,
+    EpochStarted,
+    FitConfig,
+    Trainer,
+    cross_entropy,
+    fit,
+    load_policy,
+)
 
 from .conftest import TINY_MODEL, write_dataset
 
@@ -223,3 +232,17 @@ def test_every_full_batch_of_an_epoch_is_trained(dataset: Path, tmp_path: Path) 
     fit([dataset], tmp_path / "run", config, model_config=TINY_MODEL, on_event=events.append)
     assert [e.calls for e in events if isinstance(e, EpochStarted)] == [4]
     assert sum(isinstance(e, CallDone) for e in events) == 4
+
+
+def test_visit_targets_train_on_distributions_and_one_hot_matches_actions() -> None:
+    """Soft targets (format v3's visit shares) are a cross-entropy against a distribution;
+    one-hot targets give exactly the loss of the integer labels."""
+    logits = jnp.array([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
+    actions = jnp.array([0, 2])
+    hard = cross_entropy(logits, actions)
+    one_hot = cross_entropy(logits, jax.nn.one_hot(actions, 3))
+    assert jnp.allclose(hard[0], one_hot[0]) and hard[1] == one_hot[1] == 1.0
+    shares = jnp.array([[0.5, 0.5, 0.0], [0.0, 0.2, 0.8]])
+    loss, accuracy = cross_entropy(logits, shares)
+    expected = -(shares * jax.nn.log_softmax(logits)).sum(-1).mean()
+    assert jnp.allclose(loss, expected) and accuracy == 1.0

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import fil_learn
-from fil_learn.config import FitConfig
+from fil_learn.config import FitConfig, Target
 from fil_learn.evaluate import EvalConfig, Protocol, evaluate
 from fil_learn.games import same_game
 from fil_learn.loop import LoopConfig, Mode, Rule
@@ -118,6 +118,13 @@ def fit(
     seed: Annotated[
         int, typer.Option(help="Seeds initialization, split and shuffling.")
     ] = FitConfig.seed,
+    target: Annotated[
+        Target,
+        typer.Option(
+            help="What the loss fits: the demonstrated action, or the swarm's visit shares "
+            "(format v3 files; one-hot actions elsewhere)."
+        ),
+    ] = FitConfig.target,
     cpu_devices: Annotated[
         int,
         typer.Option(
@@ -146,6 +153,7 @@ def fit(
         val_fraction=val_fraction,
         patience=patience,
         seed=seed,
+        target=target,
     )
     progress = _progress(quiet)
     task = progress.add_task("epoch", total=None, status="")

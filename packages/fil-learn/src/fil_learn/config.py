@@ -4,6 +4,10 @@ then answers at once instead of after JAX's import (seconds)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
+
+Target = Literal["action", "visits"]
+TARGETS: tuple[str, ...] = get_args(Target)
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,10 @@ class FitConfig:
     """Stop after this many epochs without a better validation loss; 0 never stops early."""
     seed: int = 0
     """Seeds the initialization, the split and the shuffling."""
+    target: Target = "action"
+    """What the loss fits: the demonstrated action, or the swarm's visit shares at each step
+    (format v3; steps of files without them fall back to their action), a distribution that
+    carries the search's judgement rather than its one random draw."""
 
     def validate(self) -> None:
         if self.epochs < 1:
@@ -38,5 +46,7 @@ class FitConfig:
             raise ValueError(f"--learning-rate must be > 0, got {self.learning_rate}")
         if self.steps_per_call < 1:
             raise ValueError(f"--steps-per-call must be at least 1, got {self.steps_per_call}")
+        if self.target not in TARGETS:
+            raise ValueError(f"--target must be one of {', '.join(TARGETS)}, got {self.target!r}")
         if self.patience < 0:
             raise ValueError(f"--patience must be >= 0, got {self.patience}")

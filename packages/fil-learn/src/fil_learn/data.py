@@ -62,6 +62,9 @@ class Demonstrations:
     sources: tuple[str, ...]
     episode_keys: tuple[str, ...]
     """A stable name per episode (its checksum, else file name and group), for the split."""
+    targets: np.ndarray
+    """(n_samples, n_actions) float32: the swarm's visit shares (format v3), one-hot on the
+    action where a file has none."""
     frameskip: int = 4
     """Emulator frames per agent step (the files' `frameskip`), which a policy must be played at."""
 
@@ -88,8 +91,13 @@ class Demonstrations:
             action_meanings=self.action_meanings,
             sources=self.sources,
             episode_keys=self.episode_keys,
+            targets=self.targets[keep],
             frameskip=self.frameskip,
         )
+
+    def labels(self, soft: bool) -> np.ndarray:
+        """What a loss fits: target distributions when `soft`, else the actions."""
+        return self.targets if soft else self.actions
 
 
 def stack_rows(first_row: int, steps: int, stack: int = STACK) -> np.ndarray:
@@ -212,6 +220,8 @@ def load(
     stacks: list[np.ndarray] = []
     actions: list[np.ndarray] = []
     episode_of: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    n_actions = int(header["n_actions"])  # type: ignore[call-overload]
     returns: list[float] = []
     keys: list[str] = []
     row = 0
@@ -228,6 +238,7 @@ def load(
                 chunks.append(observations)
                 stacks.append(stack_rows(row, steps, stack)[labelled])
                 actions.append(labels[labelled])
+                targets.append(_targets(group, labels, n_actions)[labelled])
                 episode_of.append(np.full(int(labelled.sum()), len(returns), dtype=np.int32))
                 returns.append(float(group.attrs["episode_return"]))
                 keys.append(str(group.attrs.get("sha256", f"{path.name}/{name}")))
@@ -255,8 +266,20 @@ def load(
         action_meanings=header["action_meanings"],  # type: ignore[arg-type]
         sources=tuple(str(p) for p in paths),
         episode_keys=tuple(keys),
+        targets=np.concatenate(targets),
         frameskip=int(header["frameskip"]),  # type: ignore[call-overload]
     )
+
+
+def _targets(group: h5py.Group, labels: np.ndarray, n_actions: int) -> np.ndarray:
+    """(steps, n_actions): the episode's visit shares, else one-hot actions (unlabelled rows,
+    action -1, stay all zero and never become samples)."""
+    if "visit_shares" in group:
+        return group["visit_shares"][: labels.shape[0]].astype(np.float32)
+    one_hot = np.zeros((labels.shape[0], n_actions), dtype=np.float32)
+    known = labels != NO_LABEL
+    one_hot[np.flatnonzero(known), labels[known]] = 1.0
+    return one_hot
 
 
 def split_by_episode(

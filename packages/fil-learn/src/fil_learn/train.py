@@ -37,11 +37,22 @@ from fil_learn.model import ModelConfig, NatureCNN, param_count
 log = logging.getLogger(__name__)
 
 
-def cross_entropy(logits: jax.Array, actions: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Mean cross-entropy on the demonstrated actions, and accuracy."""
-    loss = optax.softmax_cross_entropy_with_integer_labels(logits, actions).mean()
-    accuracy = (logits.argmax(-1) == actions).mean()
-    return loss, accuracy
+def cross_entropies(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Per-sample cross-entropy and correctness. `labels` are actions (B,) or target
+    distributions (B, n_actions) (the swarm's visit shares); a distribution's "correct" is its
+    most likely action."""
+    if labels.ndim == logits.ndim:
+        losses = optax.softmax_cross_entropy(logits, labels)
+        labels = labels.argmax(-1)
+    else:
+        losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    return losses, (logits.argmax(-1) == labels).astype(jnp.float32)
+
+
+def cross_entropy(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Mean cross-entropy on the demonstrated actions (or target distributions), and accuracy."""
+    losses, correct = cross_entropies(logits, labels)
+    return losses.mean(), correct.mean()
 
 
 def device_stacks(frames: jax.Array, stacks: jax.Array) -> jax.Array:
@@ -108,7 +119,8 @@ class Trainer:
     def _train_calls(
         self, params: Any, opt_state: Any, frames: jax.Array, stacks: jax.Array, actions: jax.Array
     ) -> tuple[Any, Any, jax.Array, jax.Array]:
-        """`stacks` (K, B, 4) and `actions` (K, B): K Adam steps, mean loss and accuracy."""
+        """`stacks` (K, B, 4) and `actions` (K, B) or target distributions (K, B, n_actions):
+        K Adam steps, mean loss and accuracy."""
 
         def loss_fn(
             p: Any, observations: jax.Array, labels: jax.Array
@@ -144,24 +156,28 @@ class Trainer:
     ) -> tuple[jax.Array, jax.Array]:
         """Summed loss and correct count over a padded batch (padding has weight 0)."""
         logits = self._forward(params, device_stacks(frames, stacks))
-        losses = optax.softmax_cross_entropy_with_integer_labels(logits, actions)
-        correct = (logits.argmax(-1) == actions).astype(jnp.float32)
+        losses, correct = cross_entropies(logits, actions)
         return (losses * weights).sum(), (correct * weights).sum()
 
 
 def evaluate_split(
-    trainer: Trainer, params: Any, frames: jax.Array, data: Demonstrations, batch_size: int
+    trainer: Trainer,
+    params: Any,
+    frames: jax.Array,
+    data: Demonstrations,
+    batch_size: int,
+    soft: bool = False,
 ) -> tuple[float, float]:
     """Loss and accuracy over every sample of `data`, in fixed-size padded batches."""
     total_loss = total_correct = 0.0
     n = data.n_samples
     for start in range(0, n, batch_size):
         rows = data.stacks[start : start + batch_size]
-        labels = data.actions[start : start + batch_size]
+        labels = data.labels(soft)[start : start + batch_size]
         pad = batch_size - rows.shape[0]
         weights = np.concatenate([np.ones(rows.shape[0], np.float32), np.zeros(pad, np.float32)])
         rows = np.concatenate([rows, np.zeros((pad, rows.shape[1]), rows.dtype)])
-        labels = np.concatenate([labels, np.zeros(pad, labels.dtype)])
+        labels = np.concatenate([labels, np.zeros((pad, *labels.shape[1:]), labels.dtype)])
         loss, correct = trainer.eval_batch(params, frames, rows, labels, weights)
         total_loss += float(loss)
         total_correct += float(correct)
@@ -252,6 +268,7 @@ def fit(
     The same datasets continue an interrupted fit up to `config.epochs`; other datasets start a
     new stage of `config.epochs` epochs from the best parameters so far (see `_stages`).
     """
+    soft = config.target == "visits"  # fit the swarm's visit shares, not one action
     config.validate()
     data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
     model_settings = ModelConfig(n_actions=data.n_actions, **(model_config or {}))
@@ -316,7 +333,7 @@ def fit(
         if val is not None:
             # The starting policy is the bar on the new validation data: an epoch that does not
             # beat it does not replace it, so a round of poor labels cannot make `best/` worse.
-            best_val = evaluate_split(trainer, params, frames, val, config.batch_size)[0]
+            best_val = evaluate_split(trainer, params, frames, val, config.batch_size, soft)[0]
             stage["start_val_loss"] = best_val
             run.write_settings(settings)
     start_epoch = last_epoch + 1
@@ -331,6 +348,7 @@ def fit(
         stage.get("start_val_loss", math.inf),
     )
     results: list[EpochMetrics] = []
+    labels = train.labels(soft)
     board = MetricsBoard(out)
     try:
         for epoch in range(start_epoch, final_epoch + 1):
@@ -352,7 +370,7 @@ def fit(
             losses, accuracies, weights = [], [], []
             for rows in batches:
                 params, opt_state, loss, accuracy = trainer.train_calls(
-                    params, opt_state, frames, train.stacks[rows], train.actions[rows]
+                    params, opt_state, frames, train.stacks[rows], labels[rows]
                 )
                 losses.append(loss)
                 accuracies.append(accuracy)
@@ -363,7 +381,7 @@ def fit(
             val_loss = val_accuracy = None
             if val is not None:
                 val_loss, val_accuracy = evaluate_split(
-                    trainer, params, frames, val, config.batch_size
+                    trainer, params, frames, val, config.batch_size, soft
                 )
             metrics = EpochMetrics(
                 epoch=epoch,
