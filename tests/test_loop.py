@@ -147,3 +147,28 @@ def test_missing_fil_collect_is_one_line_naming_the_extra(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert "fil-learn[loop]" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "w").exists()
+
+
+def test_expert_iteration_collects_with_the_last_policy_and_fits_its_visit_shares(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    work = tmp_path / "exit"
+    done = _loop(
+        work, "--mode", "exit", "--target", "visits", "--policy-epsilon", "0.5",
+        "--final-episodes", "0", "--baseline-episodes", "0",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    round_0 = work / "policies" / "round-0" / "policy.onnx"
+    with h5py.File(work / "guided-1.h5") as f:
+        settings = json.loads(f.attrs["config_json"])
+        assert sum(n.startswith("episode_") for n in f) == 2
+        assert all("visit_shares" in f[n] for n in f if n.startswith("episode_"))
+    assert settings["policy_sha256"] == hashlib.sha256(round_0.read_bytes()).hexdigest()
+    assert settings["policy_epsilon"] == 0.5
+    run = json.loads((work / "run" / "run.json").read_text())
+    assert [s["first_epoch"] for s in run["stages"]] == [1, 2]
+    assert "target" in json.dumps(run) and '"visits"' in json.dumps(run)
+    rounds = json.loads((work / "rounds.json").read_text())["rounds"]
+    assert rounds[1]["samples"] > rounds[0]["samples"]  # round 1 added the guided episodes

@@ -26,6 +26,7 @@ from fil_learn.config import FitConfig, Target
 from fil_learn.evaluate import EvalConfig, Protocol, evaluate
 from fil_learn.games import same_game
 from fil_learn.loop import LoopConfig, Mode, Rule
+from fil_learn.loop import Target as LoopTarget
 from fil_learn.visited import VisitedRecorder, write_visited
 
 EXIT_USAGE = 2
@@ -441,7 +442,8 @@ def loop(
         Mode,
         typer.Option(
             help="dagger: later rounds relabel the policy's visited states with short swarms; "
-            "bc: later rounds add --episodes more swarm demonstrations."
+            "bc: later rounds add --episodes more swarm demonstrations; exit: later rounds "
+            "collect --episodes swarm demonstrations guided by the last round's policy."
         ),
     ] = Mode.dagger,
     episodes: Annotated[
@@ -503,6 +505,16 @@ def loop(
         typer.Option(help="Processes for collection and relabelling \\[default: all cores]."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seeds collection, training, relabelling.")] = 0,
+    target: Annotated[
+        LoopTarget,
+        typer.Option(help="What every fit trains on: the actions, or the swarm's visit shares."),
+    ] = LoopTarget.action,
+    policy_temperature: Annotated[
+        float, typer.Option(help="exit: softmax temperature of the guiding policy.")
+    ] = LoopConfig.policy_temperature,
+    policy_epsilon: Annotated[
+        float, typer.Option(help="exit: share of each guided draw that stays uniform.")
+    ] = LoopConfig.policy_epsilon,
 ) -> None:
     """Rounds of collect -> fit -> eval (-> relabel), resumable, with a table and score.png.
 
@@ -534,6 +546,9 @@ def loop(
         eval_max_steps=eval_max_steps,
         workers=workers,
         seed=seed,
+        target=target.value,
+        policy_temperature=policy_temperature,
+        policy_epsilon=policy_epsilon,
     )
     with user_errors():
         try:

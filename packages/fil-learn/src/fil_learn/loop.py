@@ -6,6 +6,9 @@ baselines. Each stage stays rerunnable alone and the loop adds only bookkeeping.
 - `dagger`: round 0 collects swarm demonstrations; every later round relabels the states the
   last policy visited with short swarms (`fil-collect relabel`) and fine-tunes on them.
 - `bc`: the seed notebook's loop; every later round adds more swarm episodes instead.
+- `exit` (expert iteration): every later round collects new swarm episodes with the last
+  round's policy guiding the walkers (`fil-collect --policy`), and fine-tunes on them, against
+  the actions or the swarm's visit shares (`--target`).
 
 Interrupt it at any point and run the same command again: collection tops up to its target,
 `fit` continues its stage, `relabel` continues its file, and finished evaluations are kept.
@@ -40,6 +43,14 @@ class Mode(StrEnum):
 
     dagger = "dagger"
     bc = "bc"
+    exit = "exit"
+
+
+class Target(StrEnum):
+    """What `fil-learn fit` fits (`fit --target`)."""
+
+    action = "action"
+    visits = "visits"
 
 
 class Rule(StrEnum):
@@ -85,6 +96,12 @@ class LoopConfig:
     """Cut evaluation episodes after this many steps (smoke tests only; None plays them out)."""
     workers: int | None = None
     seed: int = 0
+    target: str = "action"
+    """What each fit trains on: the demonstrated actions, or the swarm's visit shares."""
+    policy_temperature: float = 1.0
+    """`exit`: softmax temperature of the guiding policy."""
+    policy_epsilon: float = 0.25
+    """`exit`: share of each guided draw that stays uniform."""
 
     def validate(self) -> None:
         """Every count that must be positive, checked before any work starts."""
@@ -106,6 +123,10 @@ class LoopConfig:
             raise ValueError(f"--mode must be one of {', '.join(m.value for m in Mode)}")
         if self.rule not in {r.value for r in Rule}:
             raise ValueError(f"--rule must be one of {', '.join(r.value for r in Rule)}")
+        if self.target not in {t.value for t in Target}:
+            raise ValueError(f"--target must be one of {', '.join(t.value for t in Target)}")
+        if not self.policy_temperature > 0 or not 0 <= self.policy_epsilon <= 1:
+            raise ValueError("--policy-temperature must be > 0 and --policy-epsilon in [0, 1]")
 
 
 def fil_collect_executable() -> str:
@@ -152,6 +173,10 @@ class Loop:
     def baselines_file(self) -> Path:
         return self.dir / "baselines-v5.json"
 
+    def guided(self, round_index: int) -> Path:
+        """`exit`: the episodes collected in round `round_index` (>= 1) under the last policy."""
+        return self.dir / f"guided-{round_index}.h5"
+
     def relabelled(self, round_index: int) -> Path:
         return self.dir / f"relabel-{round_index}.h5"
 
@@ -178,6 +203,8 @@ class Loop:
         """Everything the loop has emulated for up to this round, trained on or not."""
         if self.config.mode == Mode.bc.value:
             return [self.demos]
+        if self.config.mode == Mode.exit.value:
+            return [self.demos, *(self.guided(r) for r in range(1, round_index + 1))]
         return [self.demos, *(self.relabelled(r) for r in range(round_index))]
 
     def run(self, command: list[str], *args: object) -> None:
@@ -210,11 +237,25 @@ class Loop:
             *self.workers(), "--quiet",
         )  # fmt: skip
 
+    def collect_guided(self, round_index: int) -> None:
+        """`exit`: swarm episodes whose walkers draw from the previous round's policy; a new
+        seed per round, so every round plays other starts (a rerun tops the file up)."""
+        c = self.config
+        self.collect(
+            "--game", c.game, "--out", self.guided(round_index), "--episodes", c.episodes,
+            "--walkers", c.walkers, "--epochs", c.swarm_epochs,
+            "--seed", c.seed + 1000 * round_index,
+            "--policy", self.policy_onnx(round_index - 1),
+            "--policy-temperature", c.policy_temperature, "--policy-epsilon", c.policy_epsilon,
+            *self.workers(), "--quiet",
+        )  # fmt: skip
+
     def fit(self, round_index: int) -> None:
         c = self.config
         self.learn(
             "fit", *self.datasets(round_index), "--out", self.run_dir,
-            "--epochs", c.epochs, "--batch-size", c.batch_size, "--seed", c.seed, "--quiet",
+            "--epochs", c.epochs, "--batch-size", c.batch_size, "--seed", c.seed,
+            "--target", c.target, "--quiet",
         )  # fmt: skip
 
     def keep_policy(self, round_index: int) -> None:
@@ -278,6 +319,8 @@ class Loop:
         self.top_up_demos(c.episodes + extra)
         if c.mode == Mode.dagger.value and round_index > 0:
             self.relabel(round_index - 1)
+        if c.mode == Mode.exit.value and round_index > 0:
+            self.collect_guided(round_index)
         self.fit(round_index)
         self.keep_policy(round_index)
         summary = self.evaluate(round_index)
