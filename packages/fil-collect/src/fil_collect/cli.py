@@ -134,8 +134,8 @@ def collect(
     max_frames: Annotated[
         int | None,
         typer.Option(
-            help="Emulator frames per episode, all walkers together (deterministic; 4M is about "
-            "4 minutes of one core; 0: no limit).",
+            help="Emulator frames per episode, all walkers together (deterministic; 2M is 2-4 "
+            "minutes of one core; 0: no limit).",
             rich_help_panel=SWARM,
         ),
     ] = SwarmConfig.max_frames,

@@ -48,9 +48,9 @@ class SwarmConfig:
     """Walkers in the swarm; more walkers find better games at proportionally more emulation."""
     max_epochs: int | None = None
     """Swarm iterations per episode (None: no epoch limit; the frame budget decides)."""
-    max_frames: int | None = 4_000_000
+    max_frames: int | None = 2_000_000
     """Emulator frames per episode over all walkers (None: no limit). Deterministic, unlike a
-    time budget: about 4 minutes of one core at raw ALE speed."""
+    time budget: 2-4 minutes of one core at raw ALE speed (8-17k frames/s by machine)."""
     max_minutes: float | None = None
     """CPU minutes per episode (this process's CPU time). The outcome then depends on the
     machine's speed, so a seed no longer fixes it."""
