@@ -36,10 +36,24 @@ class PooledFrames:
         elif frame_in_step == self.frameskip - 1:
             emulator.grayscale(self._latest)
 
+    @property
+    def latest(self) -> np.ndarray:
+        return self._latest
+
+    @property
+    def previous(self) -> np.ndarray:
+        return self._previous
+
     def observation(self) -> np.ndarray:
         if self.frameskip > 1:
             np.maximum(self._latest, self._previous, out=self._latest)
         return cv2.resize(self._latest, (OBS_SIZE, OBS_SIZE), interpolation=cv2.INTER_AREA)
+
+    def observe_into(self, out: np.ndarray) -> None:
+        """`observation()` written into `out` (84x84 uint8), without a new array."""
+        if self.frameskip > 1:
+            np.maximum(self._latest, self._previous, out=self._latest)
+        cv2.resize(self._latest, (OBS_SIZE, OBS_SIZE), dst=out, interpolation=cv2.INTER_AREA)
 
 
 def run_observed(
@@ -54,19 +68,16 @@ def run_observed(
     """
     quiet = max(0, steps - stack.shape[0])
     reward, begun, frames, ended = emulator.run(action, quiet)
-    frameskip = pool.frameskip
     for step in range(quiet + 1, steps + 1):
         if ended:
             break
-        for frame in range(frameskip):
-            reward += emulator.act_frame(action)
-            frames += 1
-            if emulator.ended():
-                return reward, step, frames, True
-            pool.on_frame(emulator, frame)
-        stack[:-1] = stack[1:]
-        stack[-1] = pool.observation()
+        gained, used, ended = emulator.run_screens(action, pool.previous, pool.latest)
+        reward += gained
+        frames += used
         begun = step
+        if not ended:
+            stack[:-1] = stack[1:]
+            pool.observe_into(stack[-1])
     return reward, begun, frames, ended
 
 
