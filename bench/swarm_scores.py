@@ -130,6 +130,9 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument(
+        "--report", action="store_true", help="print the table of the runs in --json, run none"
+    )
+    parser.add_argument(
         "--json", help="JSON-lines file of runs: each run is added as it ends, a rerun skips them"
     )
     args = parser.parse_args()
@@ -150,7 +153,7 @@ def main() -> None:
     kept = _kept_runs(args.json)
     for i, (game, config, seed) in enumerate(tasks):
         results[i] = kept.get(_key(game, config, seed))
-    todo = [(i, task) for i, task in enumerate(tasks) if results[i] is None]
+    todo = [] if args.report else [(i, t) for i, t in enumerate(tasks) if results[i] is None]
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         done = pool.imap_unordered(_indexed, todo, chunksize=1)
         for finished, (i, run) in enumerate(done, start=1):
@@ -178,7 +181,9 @@ def main() -> None:
     for (game, value), group in itertools.groupby(
         by_row, key=lambda tr: (tr[0][0], getattr(tr[0][1], field))
     ):
-        print(_row(game, value, [r for _, r in group if r is not None]))
+        rows = [r for _, r in group if r is not None]
+        if rows:
+            print(_row(game, value, rows))
 
 
 if __name__ == "__main__":
