@@ -112,8 +112,15 @@ class PolicyGuide:
             raise ValueError(f"{name} has {len(meanings)} actions, the game has {n_actions}")
 
     def probabilities(self, stacks: np.ndarray) -> np.ndarray:
-        """(N, 4, 84, 84) uint8 -> (N, n_actions): the tempered policy mixed with uniform."""
-        (logits,) = self.session.run(["logits"], {"observations": stacks})
+        """(N, 4, 84, 84) uint8 -> (N, n_actions): the tempered policy mixed with uniform.
+
+        Walkers that cloned from one source share its stack: the network runs once per
+        distinct stack."""
+        first: dict[bytes, int] = {}
+        rows = np.array([first.setdefault(s.tobytes(), i) for i, s in enumerate(stacks)])
+        distinct, inverse = np.unique(rows, return_inverse=True)
+        (logits,) = self.session.run(["logits"], {"observations": stacks[distinct]})
+        logits = logits[inverse]
         scaled = logits.astype(np.float64) / self.config.temperature
         scaled -= scaled.max(axis=1, keepdims=True)
         policy = np.exp(scaled)

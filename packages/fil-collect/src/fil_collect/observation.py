@@ -56,29 +56,74 @@ class PooledFrames:
         cv2.resize(self._latest, (OBS_SIZE, OBS_SIZE), dst=out, interpolation=cv2.INTER_AREA)
 
 
+class WalkerScreens:
+    """The guided swarm's observations, made only where they are used.
+
+    A walker's stack must show its last four agent steps exactly as the dataset would, but
+    about half the walkers clone at the end of an epoch and take another walker's stack. So a
+    step only keeps the two grayscale screens it ends with (cheap), and `finish` turns them into
+    observations (max, INTER_AREA resize: the cost) for the walkers whose stack is read: before
+    the policy runs, before a walker is copied or kept, never for a walker about to be
+    overwritten (`discard`).
+    """
+
+    def __init__(self, n_walkers: int, frameskip: int, stack: int) -> None:
+        self.frameskip = frameskip
+        self.screens = np.zeros((n_walkers, stack, 2, *SCREEN_SHAPE), dtype=np.uint8)
+        self.pending = np.zeros(n_walkers, dtype=np.int64)
+
+    def run(
+        self, walker: int, emulator: AtariEmulator, action: int, steps: int
+    ) -> tuple[float, int, int, bool]:
+        """`emulator.run`, keeping the screens of the last `stack` agent steps; earlier steps
+        run at full speed. A step cut short ends the walker: nothing of it is kept."""
+        depth = self.screens.shape[1]
+        quiet = max(0, steps - depth)
+        reward, begun, frames, ended = emulator.run(action, quiet)
+        for step in range(quiet + 1, steps + 1):
+            if ended:
+                break
+            slot = self.screens[walker, int(self.pending[walker]) % depth]
+            gained, used, ended = emulator.run_screens(action, slot[0], slot[1])
+            reward += gained
+            frames += used
+            begun = step
+            if not ended:
+                self.pending[walker] += 1
+        return reward, begun, frames, ended
+
+    def finish(self, stacks: np.ndarray, walkers: np.ndarray | None = None) -> None:
+        """Push the pending observations of `walkers` (default all) onto their stacks."""
+        depth = self.screens.shape[1]
+        todo = np.flatnonzero(self.pending) if walkers is None else np.atleast_1d(walkers)
+        for walker in todo:
+            count = int(self.pending[walker])
+            first = max(0, count - depth)
+            for k in range(first, count):
+                previous, latest = self.screens[walker, k % depth]
+                stack = stacks[walker]
+                stack[:-1] = stack[1:]
+                if self.frameskip > 1:
+                    np.maximum(latest, previous, out=latest)
+                cv2.resize(
+                    latest, (OBS_SIZE, OBS_SIZE), dst=stack[-1], interpolation=cv2.INTER_AREA
+                )
+            self.pending[walker] = 0
+
+    def discard(self, walkers: np.ndarray | int | slice) -> None:
+        """These walkers take another stack: their pending screens will never be read."""
+        self.pending[walkers] = 0
+
+
 def run_observed(
     emulator: AtariEmulator, action: int, steps: int, pool: PooledFrames, stack: np.ndarray
 ) -> tuple[float, int, int, bool]:
-    """`emulator.run`, but the last `len(stack)` agent steps also push their observation onto
-    `stack` (oldest first), exactly as the dataset's observations are made: a guided walker
-    shows its policy what the policy saw in training. Earlier steps run at full speed.
-
-    Every observed step is complete (a step cut short ends the walker), so both pool slots are
-    fresh and one scratch `pool` serves every walker.
-    """
-    quiet = max(0, steps - stack.shape[0])
-    reward, begun, frames, ended = emulator.run(action, quiet)
-    for step in range(quiet + 1, steps + 1):
-        if ended:
-            break
-        gained, used, ended = emulator.run_screens(action, pool.previous, pool.latest)
-        reward += gained
-        frames += used
-        begun = step
-        if not ended:
-            stack[:-1] = stack[1:]
-            pool.observe_into(stack[-1])
-    return reward, begun, frames, ended
+    """`emulator.run` that also pushes the observations of the last `len(stack)` agent steps
+    onto `stack` at once (one walker's `WalkerScreens.run` + `finish`)."""
+    screens = WalkerScreens(1, pool.frameskip, stack.shape[0])
+    result = screens.run(0, emulator, action, steps)
+    screens.finish(stack[None])
+    return result
 
 
 def reset_stack(emulator: AtariEmulator, stack: np.ndarray) -> None:

@@ -32,8 +32,8 @@ import numpy as np
 from ale_py import ALEState
 
 from fil_collect.env import AtariEmulator
-from fil_collect.guide import PolicyGuide, empty_stacks
-from fil_collect.observation import PooledFrames, reset_stack, run_observed
+from fil_collect.guide import STACK, PolicyGuide, empty_stacks
+from fil_collect.observation import WalkerScreens, reset_stack
 from fil_collect.tree import ROOT, HistoryTree, Step
 
 log = logging.getLogger(__name__)
@@ -297,7 +297,7 @@ class Swarm:
         self.config = config
         self.rng = rng
         self.guide = guide
-        self.pool = PooledFrames(emulators[0].config.frameskip)
+        self.screens = WalkerScreens(config.n_walkers, emulators[0].config.frameskip, STACK)
 
     def run(
         self,
@@ -378,6 +378,7 @@ class Swarm:
         cfg, rng, w, tree = self.config, self.rng, self.walkers, self.tree
         n = cfg.n_walkers
         if self.guide is not None:
+            self.screens.finish(w.stacks)
             actions = self.guide.sample(rng, w.stacks)
         else:
             actions = rng.integers(self.emulators[0].n_actions, size=n)
@@ -389,8 +390,8 @@ class Swarm:
         new_lives = np.empty(n, dtype=np.int64)
         for i, emu in enumerate(self.emulators):
             if self.guide is not None:
-                reward, steps, used, ended[i] = run_observed(
-                    emu, int(actions[i]), int(dts[i]), self.pool, w.stacks[i]
+                reward, steps, used, ended[i] = self.screens.run(
+                    i, emu, int(actions[i]), int(dts[i])
                 )
             else:
                 reward, steps, used, ended[i] = emu.run(int(actions[i]), int(dts[i]))
@@ -435,6 +436,7 @@ class Swarm:
             self.stale = 0
             index = np.flatnonzero(eligible)
             top = int(index[np.argmax(w.cum[index])])
+            self._finish_stacks(top)
             best = w.frozen(top, self.emulators[top].clone(), bool(step.truncated[top]))
             self.elite = self._replace(self.elite, best)
             w.on_line[:] = False
@@ -446,6 +448,7 @@ class Swarm:
         if over.size:
             top = int(over[np.argmax(w.cum[over])])
             if self.finished is None or w.cum[top] >= self.finished.score:
+                self._finish_stacks(top)
                 state = self.emulators[top].clone()
                 self.finished = self._replace(self.finished, w.frozen(top, state, ended=True))
 
@@ -496,7 +499,9 @@ class Swarm:
         states = {int(k): self.emulators[int(k)].clone() for k in np.unique(sources)}
         for i, k in zip(walkers, sources, strict=True):
             self.emulators[int(i)].restore(states[int(k)])
+        self._finish_stacks(np.unique(sources))
         w.take(self.tree, walkers, w.select(sources))
+        self.screens.discard(walkers)
 
     def _restore_elite(self) -> None:
         """Elitism: the last walker becomes the best walker of the current line of search."""
@@ -505,6 +510,12 @@ class Swarm:
             return
         self.emulators[last].restore(elite.state)
         self.walkers.take(self.tree, last, _as_walkers(elite))
+        self.screens.discard(last)
+
+    def _finish_stacks(self, walkers: np.ndarray | int | None) -> None:
+        """Make the stacks of `walkers` (None: all) current before they are read or copied."""
+        if self.guide is not None:
+            self.screens.finish(self.walkers.stacks, walkers)
 
     def _count_visits(self) -> None:
         """Where the walkers stand after cloning is the swarm's vote on earlier decisions."""
@@ -517,6 +528,7 @@ class Swarm:
         every = self.config.rewind_every
         if not (every and self.has_lives and epoch % every == 0):
             return
+        self._finish_stacks(None)
         kept = _Snapshot(
             epoch, self.walkers.select(slice(None)), [e.clone() for e in self.emulators]
         )
@@ -543,6 +555,7 @@ class Swarm:
             emu.restore(state)
         n = self.config.n_walkers
         self.walkers.take(self.tree, np.arange(n), target.walkers.select(slice(None)))
+        self.screens.discard(slice(None))
         top = int(np.argmax(self.walkers.cum))
         self.elite = self._replace(self.elite, self.walkers.frozen(top, target.states[top]))
         self.walkers.on_line[:] = False
