@@ -15,6 +15,7 @@ from fil_collect.collect import CollectConfig, Collection
 from fil_collect.dataset import Compression
 
 runner = CliRunner()
+SAMPLE = Path(__file__).parents[3] / "datasets" / "samples" / "space_invaders-tiny.h5"
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_merge_and_filter_keep_provenance_and_never_touch_inputs(
 ) -> None:
     before = dataset.read_bytes()
     merged = tmp_path / "all.h5"
-    result = runner.invoke(app, ["merge", str(dataset), str(dataset), "--out", str(merged)])
+    result = runner.invoke(app, ["merge", str(SAMPLE), str(dataset), "--out", str(merged)])
     assert result.exit_code == 0, result.output
     assert dataset.read_bytes() == before
     with h5py.File(merged, "r") as f, h5py.File(dataset, "r") as src:
@@ -104,7 +105,7 @@ def test_merge_and_filter_keep_provenance_and_never_touch_inputs(
         assert f["episode_4/observations"].compression == "gzip"
         assert f["episode_4/observations"].chunks == src["episode_1/observations"].chunks
     returns = sorted(
-        h5py.File(dataset, "r")[f"episode_{i}"].attrs["episode_return"] for i in range(3)
+        h5py.File(merged, "r")[f"episode_{i}"].attrs["episode_return"] for i in range(6)
     )
     best = tmp_path / "best.h5"
     result = runner.invoke(
@@ -156,3 +157,41 @@ def test_damaged_files_are_one_line_errors(dataset: Path, tmp_path: Path, comman
     result = runner.invoke(app, [command, str(stripped)])
     assert result.exit_code == 2 and "attribute" in result.output and "is missing" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_merge_refuses_an_episode_given_twice(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "twice.h5"
+    result = runner.invoke(app, ["merge", str(dataset), str(dataset), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"episode_0 of {dataset} is the same episode as episode_0 of {dataset}" in " ".join(
+        result.output.split()
+    )
+    assert "give each dataset once" in result.output and not out.exists()
+
+
+def test_a_filter_that_keeps_nothing_writes_nothing(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "none.h5"
+    result = runner.invoke(app, ["filter", str(dataset), "--min-return", "1e9", "--out", str(out)])
+    assert result.exit_code == 2 and "nothing was written" in " ".join(result.output.split())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_flipped_bit_in_a_chunk_is_one_line_that_says_what_to_do(
+    dataset: Path, tmp_path: Path, flip_bit
+) -> None:
+    damaged = _copy(dataset, tmp_path / "damaged.h5")
+    flip_bit(damaged, "episode_1/observations")
+    fix = f"fil-collect filter {damaged} --drop-damaged --out fixed.h5"
+    for args in (["info", str(damaged)], ["verify", str(damaged), "--workers", "1", "--quiet"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output and result.exception is None or isinstance(
+            result.exception, SystemExit
+        )
+        text = " ".join(result.output.split())
+        assert f"episode_1 of {damaged} is damaged" in text and fix in text
+    assert "DAMAGED: episode_1" in runner.invoke(app, ["info", str(damaged)]).output
+    fixed = tmp_path / "fixed.h5"
+    result = runner.invoke(app, ["filter", str(damaged), "--drop-damaged", "--out", str(fixed)])
+    assert result.exit_code == 0 and "2 episode(s) written" in result.output
+    assert runner.invoke(app, ["verify", str(fixed), "--workers", "1", "--quiet"]).exit_code == 0

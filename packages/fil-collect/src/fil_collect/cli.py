@@ -22,7 +22,7 @@ from rich.table import Table
 
 from fil_collect import verify as verification
 from fil_collect.collect import CollectConfig, Collection, EpisodeWritten, Event
-from fil_collect.combine import copy_episodes, return_between
+from fil_collect.combine import all_of, copy_episodes, intact, return_between
 from fil_collect.dataset import Compression, episode_names, open_dataset, require_attrs
 from fil_collect.env import EnvConfig
 from fil_collect.games import Game, available_roms, resolve_game
@@ -451,6 +451,10 @@ def info(
         for key, value in summary_rows(summary):
             table.add_row(key, value)
         out.print(table)
+    damaged = list(summary["checksums"]["damaged_episodes"].values())
+    if damaged:
+        more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+        err.print(f"[bold red]FAILED:[/] {escape(damaged[0])}{more}", highlight=False)
     if not summary["checksums"]["ok"]:
         raise typer.Exit(EXIT_FAILED)
 
@@ -471,11 +475,13 @@ def verify(
             require_attrs(handle, path, verification.REQUIRED)
             for note in version_warnings(handle):
                 err.print(f"[yellow]warning:[/] {note}", highlight=False)
-            bad, missing, file_ok = checksum_status(handle)
+            status = checksum_status(handle)
             total = len(episode_names(handle))
-        failures: list[str] = [f"{name}: content does not match its sha256" for name in bad]
-        if file_ok is False:
+        failures = list(status.damaged.values())
+        failures += [f"{name}: content does not match its sha256" for name in status.bad]
+        if status.file_ok is False:
             failures.append("the file checksum does not match its episodes")
+        missing = status.missing
         if missing:
             err.print(
                 f"[yellow]warning:[/] {len(missing)} episode(s) carry no checksum", highlight=False
@@ -492,14 +498,14 @@ def verify(
 
         def on_result(check: EpisodeCheck) -> None:
             progress.advance(task)
-            if check.problem:
-                failures.append(f"{check.name}: {check.problem}")
+            if check.problem and check.name not in status.damaged:  # said once is enough
+                failures.append(check.describe())
 
         with progress:
             verification.verify(path, workers or os.cpu_count() or 1, on_result)
     if failures:
         err.print(
-            f"[bold red]FAILED:[/] {failures[0]}"
+            f"[bold red]FAILED:[/] {escape(failures[0])}"
             + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""),
             highlight=False,
         )
@@ -533,12 +539,20 @@ def filter_command(
     min_length: Annotated[
         int | None, typer.Option(help="Keep episodes of at least this many steps.")
     ] = None,
+    drop_damaged: Annotated[
+        bool,
+        typer.Option(
+            "--drop-damaged",
+            help="Drop episodes that do not decompress or do not match their sha256.",
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
 ) -> None:
     """Keep the episodes that pass the tests, in a new file (the input is never modified)."""
     with user_errors():
+        keep = return_between(min_return, max_return, min_length)
         count = copy_episodes(
-            [path], out_path, return_between(min_return, max_return, min_length), force=force
+            [path], out_path, all_of(keep, intact) if drop_damaged else keep, force=force
         )
     out.print(f"{count} episode(s) written to {out_path}", highlight=False)
 
