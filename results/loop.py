@@ -122,7 +122,7 @@ class Loop:
         c = self.config
         self.command(
             "fil-collect",
-            "--game", c.game, "--out", self.demos, "--episodes", target - have,
+            "--game", c.game, "--out", self.demos, "--episodes", target,  # the file's total
             "--walkers", c.walkers, "--epochs", c.swarm_epochs, "--seed", c.seed,
             *self.workers(), "--quiet",
         )  # fmt: skip

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,6 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fil_collect import interrupt
 from fil_collect import verify as verification
 from fil_collect.collect import CollectConfig, Collection, EpisodeWritten, Event
 from fil_collect.combine import all_of, copy_episodes, intact, return_between
@@ -87,7 +87,8 @@ def collect(
         typer.Option(
             "--episodes",
             "-n",
-            help="New episodes to add (one swarm run each).",
+            help="Episodes the file should hold in all (one swarm run each): an existing file "
+            "gets the missing ones, so the same command continues an interrupted run.",
             rich_help_panel=OUTPUT,
         ),
     ] = 5,
@@ -229,7 +230,14 @@ def collect(
             force=force,
             ray_address=ray,
         )
-    bars = _EpisodeBars(episodes, quiet)
+    if not collection.indices:
+        out.print(
+            f"{out_path} already holds {collection.existing} episode(s), --episodes {episodes} "
+            "is the total: raise it to add more",
+            highlight=False,
+        )
+        return
+    bars = _EpisodeBars(len(collection.indices), quiet)
     done: list[EpisodeWritten] = []
 
     def on_event(event: Event) -> None:
@@ -248,12 +256,27 @@ def collect(
         with bars:
             written = collection.run(on_event)
     except KeyboardInterrupt:
-        err.print(
-            f"interrupted: {len(done)} new episode(s) are safe in {out_path}; "
-            "run the same command again to continue"
-        )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        _interrupted(out_path, len(done), "episode(s)")
     _print_written(written, out_path, config.env.game)
+
+
+def _interrupted(path: Path, written: int, what: str) -> NoReturn:
+    """Say what an interrupted run left on disk (never a file that does not exist); exit 130."""
+    if path.exists():
+        err.print(
+            f"interrupted: {written} new {what} written to {path}; "
+            "run the same command again to continue",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        err.print(
+            f"interrupted before the first of the {what} was written: nothing was saved; "
+            "run the same command again to start",
+            highlight=False,
+            soft_wrap=True,
+        )
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _local_workers(workers: int | None, ray: str | None) -> int:
@@ -282,6 +305,7 @@ class _EpisodeBars:
         )
         self._total = self._progress.add_task("episodes", total=episodes, status="")
         self._running: dict[int, int] = {}
+        self._finished: set[int] = set()
 
     def __enter__(self) -> _EpisodeBars:
         self._progress.__enter__()
@@ -291,6 +315,9 @@ class _EpisodeBars:
         self._progress.__exit__(*exc)
 
     def running(self, index: int, done: int, total: int, status: str) -> None:
+        """Progress of a running episode; a report that arrives after it finished is dropped."""
+        if index in self._finished:
+            return
         if index not in self._running:
             self._running[index] = self._progress.add_task(
                 f"  episode {index}", total=total, status=""
@@ -299,6 +326,7 @@ class _EpisodeBars:
 
     def finished(self, index: int, status: str = "", line: str | None = None) -> None:
         """Episode `index` is written: its bar goes, the run's advances, `line` is printed."""
+        self._finished.add(index)
         task = self._running.pop(index, None)
         if task is not None:
             self._progress.remove_task(task)
@@ -411,11 +439,7 @@ def relabel(
         with bars:
             relabelling.run(on_event)
     except KeyboardInterrupt:
-        err.print(
-            f"interrupted: {len(written)} relabelled episode(s) are safe in {out_path}; "
-            "run the same command again to continue"
-        )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        _interrupted(out_path, len(written), "relabelled episode(s)")
     labels = sum(e.labels for e in written)
     frames = sum(e.emulator_frames for e in written)
     seconds = sum(e.seconds for e in written)
@@ -586,10 +610,10 @@ def export(
 
 def main() -> None:
     """Console entry point. `kill` (SIGTERM) stops like Ctrl-C: the worker processes are
-    stopped with it and every episode already written stays."""
-    signal.signal(signal.SIGTERM, _interrupt)
-    sys.exit(app())
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    stopped with it and every episode already written stays (see `fil_collect.interrupt`)."""
+    interrupt.install()
+    try:
+        sys.exit(app())
+    except KeyboardInterrupt:  # before or after the loops that say what was kept
+        err.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)

@@ -173,8 +173,10 @@ class Collection:
         force: bool = False,
         ray_address: str | None = None,
     ) -> None:
-        """`ray_address` (e.g. 'auto') runs the swarms as tasks on that Ray cluster instead of
-        in `workers` local processes; the writer stays here either way."""
+        """`episodes` is the total the file should hold, so the same command continues an
+        interrupted run (and adds nothing to a complete one). `ray_address` (e.g. 'auto') runs
+        the swarms as tasks on that Ray cluster instead of in `workers` local processes; the
+        writer stays here either way."""
         config.validate()
         compression.validate()
         if episodes < 1:
@@ -182,7 +184,9 @@ class Collection:
         self.runner = TaskRunner(workers, ray_address)
         self.config = config
         self.writer = DatasetWriter(path, dataset_header(config), compression, force=force)
-        self.indices = plan_indices(self.writer.existing_indices(), episodes)
+        existing = self.writer.existing_indices()
+        self.existing = len(existing)
+        self.indices = plan_indices(existing, max(episodes - len(existing), 0))
         self.runner.connect()  # last, so that no check above can leave a connection open
 
     def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[EpisodeWritten]:

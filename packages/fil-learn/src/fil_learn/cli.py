@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from fil_learn.evaluate import EvalConfig, evaluate
-from fil_learn.games import same_game
+from fil_learn.games import check_v5_name, same_game
 from fil_learn.train import FitConfig
 from fil_learn.visited import VisitedRecorder, write_visited
 
@@ -103,6 +103,12 @@ def fit(
             "by batch size, cores and free memory; 1: one device)."
         ),
     ] = 0,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Start a fresh run in --out, removing the earlier one's files."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Train the Nature-DQN CNN by cross-entropy on the demonstrated actions.
@@ -110,7 +116,7 @@ def fit(
     Uses every local accelerator, data parallel: each batch is split over the devices, so
     --batch-size must be a multiple of their number.
     """
-    from fil_learn.train import CallDone, EpochMetrics, EpochStarted, Event
+    from fil_learn.train import CallDone, EpochMetrics, EpochStarted, Event, FitPlan
     from fil_learn.train import fit as run_fit
 
     with user_errors():
@@ -129,6 +135,9 @@ def fit(
     task = progress.add_task("epoch", total=None, status="")
 
     def on_event(event: Event) -> None:
+        if isinstance(event, FitPlan):
+            err.print(event.text, highlight=False, soft_wrap=True)
+            return
         if not progress.live.is_started:  # shown once the data loaded and the checks passed
             progress.start()
         if isinstance(event, EpochStarted):
@@ -156,7 +165,7 @@ def fit(
 
     with user_errors():
         try:
-            run_fit(list(datasets), run_dir, config, on_event=on_event)
+            trained = run_fit(list(datasets), run_dir, config, on_event=on_event, force=force)
         except KeyboardInterrupt:
             progress.stop()
             err.print(
@@ -165,10 +174,11 @@ def fit(
             raise typer.Exit(EXIT_INTERRUPTED) from None
         finally:
             progress.stop()
-    out.print(
-        f"run written to {run_dir} (metrics.jsonl, training.png, checkpoints/, best/)",
-        highlight=False,
-    )
+    if trained:
+        out.print(
+            f"run written to {run_dir} (metrics.jsonl, training.png, checkpoints/, best/)",
+            highlight=False,
+        )
 
 
 def _split_cpu(requested: int, batch_size: int, datasets: list[Path]) -> None:
@@ -230,10 +240,14 @@ def eval_command(
         )
         config.validate()
         recorder = VisitedRecorder(state_every) if save_states is not None else None
-        if save_states is not None and not save_states.parent.is_dir():
-            raise ValueError(
-                f"cannot write {save_states}: folder {save_states.parent} does not exist"
-            )
+        for option, path in (
+            ("--save-states", save_states),
+            ("--video", video),
+            ("--json", json_out),
+        ):
+            _check_output(option, path)  # before playing: a typo must not cost the episodes
+        if game is not None:
+            check_v5_name(game)
         settings, policy = load_policy(run_dir)
         if game is not None and not same_game(game, settings["game"]):
             raise ValueError(
@@ -246,11 +260,26 @@ def eval_command(
             progress.update(
                 task, advance=1, status=f"last {episode_return:,.0f} in {steps:,} steps"
             )
+            if not quiet:
+                progress.console.print(
+                    f"episode {index}: return {episode_return:,.0f} in {steps:,} steps",
+                    highlight=False,
+                )
 
         with progress:
             report = evaluate(
-                policy, settings["env_id"], settings["game"], config, video, on_episode, recorder
+                policy,
+                settings["env_id"],
+                settings["game"],
+                config,
+                video,
+                on_episode,
+                recorder,
+                frameskip=int(settings.get("frameskip", 4)),  # runs from before it was kept: 4
             )
+        if not report.returns:
+            err.print("interrupted before the first episode finished: nothing was written")
+            raise typer.Exit(EXIT_INTERRUPTED)
         if save_states is not None and recorder is not None:
             write_visited(
                 save_states,
@@ -258,6 +287,7 @@ def eval_command(
                 {
                     "game": settings["game"],
                     "env_id": settings["env_id"],
+                    "frameskip": int(settings.get("frameskip", 4)),
                     "protocol": protocol,
                     "epsilon": epsilon,
                     "n_actions": settings["n_actions"],
@@ -267,7 +297,8 @@ def eval_command(
                 },
             )
     summary = report.summary()
-    table = Table(title=f"{summary['game']}, protocol {protocol}, {episodes} episode(s)")
+    played = f"{len(report.returns)} of {episodes}" if report.interrupted else str(episodes)
+    table = Table(title=f"{summary['game']}, protocol {protocol}, {played} episode(s)")
     for column in ("mean", "std", "95% CI", "min", "max", "human-normalized"):
         table.add_column(column, justify="right")
     hns = summary["human_normalized"]
@@ -284,8 +315,31 @@ def eval_command(
         out.print(f"visited states written to {save_states}", highlight=False)
     if json_out is not None:
         json_out.write_text(json.dumps(summary, indent=2) + "\n")
+    if report.interrupted:
+        err.print(
+            f"interrupted: the {len(report.returns)} finished episode(s) are reported above"
+            + (" and written" if json_out or save_states else ""),
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _check_output(option: str, path: Path | None) -> None:
+    """An output file's folder must exist and the path must not be a folder."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder: give a file name")
+    if not path.parent.is_dir():
+        raise ValueError(
+            f"cannot write {option} {path}: folder {path.parent} does not exist (create it first)"
+        )
 
 
 def main() -> None:
-    """Console entry point."""
-    sys.exit(app())
+    """Console entry point; Ctrl-C outside the loops that handle it still ends in one line."""
+    try:
+        sys.exit(app())
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)

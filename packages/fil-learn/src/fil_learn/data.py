@@ -56,6 +56,9 @@ class Demonstrations:
     sources: tuple[str, ...]
     episode_keys: tuple[str, ...]
     """A stable name per episode (its checksum, else file name and group), for the split."""
+    frameskip: int = 4
+    """Emulator frames per agent step the demonstrations were recorded with (the files' own
+    `frameskip`): a policy must be played at the same rate."""
 
     @property
     def n_samples(self) -> int:
@@ -80,6 +83,7 @@ class Demonstrations:
             action_meanings=self.action_meanings,
             sources=self.sources,
             episode_keys=self.episode_keys,
+            frameskip=self.frameskip,
         )
 
 
@@ -139,16 +143,23 @@ def _check_headers(paths: Sequence[Path]) -> tuple[dict[str, object], int]:
     for path in paths:
         with _open(path) as handle:
             game = str(handle.attrs["game"])
+            frameskip = int(handle.attrs.get("frameskip", 4))
             if header and game != header["game"]:
                 raise DatasetError(
                     f"{path} holds {game} episodes but {paths[0]} holds {header['game']}: "
                     "train on one game at a time"
+                )
+            if header and frameskip != header["frameskip"]:
+                raise DatasetError(
+                    f"{path} was recorded with frameskip {frameskip} but {paths[0]} with "
+                    f"{header['frameskip']}: a policy plays at one rate; train on one frameskip"
                 )
             header = header or {
                 "game": game,
                 "env_id": str(handle.attrs["env_id"]),
                 "n_actions": int(handle.attrs["n_actions"]),
                 "action_meanings": tuple(str(a) for a in handle.attrs["action_meanings"]),
+                "frameskip": frameskip,
             }
             for name in _episode_names(handle):
                 observations = handle[name]["observations"]
@@ -190,11 +201,11 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
         with _open(path) as handle:
             for name in _episode_names(handle):
                 group = handle[name]
-                observations = group["observations"][:]
+                observations = _read(path, group, "observations")
                 steps = observations.shape[0] - 1
                 if steps <= 0:
                     continue
-                labels = group["actions"][:steps].astype(np.int32)
+                labels = _read(path, group, "actions")[:steps].astype(np.int32)
                 labelled = labels != NO_LABEL
                 chunks.append(observations)
                 stacks.append(stack_rows(row, steps)[labelled])
@@ -226,7 +237,35 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
         action_meanings=header["action_meanings"],  # type: ignore[arg-type]
         sources=tuple(str(p) for p in paths),
         episode_keys=tuple(keys),
+        frameskip=int(header["frameskip"]),  # type: ignore[call-overload]
     )
+
+
+def _read(path: Path, group: h5py.Group, name: str) -> np.ndarray:
+    """One array of an episode; a chunk that does not decompress (a flipped bit) is named, with
+    the command that keeps the rest of the file, instead of an HDF5 traceback."""
+    try:
+        return group[name][()]
+    except OSError:
+        episode = group.name.lstrip("/")
+        raise DatasetError(
+            f"{episode} of {path} is damaged ({name} does not decompress): `fil-collect filter "
+            f"{path} --drop-damaged --out fixed.h5` keeps every other episode"
+        ) from None
+
+
+def dataset_digest(path: Path) -> str:
+    """What identifies a file's content, whatever path names it: the sha256 fil-collect stores
+    over its episodes' checksums, else the sha256 of the file's bytes."""
+    with _open(path) as handle:
+        stored = handle.attrs.get("sha256")
+    if stored is not None:
+        return str(stored)
+    digest = hashlib.sha256()
+    with path.open("rb") as raw:
+        for block in iter(lambda: raw.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def split_by_episode(
@@ -241,15 +280,16 @@ def split_by_episode(
     """
     if not 0 <= val_fraction < 1:
         raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    if val_fraction == 0 or data.n_episodes < 2:
+    labelled = np.unique(data.episode_of)  # episodes without a label give no sample to hold out
+    if val_fraction == 0 or labelled.size < 2:
         return data, None
-    draws = np.array([_uniform(f"{seed}|{key}") for key in data.episode_keys])
+    draws = np.array([_uniform(f"{seed}|{data.episode_keys[e]}") for e in labelled])
     held = draws < val_fraction
     if not held.any():
         held[np.argmin(draws)] = True
     if held.all():
         held[np.argmax(draws)] = False
-    return data.subset(np.flatnonzero(~held)), data.subset(np.flatnonzero(held))
+    return data.subset(labelled[~held]), data.subset(labelled[held])
 
 
 def _uniform(text: str) -> float:

@@ -9,9 +9,10 @@ the literature:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ class EvalReport:
     protocol: str
     returns: list[float]
     lengths: list[int]
+    interrupted: bool = False
+    """Ctrl-C stopped the evaluation: the report holds the episodes that finished."""
 
     @property
     def mean(self) -> float:
@@ -92,11 +95,14 @@ class EvalReport:
             "random_score": scores[0] if scores else None,
             "human_score": scores[1] if scores else None,
             "returns": self.returns,
+            "interrupted": self.interrupted,
         }
 
 
-def make_env(env_id: str, protocol: str, render: bool = False) -> Any:
-    """The Gymnasium environment of a protocol, with the standard Atari observation pipeline."""
+def make_env(env_id: str, protocol: str, render: bool = False, frameskip: int = 4) -> Any:
+    """The Gymnasium environment of a protocol, with the standard Atari observation pipeline,
+    stepping `frameskip` emulator frames per action: the rate the demonstrations were recorded
+    at (`frameskip` of the dataset, kept in run.json)."""
     try:
         import ale_py
         import gymnasium as gym
@@ -113,7 +119,7 @@ def make_env(env_id: str, protocol: str, render: bool = False) -> Any:
     )
     env = AtariPreprocessing(
         env,
-        frame_skip=4,
+        frame_skip=frameskip,
         screen_size=84,
         grayscale_obs=True,
         noop_max=30 if protocol == "noop30" else 0,
@@ -168,37 +174,43 @@ def evaluate(
     video: Path | None = None,
     on_episode: Callable[[int, float, int], None] = lambda i, r, n: None,
     recorder: VisitedRecorder | None = None,
+    frameskip: int = 4,
 ) -> EvalReport:
-    """Play `config.episodes` episodes; the first one is recorded to `video` if given, and every
-    one to `recorder` if given."""
+    """Play `config.episodes` episodes; the first one is streamed to `video` if given, and
+    every one recorded to `recorder` if given. Ctrl-C ends the evaluation with a report of the
+    episodes that finished (`interrupted` set), so none of them is lost."""
     config.validate()
     if video is not None:
         _check_video_writer()
-    env = make_env(env_id, config.protocol, render=video is not None)
+    env = make_env(env_id, config.protocol, render=video is not None, frameskip=frameskip)
     rng = np.random.default_rng(config.seed)
     returns: list[float] = []
     lengths: list[int] = []
+    interrupted = False
     try:
         for i in range(config.episodes):
-            frames: list[np.ndarray] = []
-            episode_return, steps = play_episode(
-                env,
-                policy,
-                rng,
-                config.epsilon,
-                config.seed + i,
-                config.max_steps,
-                frames.append if (video is not None and i == 0) else None,
-                recorder,
-            )
-            if frames and video is not None:
-                _write_video(video, frames)
+            with contextlib.ExitStack() as stack:
+                writer = stack.enter_context(_video_writer(video)) if video and i == 0 else None
+                episode_return, steps = play_episode(
+                    env,
+                    policy,
+                    rng,
+                    config.epsilon,
+                    config.seed + i,
+                    config.max_steps,
+                    writer,
+                    recorder,
+                )
             returns.append(episode_return)
             lengths.append(steps)
             on_episode(i, episode_return, steps)
+    except KeyboardInterrupt:
+        interrupted = True
+        if recorder is not None:
+            del recorder.episodes[len(returns) :]  # the episode cut short is not a finished one
     finally:
         env.close()
-    return EvalReport(game=game, protocol=config.protocol, returns=returns, lengths=lengths)
+    return EvalReport(game, config.protocol, returns, lengths, interrupted)
 
 
 def _check_video_writer() -> None:
@@ -212,12 +224,14 @@ def _check_video_writer() -> None:
         ) from None
 
 
-def _write_video(path: Path, frames: list[np.ndarray]) -> None:
+@contextlib.contextmanager
+def _video_writer(path: Path) -> Iterator[Callable[[np.ndarray], None]]:
+    """An mp4 that frames are appended to as they are played: memory stays one frame, not the
+    whole episode (about 2.7 GB of RGB screens at the 27,000-step cap)."""
     import imageio.v2 as imageio
 
     with warnings.catch_warnings(), imageio.get_writer(path, fps=15, macro_block_size=1) as writer:
         # imageio-ffmpeg forks ffmpeg; Python warns that JAX's threads may not like fork, but
         # the child only execs ffmpeg and never touches JAX.
         warnings.simplefilter("ignore", RuntimeWarning)
-        for frame in frames:
-            writer.append_data(frame)
+        yield writer.append_data
