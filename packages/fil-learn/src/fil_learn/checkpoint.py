@@ -29,12 +29,6 @@ class CheckpointStore:
         self._manager.save(step, args=ocp.args.StandardSave(tree), force=True)
         self._manager.wait_until_finished()
 
-    def has_item(self, step: int, name: str) -> bool:
-        """Whether the checkpoint of `step` holds a top-level entry `name` (older checkpoints
-        may lack entries added since)."""
-        tree = getattr(self._manager.item_metadata(step), "tree", None)
-        return isinstance(tree, dict) and name in tree
-
     def restore(self, step: int, like: Any) -> Any:
         """Restore into the structure (and dtypes) of `like`."""
         return self._manager.restore(step, args=ocp.args.StandardRestore(like))

@@ -602,9 +602,10 @@ def _restore_latest(store: CheckpointStore, step: int, params: Any, opt_state: A
     """The training state of `step`, with its metrics row where the checkpoint has one
     (checkpoints written before rows were saved in them restore without)."""
     like = {"params": params, "opt_state": opt_state, "best_val": np.float64(0)}
-    if store.has_item(step, "row"):
-        like["row"] = np.zeros(len(METRIC_FIELDS) + 1, np.float64)
-    return store.restore(step, like)
+    try:
+        return store.restore(step, {**like, "row": np.zeros(len(METRIC_FIELDS) + 1, np.float64)})
+    except ValueError:  # orbax: the tree on disk has no "row"
+        return store.restore(step, like)
 
 
 def _epochs_since_best(history: list[dict[str, Any]], bar: float = math.inf) -> int:
