@@ -55,6 +55,9 @@ def test_games_lists_the_roms() -> None:
         (["--episodes", "0"], "--episodes must be at least 1"),
         (["--workers", "0"], "--workers must be at least 1"),
         (["--compression", "zstd"], "--compression must be one of"),
+        (["--loc-dt", "nan"], "--loc-dt must be a finite number"),
+        (["--episodes", "1000000000"], "more than one file holds (100,000"),
+        (["--game", "SpaceInvadersNoFrameskip-v4"], "use --game SpaceInvaders"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:

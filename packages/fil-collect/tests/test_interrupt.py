@@ -123,17 +123,8 @@ def _children(pid: int) -> list[str]:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
 def test_ctrl_c_before_the_first_episode_names_no_file(tmp_path: Path) -> None:
     path = tmp_path / "ds.h5"
-    process = subprocess.Popen(
-        [
-            *COLLECT[:3],
-            *("--game", "SpaceInvaders", "--walkers", "4", "--epochs", "100000"),
-            *("--episodes", "2", "--workers", "2", "--out", str(path)),
-        ],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    # later options win: a swarm too long to finish, two episodes in two workers
+    process = _start(path, "--epochs", "100000", "--episodes", "2", "--workers", "2")
     deadline = time.monotonic() + 60
     while len(_children(process.pid)) < 3 and time.monotonic() < deadline:  # manager + 2 workers
         time.sleep(0.1)

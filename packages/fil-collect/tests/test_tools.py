@@ -159,6 +159,26 @@ def test_damaged_files_are_one_line_errors(dataset: Path, tmp_path: Path, comman
     assert len(result.output.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "{ds}", "--workers", "0"], "--workers must be at least 1"),
+        (
+            ["filter", "{ds}", "--out", "{tmp}/x.h5", "--min-return", "9", "--max-return", "5"],
+            "above",
+        ),
+        (["filter", "{ds}", "--out", "{tmp}/x.h5", "--min-length", "-5"], "--min-length must be"),
+        (["info", "{tmp}"], "is a folder; give a fil dataset file"),
+    ],
+)
+def test_bad_tool_input_is_one_line(
+    dataset: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, [a.format(ds=dataset, tmp=tmp_path) for a in args])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "x.h5").exists()
+
+
 def test_merge_refuses_an_episode_given_twice(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "twice.h5"
     result = runner.invoke(app, ["merge", str(dataset), str(dataset), "--out", str(out)])

@@ -106,6 +106,8 @@ def test_error_messages_keep_their_brackets(
         (["eval", "{run}", "--video", "{tmp}/nodir/v.mp4"], "folder {tmp}/nodir does not exist"),
         (["eval", "{run}", "--json", "{tmp}/nodir/r.json"], "folder {tmp}/nodir does not exist"),
         (["eval", "{run}", "--json", "{tmp}"], "is a folder: give a file name"),
+        (["eval", "{run}", "--video", "{tmp}/v.txt"], "give a file name ending in .mp4"),
+        (["fit", "{ds}", "--out", "{tmp}/r", "--learning-rate", "inf"], "must be a number > 0"),
         (["eval", "{run}", "--game", "SpaceInvadersNoFrameskip-v4"], "use --game SpaceInvaders"),
     ],
 )

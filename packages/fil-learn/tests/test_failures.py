@@ -37,6 +37,12 @@ def test_a_flipped_bit_names_the_episode_and_the_fix(tmp_path: Path, flip_bit) -
     assert not (tmp_path / "run").exists()  # nothing was started
 
 
+def test_a_file_without_episodes_says_so(tmp_path: Path) -> None:
+    empty = write_dataset(tmp_path / "empty.h5", episodes=0)
+    with pytest.raises(DatasetError, match="no episode with steps: collect some first"):
+        load([empty])
+
+
 def test_files_of_other_frameskips_do_not_mix(tmp_path: Path) -> None:
     a = write_dataset(tmp_path / "a.h5", episodes=2, steps=10)
     b = write_dataset(tmp_path / "b.h5", episodes=2, steps=10, frameskip=2)

@@ -235,6 +235,7 @@ def collect(
             f"{out_path} already holds {collection.existing} episode(s), --episodes {episodes} "
             "is the total: raise it to add more",
             highlight=False,
+            soft_wrap=True,
         )
         return
     bars = _EpisodeBars(len(collection.indices), quiet)
@@ -495,6 +496,8 @@ def verify(
     difference is named); 2: the file is not a readable fil dataset.
     """
     with user_errors():
+        if workers is not None and workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {workers}")
         with open_dataset(path) as handle:
             require_attrs(handle, path, verification.REQUIRED)
             for note in version_warnings(handle):

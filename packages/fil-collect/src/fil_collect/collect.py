@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -51,6 +52,9 @@ class CollectConfig:
 
     def validate(self) -> None:
         self.env.validate()
+        for name, value in asdict(self.swarm).items():  # NaN passes every comparison below
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
         self.swarm.validate()
         if self.seed < 0:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
@@ -147,6 +151,10 @@ class EpisodeWritten:
 
 Event = EpisodeProgress | EpisodeWritten
 
+MAX_EPISODES = 100_000
+"""Most episodes one file is planned to hold: every planned episode is a task object, so a
+mistyped `--episodes 1000000000` must be refused, not planned until memory runs out."""
+
 
 def plan_indices(existing: set[int], episodes: int) -> list[int]:
     """The `episodes` smallest indices not in the file yet: an interrupted run's gaps first."""
@@ -181,6 +189,11 @@ class Collection:
         compression.validate()
         if episodes < 1:
             raise ValueError(f"--episodes must be at least 1, got {episodes}")
+        if episodes > MAX_EPISODES:
+            raise ValueError(
+                f"--episodes {episodes:,} is more than one file holds ({MAX_EPISODES:,}; each "
+                "episode is minutes of search): collect in several files and `fil-collect merge`"
+            )
         self.runner = TaskRunner(workers, ray_address)
         self.config = config
         self.writer = DatasetWriter(path, dataset_header(config), compression, force=force)

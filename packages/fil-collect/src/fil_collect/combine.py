@@ -136,6 +136,12 @@ def all_of(*tests: EpisodeTest) -> EpisodeTest:
 
 def return_between(low: float | None, high: float | None, min_length: int | None) -> EpisodeTest:
     """Keep episodes whose return is in [low, high] and that are at least `min_length` steps."""
+    if low is not None and high is not None and low > high:
+        raise ValueError(
+            f"--min-return {low:g} is above --max-return {high:g}: no episode can pass"
+        )
+    if min_length is not None and min_length < 0:
+        raise ValueError(f"--min-length must be >= 0, got {min_length}")
 
     def keep(group: h5py.Group) -> bool:
         episode_return = float(group.attrs["episode_return"])

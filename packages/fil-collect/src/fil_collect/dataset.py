@@ -91,6 +91,8 @@ def open_dataset(path: Path) -> Iterator[h5py.File]:
     """Open a fil dataset read-only, or raise DatasetError/FileNotFoundError saying what is wrong."""
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
+    if path.is_dir():
+        raise DatasetError(f"{path} is a folder; give a fil dataset file (.h5)")
     try:
         handle = h5py.File(path, "r")
     except OSError:

@@ -330,6 +330,8 @@ def _check_output(option: str, path: Path | None) -> None:
         return
     if path.is_dir():
         raise ValueError(f"{option} {path} is a folder: give a file name")
+    if option == "--video" and path.suffix.lower() != ".mp4":
+        raise ValueError(f"--video writes an mp4: give a file name ending in .mp4, not {path}")
     if not path.parent.is_dir():
         raise ValueError(
             f"cannot write {option} {path}: folder {path.parent} does not exist (create it first)"

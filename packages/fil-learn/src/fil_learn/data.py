@@ -214,10 +214,16 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
                 returns.append(float(group.attrs["episode_return"]))
                 keys.append(str(group.attrs.get("sha256", f"{path.name}/{name}")))
                 row += observations.shape[0]
-    if not returns or not sum(a.size for a in actions):
+    if not returns:
         raise DatasetError(
-            f"no labelled steps in {', '.join(map(str, paths))}: a visited-states file from "
-            "`fil-learn eval --save-states` needs `fil-collect relabel` before training"
+            f"{', '.join(map(str, paths))} hold(s) no episode with steps: collect some first "
+            "(`fil-collect --game GAME --out FILE`)"
+        )
+    if not sum(a.size for a in actions):
+        raise DatasetError(
+            f"no labelled steps in {', '.join(map(str, paths))}: every step of its "
+            f"{len(returns)} episode(s) is unlabelled (`fil-collect relabel` found no move "
+            "better than another); relabel more states or train on swarm episodes"
         )
     log.info(
         "loaded %d episodes, %d samples (%.1f MiB of frames)",
