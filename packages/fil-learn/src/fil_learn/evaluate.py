@@ -189,8 +189,8 @@ def evaluate(
     interrupted = False
     try:
         for i in range(config.episodes):
-            with contextlib.ExitStack() as stack:
-                writer = stack.enter_context(_video_writer(video)) if video and i == 0 else None
+            with contextlib.ExitStack() as opened:  # the video, for the first episode only
+                writer = opened.enter_context(_video_writer(video)) if video and i == 0 else None
                 episode_return, steps = play_episode(
                     env,
                     policy,
