@@ -31,6 +31,12 @@ def _sync(session: nox.Session, *extra: str) -> None:
         "minari",
         "--extra",
         "ray",
+        "--extra",
+        "guide",
+        "--extra",
+        "onnx",
+        "--extra",
+        "loop",
         "--locked",
         *extra,
         external=True,
@@ -69,6 +75,10 @@ CLEAN_INSTALLS = {
     "fil-collect[ray]": RAY_COLLECT,
     "fil-learn": f"{FIT}\n{NEEDS_EVAL}",  # without [eval], eval says how to get it
     "fil-learn[eval]": f"{FIT} && fil-learn eval run --episodes 1 --max-steps 50 --video v.mp4",
+    # a guided collect needs an ONNX policy file: importing the guide is the extra's part
+    "fil-collect[guide]": 'python -c "import onnxruntime, fil_collect.guide" && fil-collect --help',
+    "fil-learn[onnx]": f"{FIT} && fil-learn export run --out policy.onnx",
+    "fil-learn[loop]": "fil-learn loop --help && fil-collect --version",
 }
 
 
@@ -154,12 +164,12 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def loop(session: nox.Session) -> None:
-    """Rounds of collect -> fit -> eval -> relabel (DAgger), resumable; see results/loop.py.
+    """`fil-learn loop`: rounds of collect -> fit -> eval -> relabel (DAgger), resumable.
 
     Example: `nox -s loop -- --game SpaceInvaders --rounds 8`.
     """
     _sync(session)
-    _uv_run(session, "python", "results/loop.py", *session.posargs)
+    _uv_run(session, "fil-learn", "loop", *session.posargs)
 
 
 @nox.session

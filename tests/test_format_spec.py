@@ -51,7 +51,7 @@ def test_read_with_h5py_alone(tmp_path: Path) -> None:
     path = tmp_path / "ds.h5"
     _collect(path)
     with h5py.File(path, "r") as f:
-        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] <= 1
+        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] <= 3
         names = sorted(
             (k for k in f if k.startswith("episode_")), key=lambda k: int(k.split("_")[1])
         )
@@ -73,6 +73,9 @@ def test_read_with_h5py_alone(tmp_path: Path) -> None:
             assert terminations[-1] or truncations[-1]  # Minari: every episode ends somehow
             assert not (terminations[:-1] | truncations[:-1]).any()
             assert ep.attrs["episode_return"] == rewards.sum() and ep.attrs["length"] == steps
+            shares = ep["visit_shares"][:]  # version 3: the swarm's soft targets
+            assert shares.shape == (steps, n_actions) and np.allclose(shares.sum(axis=1), 1.0)
+            assert (shares[np.arange(steps), actions] > 0).all()  # the played action is counted
             first = stack(obs, 0)
             assert (first == obs[0]).all() and stack(obs, steps).shape == (4, 84, 84)
         assert f.attrs["total_steps"] == total

@@ -1,22 +1,25 @@
-"""The whole DAgger loop at a tiny size: collect -> fit -> eval --save-states -> relabel -> fit
-(a second stage from the best parameters) -> eval, then the final evaluation, through
-`results/loop.py` and the real commands."""
+"""The whole DAgger loop at a tiny size: collect -> fit -> export -> eval --save-states ->
+relabel -> fit (a second stage from the best parameters) -> eval, then the final evaluation,
+through `fil-learn loop` and the real commands."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import h5py
 
+import fil_learn
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
     "--game", "SpaceInvaders", "--rounds", "2", "--episodes", "2", "--swarm-epochs", "40",
     "--epochs", "1", "--batch-size", "32", "--eval-episodes", "2", "--eval-max-steps", "40",
     "--state-every", "2", "--max-labels", "4", "--label-walkers", "4", "--label-epochs", "3",
-    "--final-episodes", "2", "--workers", "1",
+    "--final-episodes", "2", "--baseline-episodes", "1", "--workers", "1",
 ]  # fmt: skip
 
 
@@ -24,7 +27,9 @@ def _loop(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
-            str(ROOT / "results" / "loop.py"),
+            "-m",
+            "fil_learn",
+            "loop",
             *TINY,
             "--workdir",
             str(workdir),
@@ -46,21 +51,47 @@ def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
     with h5py.File(work / "relabel-0.h5") as f:
         labelled = sum(int((f[n]["actions"][()] >= 0).sum()) for n in f if n.startswith("episode_"))
     assert labelled == 2 * 4  # 2 visited episodes, --max-labels 4 each
+    stats = subprocess.run(
+        [sys.executable, "-m", "fil_learn", "label-stats", str(work / "relabel-0.h5")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "8 states examined, 8 labelled (1.000), in 1 file(s)" in stats.stdout
+    assert "mean share of walkers on the winning first action" in stats.stdout
+    wrong = subprocess.run(
+        [sys.executable, "-m", "fil_learn", "label-stats", str(work / "demos.h5")],
+        capture_output=True,
+        text=True,
+    )
+    assert wrong.returncode == 2 and "not relabelled ones" in wrong.stderr
     assert rounds[1]["samples"] == rounds[0]["samples"] + labelled
     assert rounds[1]["emulator_frames"] > rounds[0]["emulator_frames"]
     stages = json.loads((work / "run" / "run.json").read_text())["stages"]
     assert [s["first_epoch"] for s in stages] == [1, 2]
     assert set(record["final"]) == {f"round-{r}/{p}" for r in (0, 1) for p in ("v5", "noop30")}
     assert (work / "policies" / "round-0" / "run.json").exists()
+    # every round's policy is exported, ready for a command that takes an .onnx policy
+    for r in (0, 1):
+        policy = fil_learn.load_policy(work / "policies" / f"round-{r}" / "policy.onnx")
+        assert policy.game == "SpaceInvaders" and policy.n_actions == 6
+    # the reference lines: constant actions measured under the same protocol (cut at 40 steps)
+    baselines = record["baselines"]
+    assert set(baselines["constant"]) == {"NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"}
+    best = baselines["best_constant_action"]
+    assert baselines["best_constant_mean"] == max(s["mean"] for s in baselines["constant"].values())
     table = (work / "rounds.md").read_text()
     assert "| 1 |" in table and "noop30" in table
+    assert f"hold {best} (best constant action" in table and "human (literature): 1,668.7" in table
+    assert "plain BC (round 0)" in table
     assert (work / "score.png").stat().st_size > 0
     # finished rounds are kept: running it again does no work
     again = _loop(work)
     assert again.returncode == 0 and "$ " not in again.stdout
     # another setting in the same folder is refused, not mixed in
     other = _loop(work, "--max-labels", "5")
-    assert other.returncode != 0 and "other settings" in other.stderr
+    assert other.returncode == 2 and "other settings" in other.stderr
+    assert "Traceback" not in other.stderr
 
 
 def test_bc_mode_adds_swarm_episodes_and_trains_on_them(tmp_path: Path) -> None:
@@ -78,3 +109,66 @@ def test_bc_mode_adds_swarm_episodes_and_trains_on_them(tmp_path: Path) -> None:
     assert [s["first_epoch"] for s in stages] == [1, 2]
     assert [s["content"]["episodes"] for s in stages] == [2, 4]
     assert not list(work.glob("relabel-*.h5"))
+
+
+def test_help_lists_every_choice() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "fil_learn", "loop", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", "TERM": "dumb"},
+        check=True,
+    )
+    assert "dagger|bc" in done.stdout and "vote|best|value" in done.stdout
+    assert "--baseline-episodes" in done.stdout and "--drop-demos" in done.stdout
+
+
+def test_missing_fil_collect_is_one_line_naming_the_extra(tmp_path: Path) -> None:
+    """An environment without fil-collect: nothing next to the interpreter, nothing on PATH."""
+    code = (
+        "import sys; sys.executable = '/nonexistent/python'; from fil_learn.cli import main; main()"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "loop",
+            "--game",
+            "SpaceInvaders",
+            "--workdir",
+            str(tmp_path / "w"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": str(tmp_path)},
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "fil-learn[loop]" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "w").exists()
+
+
+def test_expert_iteration_collects_with_the_last_policy_and_fits_its_visit_shares(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    work = tmp_path / "exit"
+    done = _loop(
+        work, "--mode", "exit", "--target", "visits", "--policy-epsilon", "0.5",
+        "--final-episodes", "0", "--baseline-episodes", "0",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    round_0 = work / "policies" / "round-0" / "policy.onnx"
+    with h5py.File(work / "guided-1.h5") as f:
+        settings = json.loads(f.attrs["config_json"])
+        assert sum(n.startswith("episode_") for n in f) == 2
+        assert all("visit_shares" in f[n] for n in f if n.startswith("episode_"))
+    assert settings["policy_sha256"] == hashlib.sha256(round_0.read_bytes()).hexdigest()
+    assert settings["policy_epsilon"] == 0.5
+    run = json.loads((work / "run" / "run.json").read_text())
+    assert [s["first_epoch"] for s in run["stages"]] == [1, 2]
+    assert "target" in json.dumps(run) and '"visits"' in json.dumps(run)
+    rounds = json.loads((work / "rounds.json").read_text())["rounds"]
+    assert rounds[1]["samples"] > rounds[0]["samples"]  # round 1 added the guided episodes

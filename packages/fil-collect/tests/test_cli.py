@@ -54,7 +54,6 @@ def test_games_lists_the_roms() -> None:
         (["--epochs", "-3"], "--epochs must be at least 1"),
         (["--episodes", "0"], "--episodes must be at least 1"),
         (["--workers", "0"], "--workers must be at least 1"),
-        (["--compression", "zstd"], "--compression must be one of"),
         (["--loc-dt", "nan"], "--loc-dt must be a finite number"),
         (["--episodes", "1000000000"], "more than one file holds (100,000"),
         (["--game", "SpaceInvadersNoFrameskip-v4"], "use --game SpaceInvaders"),
@@ -69,6 +68,34 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not path.exists()
+
+
+def test_a_choice_outside_the_list_names_the_choices(tmp_path: Path) -> None:
+    args = [*TINY_CLI, "--out", str(tmp_path / "ds.h5"), "--compression", "zstd"]
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(app, args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "'zstd' is not one of 'gzip', 'lzf', 'none'" in result.output
+    assert not (tmp_path / "ds.h5").exists()
+
+
+def test_options_before_a_subcommand_are_refused(tmp_path: Path) -> None:
+    result = _invoke("--walkers", "4", "info", "x.h5")
+    assert result.exit_code == 2
+    assert "--walkers is an option of collecting, not of `info`" in result.output
+    assert len(result.output.strip().splitlines()) <= 2 and "Traceback" not in result.output
+
+
+def test_version_and_help_show_defaults_choices_and_extras() -> None:
+    import fil_collect
+
+    assert _invoke("--version").output.strip() == f"fil-collect {fil_collect.__version__}"
+    wide = CliRunner(env={"COLUMNS": "250"})
+    collect = wide.invoke(app, ["--help"]).output
+    assert "Swarm processes [default: all cores]." in collect
+    assert "Needs fil-collect[ray]." in collect and "<gzip|lzf|none>" in collect
+    relabel = wide.invoke(app, ["relabel", "--help"]).output
+    assert "<vote|best|value>" in relabel and "Processes [default: all cores]." in relabel
+    assert "<minari>" in wide.invoke(app, ["export", "--help"]).output
 
 
 def test_unwritable_and_wrong_files(tmp_path: Path) -> None:

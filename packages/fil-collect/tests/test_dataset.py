@@ -20,7 +20,7 @@ def test_written_file_follows_the_spec(tiny_config: CollectConfig, tmp_path: Pat
     path = tmp_path / "ds.h5"
     written = _collect(tiny_config, path, 2)
     with h5py.File(path, "r") as f:
-        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] == 1
+        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] == 3
         assert f.attrs["game"] == "SpaceInvaders" and f.attrs["env_id"] == "ALE/SpaceInvaders-v5"
         assert list(f.attrs["action_meanings"]) == [
             "NOOP",
@@ -104,8 +104,8 @@ def test_a_newer_format_version_is_refused(tiny_config: CollectConfig, tmp_path:
     path = tmp_path / "ds.h5"
     _collect(tiny_config, path, 1)
     with h5py.File(path, "a") as f:
-        f.attrs["format_version"] = 3
-    with pytest.raises(DatasetError, match=r"format version 3.*upgrade"):
+        f.attrs["format_version"] = 4
+    with pytest.raises(DatasetError, match=r"format version 4.*upgrade"):
         _collect(tiny_config, path, 1)
 
 

@@ -52,8 +52,9 @@ def test_export_opens_in_minari_losslessly(tmp_path: Path, monkeypatch: pytest.M
 def test_export_needs_a_name_and_a_known_target() -> None:
     runner = CliRunner()
     assert "give --name" in runner.invoke(app, ["export", str(SAMPLE)]).output
-    result = runner.invoke(app, ["export", str(SAMPLE), "--to", "rlds", "--name", "x"])
-    assert result.exit_code == 2 and "only target is minari" in result.output
+    wide = CliRunner(env={"COLUMNS": "250"})
+    result = wide.invoke(app, ["export", str(SAMPLE), "--to", "rlds", "--name", "x"])
+    assert result.exit_code == 2 and "'rlds' is not one of 'minari'" in result.output
 
 
 @pytest.mark.parametrize("name", ["Space Invaders!!", "spaceinvaders/fmc", "/fmc-v0", "a//b-v0"])

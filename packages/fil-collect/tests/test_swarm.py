@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from fil_collect.collect import CollectConfig, collect_episode
 from fil_collect.env import AtariEmulator, EnvConfig
 from fil_collect.games import resolve_game
 from fil_collect.swarm import Swarm, SwarmConfig, relativize, sample_dt
@@ -105,3 +108,53 @@ def test_root_votes_count_every_walker_and_the_decision_is_a_legal_first_move() 
     assert result.root_votes[decision] == result.root_votes.max()
     # the best walker's branch starts with the action its root vote was counted under
     assert result.best_root == result.branch[0].action
+
+
+def _game(name: str) -> EnvConfig:
+    return EnvConfig(resolve_game(name))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_game_that_only_costs_points_still_gets_a_demonstration(seed: int) -> None:
+    # Skiing's clock costs points every step: a record that starts at 0 and wants >= 0 kept the
+    # root, an empty branch with return 0
+    result, _ = _run(SwarmConfig(n_walkers=8, max_epochs=60), seed=seed, env=_game("Skiing"))
+    assert result.branch
+    assert result.score < 0
+    assert result.score == sum(step.reward for step in result.branch)
+
+
+def test_skiing_runs_the_whole_course_and_keeps_its_real_negative_score() -> None:
+    swarm = SwarmConfig(n_walkers=4, max_epochs=5000, max_frames=None, elite_patience=0)
+    record = collect_episode(CollectConfig(_game("Skiing"), swarm, seed=0), index=0)
+    assert record.attrs["swarm_stop_reason"] == "all walkers dead"  # all crossed the finish
+    assert record.attrs["terminated"]  # the replayed demonstration ends at the game's own end
+    assert record.demo.episode_return < -1000  # the clock ran for the whole course
+    assert record.demo.episode_return == record.attrs["swarm_score"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pong_plays_on_after_the_opponent_scores(seed: int) -> None:
+    # with 4 walkers the old record (>= 0) stopped the branch just before the first lost point
+    result, _ = _run(SwarmConfig(n_walkers=4, max_epochs=150), seed=seed, env=_game("Pong"))
+    assert any(step.reward < 0 for step in result.branch)
+    assert sum(step.dt for step in result.branch) > 300
+
+
+def test_a_swarm_wide_death_rewinds_on_a_game_with_lives() -> None:
+    config = SwarmConfig(n_walkers=8, max_epochs=400, lives_scale=0.0)
+    plain, _ = _run(dataclasses.replace(config, rewind_every=0), seed=0, env=_game("Breakout"))
+    assert plain.stop_reason == "all walkers dead" and plain.rewinds == 0
+    rewound, scores = _run(config, seed=0, env=_game("Breakout"))
+    assert rewound.rewinds > 0
+    assert rewound.epochs > plain.epochs
+    assert scores == sorted(scores)  # the record survives every rewind
+    assert rewound.score == sum(step.reward for step in rewound.branch)
+
+
+def test_budgets_in_frames_and_cpu_minutes_stop_the_swarm() -> None:
+    result, _ = _run(SwarmConfig(n_walkers=4, max_frames=5_000), seed=0)
+    assert result.stop_reason == "frames"
+    assert 5_000 <= result.emulator_frames < 5_000 + 4 * 16 * 4 * 4  # at most one epoch over
+    timed, _ = _run(SwarmConfig(n_walkers=4, max_frames=None, max_minutes=0.005), seed=0)
+    assert timed.stop_reason == "minutes"

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,9 @@ def test_eval_plays_real_atari_and_reports(trained_run: Path, tmp_path: Path) ->
         100 * (summary["mean"] - 148) / (1668.7 - 148)
     )
     assert video.stat().st_size > 1000
+    counts = summary["action_counts"]  # 2 episodes of 30 steps, every step one action
+    assert len(counts) == 6 and sum(counts) == 60
+    assert "actions played" in result.output and "RIGHTFIRE" in result.output
 
 
 def test_eval_saves_the_visited_states_for_relabelling(trained_run: Path, tmp_path: Path) -> None:
@@ -95,7 +100,6 @@ def test_error_messages_keep_their_brackets(
     ("args", "message"),
     [
         (["eval", "{run}", "--game", "Pong"], "was trained on SpaceInvaders, not Pong"),
-        (["eval", "{run}", "--protocol", "v4"], "--protocol must be one of v5, noop30"),
         (["eval", "{tmp}"], "is not a fil-learn run"),
         (["fit", "{tmp}/missing.h5"], "does not exist"),
         (["fit", "{run}/run.json"], "is not a fil dataset"),
@@ -120,3 +124,20 @@ def test_bad_input_is_one_line_and_exit_2(
     assert result.exit_code == 2, result.output
     assert message.format(tmp=tmp_path) in result.output
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_protocol_is_a_choice_and_help_shows_it(trained_run: Path) -> None:
+    wide = CliRunner(env={"COLUMNS": "250"})
+    result = wide.invoke(app, ["eval", str(trained_run), "--protocol", "v4"])
+    assert result.exit_code == 2 and "'v4' is not one of 'v5', 'noop30'" in result.output
+    help_text = wide.invoke(app, ["eval", "--help"]).output
+    assert "<v5|noop30>" in help_text and "Game to play [default: the run's]" in help_text
+
+
+def test_version_and_a_help_that_does_not_import_jax() -> None:
+    import fil_learn
+
+    assert runner.invoke(app, ["--version"]).output.strip() == f"fil-learn {fil_learn.__version__}"
+    probe = "import sys, fil_learn.cli; print('jax' in sys.modules)"
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert imported.stdout.strip() == "False", imported.stderr

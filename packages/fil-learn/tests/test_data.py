@@ -63,7 +63,7 @@ def test_more_data_never_moves_a_training_episode_into_validation(tmp_path: Path
         (lambda p: p, "does not exist"),
         (lambda p: (p.write_text("hello"), p)[1], "not a fil dataset: not an HDF5 file"),
         (lambda p: (h5py.File(p, "w").close(), p)[1], "not a fil dataset"),
-        (lambda p: write_dataset(p, version=3), "format version 3.*upgrade fil-learn"),
+        (lambda p: write_dataset(p, version=4), "format version 4.*upgrade fil-learn"),
     ],
 )
 def test_bad_files_say_what_is_wrong(tmp_path: Path, make, message: str) -> None:
@@ -94,6 +94,17 @@ def test_a_visited_states_file_says_to_relabel_it_first(tmp_path: Path) -> None:
         load([path])
 
 
+def test_an_append_killed_after_its_commit_point_says_how_to_finish_it(
+    dataset: Path,
+) -> None:
+    journal = dataset.with_name(f".{dataset.name}.journal")
+    journal.write_bytes(b'{"state": "begin", "pages": []}\n')
+    assert load([dataset]).n_episodes > 0  # a running (or undone) append: the file is whole
+    journal.write_bytes(b'{"state": "commit", "pages": [[0, 8]]}\n12345678')
+    with pytest.raises(DatasetError, match=r"run `fil-collect info .*ds.*\.h5` once to finish"):
+        load([dataset])
+
+
 def test_mixed_games_are_refused(tmp_path: Path) -> None:
     a = write_dataset(tmp_path / "a.h5")
     b = write_dataset(tmp_path / "b.h5", game="Pong")
@@ -105,3 +116,17 @@ def test_data_larger_than_memory_is_refused_before_reading(dataset: Path) -> Non
     with pytest.raises(DatasetError, match=r"GiB decompressed but only .* train on fewer files"):
         load([dataset], memory_limit=1000)
     assert load([dataset], memory_limit=10**9).n_episodes == 6
+
+
+def test_visit_shares_are_the_soft_targets_and_one_hot_stands_in_without_them(
+    tmp_path: Path,
+) -> None:
+    plain = write_dataset(tmp_path / "plain.h5", episodes=1, steps=6)
+    data = load([plain])
+    assert np.array_equal(data.targets.argmax(1), data.actions)
+    assert (data.targets.sum(1) == 1).all() and data.labels(soft=False) is data.actions
+    shared = write_dataset(tmp_path / "v3.h5", episodes=1, steps=6)
+    shares = np.full((6, data.n_actions), 1 / data.n_actions, dtype=np.float32)
+    with h5py.File(shared, "a") as f:
+        f["episode_0"].create_dataset("visit_shares", data=shares)
+    assert np.allclose(load([shared]).labels(soft=True), shares)

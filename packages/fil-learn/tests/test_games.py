@@ -20,6 +20,14 @@ def test_human_normalized_score() -> None:
     assert human_normalized(1.0, "NoSuchGame") is None
 
 
+def test_the_reference_table_holds_all_57_games() -> None:
+    from fil_learn.games import REFERENCE_SCORES
+
+    assert len(REFERENCE_SCORES) == 57
+    assert reference_scores("YarsRevenge") == (3092.9, 54576.9)
+    assert all(random < human for random, human in REFERENCE_SCORES.values())
+
+
 def test_eval_without_the_emulator_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ale_py", None)  # import ale_py now raises ImportError
     with pytest.raises(ValueError, match=r"pip install 'fil-learn\[eval\]'"):

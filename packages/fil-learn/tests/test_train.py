@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
@@ -16,7 +17,15 @@ from flax import nnx
 from fil_learn.checkpoint import CheckpointStore
 from fil_learn.data import load
 from fil_learn.model import ModelConfig, NatureCNN
-from fil_learn.train import CallDone, EpochStarted, FitConfig, Trainer, fit, load_policy
+from fil_learn.train import (
+    CallDone,
+    EpochStarted,
+    FitConfig,
+    Trainer,
+    cross_entropy,
+    fit,
+    load_policy,
+)
 
 from .conftest import TINY_MODEL, write_dataset
 
@@ -45,6 +54,62 @@ def test_fit_learns_the_demonstrated_actions(dataset: Path, tmp_path: Path) -> N
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == list(range(1, 13))
     assert all(r["samples_per_second"] > 0 for r in rows)
+    board = _event_scalars(run)
+    assert [step for step, _ in board["loss/validation"]] == list(range(1, 13))
+    assert np.allclose([v for _, v in board["loss/train"]], [r["train_loss"] for r in rows])
+    assert {"accuracy/train", "accuracy/validation", "speed/samples_per_second"} <= set(board)
+
+
+def _event_scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar of the run's TensorBoard event files: tag -> [(step, value)], read from the
+    TFRecord framing (length, crc, event protobuf, crc) as TensorBoard reads it."""
+    from tensorboardX.proto import event_pb2
+
+    scalars: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(run.glob("events.out.tfevents.*")):
+        data, offset = path.read_bytes(), 0
+        while offset < len(data):
+            length = int.from_bytes(data[offset : offset + 8], "little")
+            event = event_pb2.Event.FromString(data[offset + 12 : offset + 12 + length])
+            offset += 12 + length + 4
+            for value in event.summary.value:
+                scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return scalars
+
+
+def test_the_plot_shows_chance_the_kept_epoch_and_stages() -> None:
+    from fil_learn.plots import history_figure
+
+    row = {"train_loss": 1.0, "val_loss": 1.2, "train_accuracy": 0.5, "val_accuracy": 0.4}
+    history = [{**row, "epoch": e, "stage": 1 if e < 3 else 2} for e in (1, 2, 3)]
+    figure = history_figure(history, "t", n_actions=6, best_epoch=2)
+    loss_ax, accuracy_ax = figure.axes
+    lines = {line.get_label(): line for line in loss_ax.get_lines()}
+    assert np.allclose(lines["chance (6 actions)"].get_ydata(), np.log(6))
+    assert list(lines["best/ (epoch 2)"].get_xdata()) == [2, 2]
+    assert list(lines["new stage"].get_xdata()) == [2.5, 2.5]
+    accuracy = {line.get_label(): line for line in accuracy_ax.get_lines()}
+    assert np.allclose(accuracy["chance (6 actions)"].get_ydata(), 1 / 6)
+    assert loss_ax.get_ylim()[1] > np.log(6)  # the chance line is inside the plot
+    for rows in (history, history[:1]):  # short runs get whole epochs too
+        ticks = history_figure(rows, "t", 6, None).axes[0].get_xticks()
+        assert all(float(t).is_integer() for t in ticks)
+
+
+def test_the_frame_stack_follows_the_model_config(dataset: Path, tmp_path: Path) -> None:
+    from fil_learn.evaluate import make_env
+
+    run = tmp_path / "run"
+    model = {**TINY_MODEL, "stack": 2}
+    fit([dataset], run, FitConfig(epochs=1, batch_size=16), model_config=model)
+    settings, policy = load_policy(run)
+    assert settings["model"]["stack"] == 2
+    assert policy(np.zeros((1, 84, 84, 2), np.uint8)).shape == (1, 6)
+    assert load([dataset], stack=2).stacks.shape[1] == 2
+    env = make_env(settings["env_id"], "v5", stack=2)
+    observation, _ = env.reset(seed=0)
+    env.close()
+    assert np.asarray(observation).shape == (2, 84, 84)
 
 
 def test_same_seed_same_training(dataset: Path, tmp_path: Path) -> None:
@@ -167,3 +232,17 @@ def test_every_full_batch_of_an_epoch_is_trained(dataset: Path, tmp_path: Path) 
     fit([dataset], tmp_path / "run", config, model_config=TINY_MODEL, on_event=events.append)
     assert [e.calls for e in events if isinstance(e, EpochStarted)] == [4]
     assert sum(isinstance(e, CallDone) for e in events) == 4
+
+
+def test_visit_targets_train_on_distributions_and_one_hot_matches_actions() -> None:
+    """Soft targets (format v3's visit shares) are a cross-entropy against a distribution;
+    one-hot targets give exactly the loss of the integer labels."""
+    logits = jnp.array([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
+    actions = jnp.array([0, 2])
+    hard = cross_entropy(logits, actions)
+    one_hot = cross_entropy(logits, jax.nn.one_hot(actions, 3))
+    assert jnp.allclose(hard[0], one_hot[0]) and hard[1] == one_hot[1] == 1.0
+    shares = jnp.array([[0.5, 0.5, 0.0], [0.0, 0.2, 0.8]])
+    loss, accuracy = cross_entropy(logits, shares)
+    expected = -(shares * jax.nn.log_softmax(logits)).sum(-1).mean()
+    assert jnp.allclose(loss, expected) and accuracy == 1.0

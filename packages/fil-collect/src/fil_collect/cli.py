@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,14 +19,22 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import fil_collect
 from fil_collect import interrupt
 from fil_collect import verify as verification
 from fil_collect.collect import CollectConfig, Collection, EpisodeWritten, Event
 from fil_collect.combine import all_of, copy_episodes, intact, return_between
-from fil_collect.dataset import Compression, episode_names, open_dataset, require_attrs
+from fil_collect.dataset import (
+    Compression,
+    CompressionName,
+    episode_names,
+    open_dataset,
+    require_attrs,
+)
 from fil_collect.env import EnvConfig
 from fil_collect.games import Game, available_roms, resolve_game
-from fil_collect.relabel import LabelsWritten, RelabelConfig, Relabelling
+from fil_collect.guide import GuideConfig
+from fil_collect.relabel import LabelsWritten, RelabelConfig, Relabelling, Rule, label_swarm
 from fil_collect.summary import summarize, summary_rows
 from fil_collect.swarm import SwarmConfig
 from fil_collect.verify import EpisodeCheck, checksum_status, version_warnings
@@ -56,8 +64,30 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_USAGE) from None
 
 
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"fil-collect {fil_collect.__version__}", highlight=False)
+        raise typer.Exit()
+
+
+def _refuse_collect_options(ctx: typer.Context) -> None:
+    """Options before a subcommand are collecting's, and collecting does not run: a silent
+    `fil-collect --walkers 4 info x.h5` would ignore them, so it is an error."""
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name or "")
+        if source is not None and source.name == "COMMANDLINE":
+            command = ctx.invoked_subcommand
+            err.print(
+                f"[bold red]error:[/] {param.opts[0]} is an option of collecting, not of "
+                f"`{command}`: give {command}'s options after it (fil-collect {command} --help)",
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_USAGE)
+
+
 SWARM = "Swarm (FMC)"
 ENV = "Environment"
+GUIDE = "Guided by a policy"
 OUTPUT = "Output"
 
 
@@ -96,8 +126,27 @@ def collect(
         int, typer.Option(help="Walkers in the swarm.", rich_help_panel=SWARM)
     ] = SwarmConfig.n_walkers,
     epochs: Annotated[
-        int, typer.Option(help="Swarm iterations per episode.", rich_help_panel=SWARM)
+        int | None,
+        typer.Option(
+            help="Most swarm iterations per episode \\[default: no limit; --max-frames decides].",
+            rich_help_panel=SWARM,
+        ),
     ] = SwarmConfig.max_epochs,
+    max_frames: Annotated[
+        int | None,
+        typer.Option(
+            help="Emulator frames per episode, all walkers together (deterministic; 2M is 2-4 "
+            "minutes of one core; 0: no limit).",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.max_frames,
+    minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="CPU minutes per episode (then the result depends on the machine's speed).",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.max_minutes,
     min_dt: Annotated[
         int, typer.Option(help="Fewest agent steps an action is repeated.", rich_help_panel=SWARM)
     ] = SwarmConfig.min_dt,
@@ -120,6 +169,32 @@ def collect(
             help="Exponent of the RAM distance in the virtual reward.", rich_help_panel=SWARM
         ),
     ] = SwarmConfig.distance_scale,
+    lives_scale: Annotated[
+        float,
+        typer.Option(
+            help="Exponent of the lives left in the virtual reward (0: ignore lives).",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.lives_scale,
+    rewind_every: Annotated[
+        int,
+        typer.Option(
+            help="On games with lives, save the walkers every k epochs and return to them when "
+            "all die at once (0: a swarm-wide death ends the episode).",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.rewind_every,
+    max_rewinds: Annotated[
+        int, typer.Option(help="Swarm-wide deaths survived per episode.", rich_help_panel=SWARM)
+    ] = SwarmConfig.max_rewinds,
+    elite_patience: Annotated[
+        int,
+        typer.Option(
+            help="Epochs the best walker is retried before a lower-scoring continuation of its "
+            "game replaces it (games that cost points: Pong, Skiing).",
+            rich_help_panel=SWARM,
+        ),
+    ] = SwarmConfig.elite_patience,
     life_loss_is_death: Annotated[
         bool,
         typer.Option(
@@ -128,6 +203,24 @@ def collect(
             rich_help_panel=SWARM,
         ),
     ] = SwarmConfig.life_loss_is_death,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="An ONNX policy (`fil-learn export`) that walkers draw actions from instead of "
+            "uniformly (expert iteration). Needs fil-collect\\[guide].",
+            rich_help_panel=GUIDE,
+        ),
+    ] = None,
+    policy_temperature: Annotated[
+        float,
+        typer.Option(help="Softmax temperature of the policy's logits.", rich_help_panel=GUIDE),
+    ] = GuideConfig.temperature,
+    policy_epsilon: Annotated[
+        float,
+        typer.Option(
+            help="Share of each draw that stays uniform (1: plain FMC).", rich_help_panel=GUIDE
+        ),
+    ] = GuideConfig.epsilon,
     elitism: Annotated[
         bool,
         typer.Option(
@@ -164,19 +257,20 @@ def collect(
     ] = 0,
     workers: Annotated[
         int | None,
-        typer.Option(help="Swarm processes [default: all cores].", rich_help_panel=OUTPUT),
+        typer.Option(help=r"Swarm processes \[default: all cores].", rich_help_panel=OUTPUT),
     ] = None,
     ray: Annotated[
         str | None,
         typer.Option(
             "--ray",
             help="Run the swarms as tasks on a Ray cluster: 'auto' (the one started on this "
-            "machine with `ray start`) or its HOST:PORT. Needs fil-collect[ray].",
+            r"machine with `ray start`) or its HOST:PORT. Needs fil-collect\[ray].",
             rich_help_panel=OUTPUT,
         ),
     ] = None,
     compression: Annotated[
-        str, typer.Option(help="gzip (every HDF5 reader), lzf or none.", rich_help_panel=OUTPUT)
+        CompressionName,
+        typer.Option(help="gzip: every HDF5 reader; lzf: h5py only.", rich_help_panel=OUTPUT),
     ] = Compression.name,
     compression_level: Annotated[
         int, typer.Option(help="gzip level 0-9.", rich_help_panel=OUTPUT)
@@ -192,9 +286,16 @@ def collect(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress display.", rich_help_panel=OUTPUT)
     ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
 ) -> None:
     """Collect demonstrations: `fil-collect --game SpaceInvaders --out ds.h5`."""
     if ctx.invoked_subcommand is not None:
+        _refuse_collect_options(ctx)
         return
     with user_errors():
         if game is None or out_path is None:
@@ -208,6 +309,12 @@ def collect(
             swarm=SwarmConfig(
                 n_walkers=walkers,
                 max_epochs=epochs,
+                max_frames=max_frames or None,
+                max_minutes=minutes,
+                lives_scale=lives_scale,
+                rewind_every=rewind_every,
+                max_rewinds=max_rewinds,
+                elite_patience=elite_patience,
                 min_dt=min_dt,
                 max_dt=max_dt,
                 loc_dt=loc_dt,
@@ -220,6 +327,9 @@ def collect(
             ),
             raw_frames=raw_frames,
             seed=seed,
+            guide=None
+            if policy is None
+            else GuideConfig(policy, temperature=policy_temperature, epsilon=policy_epsilon),
         )
         collection = Collection(
             config,
@@ -243,7 +353,7 @@ def collect(
 
     def on_event(event: Event) -> None:
         if isinstance(event, EpisodeProgress):
-            bars.running(event.index, event.done, epochs, f"score {event.value:,.0f}")
+            bars.running(event.index, event.done, event.total, f"score {event.score:,.0f}")
             return
         done.append(event)
         bars.finished(
@@ -315,7 +425,7 @@ class _EpisodeBars:
     def __exit__(self, *exc: object) -> None:
         self._progress.__exit__(*exc)
 
-    def running(self, index: int, done: int, total: int, status: str) -> None:
+    def running(self, index: int, done: int, total: int | None, status: str) -> None:
         """Progress of a running episode; a report that arrives after it finished is dropped."""
         if index in self._finished:
             return
@@ -377,7 +487,7 @@ def relabel(
         int | None, typer.Option(help="At most this many labels per episode, evenly spaced.")
     ] = None,
     rule: Annotated[
-        str,
+        Rule,
         typer.Option(
             help="vote: the swarm's majority first action; best: the best walker's; value: one "
             "swarm per first action (--walkers each, same random numbers), most lives then "
@@ -385,13 +495,13 @@ def relabel(
         ),
     ] = "vote",
     seed: Annotated[int, typer.Option(help="Seeds the label swarms.")] = 0,
-    workers: Annotated[int | None, typer.Option(help="Processes [default: all cores].")] = None,
+    workers: Annotated[int | None, typer.Option(help=r"Processes \[default: all cores].")] = None,
     ray: Annotated[
         str | None,
         typer.Option(
             "--ray",
             help="Label episodes as tasks on a Ray cluster: 'auto' or HOST:PORT. "
-            "Needs fil-collect[ray].",
+            r"Needs fil-collect\[ray].",
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
@@ -400,12 +510,7 @@ def relabel(
     """Label a learner's visited states with short swarms (DAgger); writes a fil dataset."""
     with user_errors():
         config = RelabelConfig(
-            swarm=SwarmConfig(
-                n_walkers=walkers,
-                max_epochs=epochs,
-                max_dt=max_dt,
-                life_loss_is_death=life_loss_is_death,
-            ),
+            swarm=label_swarm(walkers, epochs, max_dt, life_loss_is_death),
             every=every,
             max_labels=max_labels,
             rule=rule,
@@ -430,7 +535,7 @@ def relabel(
 
     def on_event(event: EpisodeProgress | LabelsWritten) -> None:
         if isinstance(event, EpisodeProgress):
-            bars.running(event.index, event.done, int(event.value), "labels")
+            bars.running(event.index, event.done, event.total, "labels")
             return
         written.append(event)
         per_label = event.seconds / max(event.labels, 1)
@@ -487,7 +592,7 @@ def info(
 @app.command()
 def verify(
     path: Annotated[Path, typer.Argument(help="A fil dataset file.")],
-    workers: Annotated[int | None, typer.Option(help="Processes [default: all cores].")] = None,
+    workers: Annotated[int | None, typer.Option(help=r"Processes \[default: all cores].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Re-simulate every episode in ale-py and check rewards and every frame bit for bit.
@@ -587,7 +692,7 @@ def filter_command(
 @app.command()
 def export(
     path: Annotated[Path, typer.Argument(help="A fil dataset.")],
-    to: Annotated[str, typer.Option(help="Target format (minari).")] = "minari",
+    to: Annotated[Literal["minari"], typer.Option(help="Target format.")] = "minari",
     name: Annotated[str | None, typer.Option(help="Dataset id, e.g. spaceinvaders/fmc-v0.")] = None,
     author: Annotated[str | None, typer.Option(help="Author metadata.")] = None,
     author_email: Annotated[str | None, typer.Option(help="Author e-mail metadata.")] = None,
@@ -597,8 +702,6 @@ def export(
 ) -> None:
     """Export to another format: `--to minari` writes a local Minari dataset (lossless)."""
     with user_errors():
-        if to != "minari":
-            raise ValueError(f"--to {to!r} is not supported: the only target is minari")
         if not name:
             raise ValueError("give --name, a Minari dataset id such as spaceinvaders/fmc-v0")
         from fil_collect.export import export_minari

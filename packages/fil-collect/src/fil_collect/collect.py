@@ -31,10 +31,11 @@ from fil_collect.dataset import (
     EpisodeRecord,
 )
 from fil_collect.env import AtariEmulator, EnvConfig, rom_md5
+from fil_collect.guide import GuideConfig, PolicyGuide
 from fil_collect.observation import OBS_SIZE
 from fil_collect.replay import check_return, expand, replay
-from fil_collect.swarm import Swarm, SwarmConfig
-from fil_collect.workers import EpisodeProgress, ProgressFn, TaskRunner
+from fil_collect.swarm import Swarm, SwarmConfig, SwarmResult
+from fil_collect.workers import EpisodeProgress, TaskProgress, TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ class CollectConfig:
     """Also store the full 210x160 RGB screens (about 15x the size of the 84x84 frames)."""
     seed: int = 0
     """Base seed; episode i uses a seed derived from (seed, i)."""
+    guide: GuideConfig | None = None
+    """A policy that walkers draw their actions from (expert iteration), else uniform draws."""
 
     def validate(self) -> None:
         self.env.validate()
@@ -56,6 +59,8 @@ class CollectConfig:
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
         self.swarm.validate()
+        if self.guide is not None:
+            self.guide.validate()
         if self.seed < 0:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
 
@@ -68,6 +73,7 @@ class CollectConfig:
             "repeat_action_probability": 0.0,
             "raw_frames": self.raw_frames,
             **{f"swarm.{k}": v for k, v in asdict(self.swarm).items()},
+            **({} if self.guide is None else self.guide.settings()),
         }
 
 
@@ -77,7 +83,7 @@ def episode_seed(base_seed: int, index: int) -> int:
 
 
 def collect_episode(
-    config: CollectConfig, index: int, progress: ProgressFn | None = None
+    config: CollectConfig, index: int, progress: TaskProgress | None = None
 ) -> EpisodeRecord:
     """Run one swarm, replay its best branch from the start state, and check the replay."""
     started = time.perf_counter()
@@ -85,13 +91,21 @@ def collect_episode(
     replay_emulator = AtariEmulator(config.env, seed)
     root = replay_emulator.clone()
     walkers = [AtariEmulator(config.env, seed) for _ in range(config.swarm.n_walkers)]
-    result = Swarm(walkers, config.swarm, np.random.default_rng(seed)).run(root, progress)
+    guide = None if config.guide is None else load_guide(config.guide, replay_emulator)
+
+    def on_epoch(epoch: int, score: float) -> None:
+        if progress is not None:
+            progress(epoch, config.swarm.max_epochs, score)
+
+    swarm = Swarm(walkers, config.swarm, np.random.default_rng(seed), guide)
+    result = swarm.run(root, on_epoch)
     demo = replay(replay_emulator, root, expand(result.branch), raw_frames=config.raw_frames)
     check_return(demo, result.score)
     return EpisodeRecord(
         index=index,
         demo=demo,
         start_state=root.serialize(),
+        extra_arrays={"visit_shares": visit_shares(result)},
         attrs={
             "seed": seed,
             "base_seed": config.seed,
@@ -103,6 +117,23 @@ def collect_episode(
             "emulator_frames": result.emulator_frames,
             "wall_seconds": time.perf_counter() - started,
         },
+    )
+
+
+def visit_shares(result: SwarmResult) -> np.ndarray:
+    """(T, n_actions) float32, one row per agent step: the share of walkers counted under each
+    action at the decision the step belongs to (repeated over the decision's dt steps)."""
+    if result.visits is None or not result.branch:
+        return np.zeros((0, len(result.root_votes)), dtype=np.float32)
+    shares = result.visits / result.visits.sum(axis=1, keepdims=True)
+    repeats = [step.dt for step in result.branch]
+    return np.repeat(shares, repeats, axis=0).astype(np.float32)
+
+
+def load_guide(config: GuideConfig, emulator: AtariEmulator) -> PolicyGuide:
+    """The guide, checked against the game, action set and frameskip `emulator` plays."""
+    return PolicyGuide(
+        config, emulator.config.game.rom, emulator.n_actions, emulator.config.frameskip
     )
 
 
@@ -187,6 +218,8 @@ class Collection:
         writer stays here either way."""
         config.validate()
         compression.validate()
+        if config.guide is not None:  # a policy for another game fails before any work
+            load_guide(config.guide, AtariEmulator(config.env, seed=0))
         if episodes < 1:
             raise ValueError(f"--episodes must be at least 1, got {episodes}")
         if episodes > MAX_EPISODES:

@@ -1,10 +1,9 @@
 """The HDF5 dataset file (format v1 and v2, specified in `datasets/README.md`): writing and checking.
 
-Appends are atomic: the file is copied, the new episodes are written to the copy, and the copy
-replaces the original with one `os.replace`. A collector killed at any moment, even by SIGKILL in
-the middle of a write, leaves the last complete file in place; HDF5 itself gives no such
-guarantee for a file that was open for writing when its process died. The copy costs a fraction
-of a second for datasets of hundreds of episodes, against minutes of search per episode.
+Appends cost O(episode) and a collector killed at any moment, even by SIGKILL in the middle of a
+write, leaves every episode it reported readable: a new file is written under a temporary name
+and renamed into place; later appends write into the file through a redo journal
+(`journal.py`), and every reader here first completes or undoes an append whose writer died.
 """
 
 from __future__ import annotations
@@ -12,29 +11,33 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import h5py
 import numpy as np
 
 from fil_collect.checksum import array_digest, file_digest
+from fil_collect.journal import finish_append, in_place_append
 from fil_collect.replay import Demonstration
 
 FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 2
-"""The newest version this code reads. Version 2 adds relabelled episodes (`relabel.py`)."""
-SWARM_FORMAT_VERSION = 1
-"""Files of swarm episodes only are still written as version 1, so v1 readers keep reading them."""
+FORMAT_VERSION = 3
+"""The newest version this code reads. Version 2 adds relabelled episodes (`relabel.py`),
+version 3 the swarm's visit shares (`visit_shares`, soft targets)."""
+SWARM_FORMAT_VERSION = 3
+"""Files of swarm episodes, which carry `visit_shares`."""
+RELABEL_FORMAT_VERSION = 2
+"""Files of relabelled episodes (no visit shares), still version 2."""
 NO_LABEL = -1
 """`actions` value of a relabelled episode's unlabelled step (frame-stack context only)."""
 OBS_CHUNK_ROWS = 64
 """Frames per observation chunk: ~450 KB raw, inside HDF5's recommended chunk size range."""
 VECTOR_CHUNK_ROWS = 4096
-COMPRESSIONS = ("gzip", "lzf", "none")
+CompressionName = Literal["gzip", "lzf", "none"]
+COMPRESSIONS: tuple[str, ...] = get_args(CompressionName)
 
 
 class DatasetError(ValueError):
@@ -45,7 +48,7 @@ class DatasetError(ValueError):
 class Compression:
     """How time-indexed arrays are compressed; gzip is in every HDF5 reader, lzf only in h5py."""
 
-    name: str = "gzip"
+    name: CompressionName = "gzip"
     level: int = 6
 
     def validate(self) -> None:
@@ -93,6 +96,8 @@ def open_dataset(path: Path) -> Iterator[h5py.File]:
         raise FileNotFoundError(f"{path} does not exist")
     if path.is_dir():
         raise DatasetError(f"{path} is a folder; give a fil dataset file (.h5)")
+    if path.is_file():
+        finish_append(path)
     try:
         handle = h5py.File(path, "r")
     except OSError:
@@ -201,10 +206,25 @@ def episode_arrays(record: EpisodeRecord) -> dict[str, np.ndarray]:
 
 def write_file_totals(handle: h5py.File) -> None:
     """File attributes that summarize the episodes: counts and the file checksum."""
-    names = episode_names(handle)
-    handle.attrs["total_episodes"] = len(names)
-    handle.attrs["total_steps"] = int(sum(handle[n].attrs["length"] for n in names))
-    handle.attrs["sha256"] = file_digest(str(handle[n].attrs.get("sha256", "")) for n in names)
+    set_file_totals(handle, read_episode_totals(handle))
+
+
+def read_episode_totals(handle: h5py.File) -> dict[int, tuple[str, int]]:
+    """(sha256, length) of every episode by index: what the file totals are made of."""
+    return {
+        int(name[8:]): (
+            str(handle[name].attrs.get("sha256", "")),
+            int(handle[name].attrs["length"]),
+        )
+        for name in episode_names(handle)
+    }
+
+
+def set_file_totals(handle: h5py.File, episodes: dict[int, tuple[str, int]]) -> None:
+    """Write `total_episodes`, `total_steps` and the file checksum from per-episode totals."""
+    handle.attrs["total_episodes"] = len(episodes)
+    handle.attrs["total_steps"] = sum(length for _, length in episodes.values())
+    handle.attrs["sha256"] = file_digest(episodes[index][0] for index in sorted(episodes))
 
 
 class DatasetWriter:
@@ -222,6 +242,7 @@ class DatasetWriter:
         self.header = header
         self.compression = compression
         self._replace = False
+        self._totals: dict[int, tuple[str, int]] | None = None
         self._temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         self._check_writable()
         self._remove_stale_temps()
@@ -240,6 +261,10 @@ class DatasetWriter:
         if self.path.is_dir():
             raise DatasetError(
                 f"cannot write {self.path}: it is a folder; give a file name like {self.path / 'ds.h5'}"
+            )
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            raise DatasetError(
+                f"cannot write {self.path}: it is read-only; choose another --out or make it writable"
             )
         try:
             self._temp.touch()
@@ -285,16 +310,16 @@ class DatasetWriter:
 
     def append(self, records: list[EpisodeRecord]) -> None:
         """Add episodes; on return they are on disk, and nothing is half-written at any time."""
-        try:
-            if self.path.exists() and not self._replace:
-                shutil.copyfile(self.path, self._temp)
-            with h5py.File(self._temp, "a" if self._temp.exists() else "w") as handle:
-                if "format" not in handle.attrs:
-                    for key, value in self.header.items():
-                        handle.attrs[key] = _attr_value(value)
-                for record in records:
-                    write_episode(handle, record, self.compression)
-                write_file_totals(handle)
+        if self.path.exists() and not self._replace:
+            with in_place_append(self.path) as shadow, h5py.File(shadow, "r+") as handle:
+                self._write(handle, records)
+            return
+        try:  # a new file (or one replacing the old) appears whole, by one rename
+            with h5py.File(self._temp, "w") as handle:
+                for key, value in self.header.items():
+                    handle.attrs[key] = _attr_value(value)
+                self._totals = {}
+                self._write(handle, records)
             with open(self._temp, "rb") as written:
                 os.fsync(written.fileno())
             os.replace(self._temp, self.path)
@@ -302,6 +327,20 @@ class DatasetWriter:
         except BaseException:
             self._temp.unlink(missing_ok=True)
             raise
+
+    def _write(self, handle: h5py.File, records: list[EpisodeRecord]) -> None:
+        """The episodes and the file totals. The totals are kept here rather than re-read from
+        every episode, which would make an append cost O(file); they are re-read when another
+        writer changed the file in between."""
+        if self._totals is None or file_digest(
+            self._totals[index][0] for index in sorted(self._totals)
+        ) != handle.attrs.get("sha256"):
+            self._totals = read_episode_totals(handle)
+        for record in records:
+            write_episode(handle, record, self.compression)
+            attrs = handle[episode_name(record.index)].attrs
+            self._totals[record.index] = (str(attrs["sha256"]), int(attrs["length"]))
+        set_file_totals(handle, self._totals)
 
 
 def _process_alive(pid: int) -> bool:

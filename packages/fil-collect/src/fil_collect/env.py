@@ -105,6 +105,26 @@ class AtariEmulator:
                     return float(reward), step, (step - 1) * frameskip + frame, True
         return float(reward), steps, steps * frameskip, False
 
+    def run_screens(
+        self, action: int, previous: np.ndarray, latest: np.ndarray
+    ) -> tuple[float, int, bool]:
+        """One agent step that also reads the grayscale screens of its last two frames (the
+        guided swarm's observations). Returns (reward, frames emulated, ended); a step cut
+        short by game over leaves the buffers as they were."""
+        act, over, gray = self._ale.act, self._ale.game_over, self._ale.getScreenGrayscale
+        ale_action = self._actions[action]
+        frameskip = self.config.frameskip
+        reward = 0
+        for frame in range(1, frameskip + 1):
+            reward += act(ale_action)
+            if over():
+                return float(reward), frame, True
+            if frame == frameskip - 1:
+                gray(previous)
+            elif frame == frameskip:
+                gray(latest)
+        return float(reward), frameskip, False
+
     def act_frame(self, action: int) -> float:
         """Emulate one frame; used by replay, which needs the screens inside an agent step."""
         return float(self._ale.act(self._actions[action]))

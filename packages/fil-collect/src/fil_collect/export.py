@@ -67,6 +67,7 @@ def export_minari(
         )
         env_id = str(handle.attrs["env_id"])
         frameskip = int(handle.attrs.get("frameskip", 4))
+        version = int(handle.attrs["format_version"])
         settings = json.loads(handle.attrs["config_json"])
         buffers = []
         for name in episode_names(handle):
@@ -113,7 +114,7 @@ def export_minari(
             author_email=author_email,
             code_permalink=code_permalink,
             description=description
-            or f"FMC swarm demonstrations exported from {path.name} (fil dataset v1)",
+            or f"FMC swarm demonstrations exported from {path.name} (fil dataset v{version})",
             action_space=env.action_space,
             observation_space=env.observation_space,
             jpeg_encoding=False,

@@ -36,7 +36,54 @@ class PooledFrames:
         elif frame_in_step == self.frameskip - 1:
             emulator.grayscale(self._latest)
 
+    @property
+    def latest(self) -> np.ndarray:
+        return self._latest
+
+    @property
+    def previous(self) -> np.ndarray:
+        return self._previous
+
     def observation(self) -> np.ndarray:
         if self.frameskip > 1:
             np.maximum(self._latest, self._previous, out=self._latest)
         return cv2.resize(self._latest, (OBS_SIZE, OBS_SIZE), interpolation=cv2.INTER_AREA)
+
+    def observe_into(self, out: np.ndarray) -> None:
+        """`observation()` written into `out` (84x84 uint8), without a new array."""
+        if self.frameskip > 1:
+            np.maximum(self._latest, self._previous, out=self._latest)
+        cv2.resize(self._latest, (OBS_SIZE, OBS_SIZE), dst=out, interpolation=cv2.INTER_AREA)
+
+
+def run_observed(
+    emulator: AtariEmulator, action: int, steps: int, pool: PooledFrames, stack: np.ndarray
+) -> tuple[float, int, int, bool]:
+    """`emulator.run`, but the last `len(stack)` agent steps also push their observation onto
+    `stack` (oldest first), exactly as the dataset's observations are made: a guided walker
+    shows its policy what the policy saw in training. Earlier steps run at full speed.
+
+    Every observed step is complete (a step cut short ends the walker), so both pool slots are
+    fresh and one scratch `pool` serves every walker.
+    """
+    quiet = max(0, steps - stack.shape[0])
+    reward, begun, frames, ended = emulator.run(action, quiet)
+    for step in range(quiet + 1, steps + 1):
+        if ended:
+            break
+        gained, used, ended = emulator.run_screens(action, pool.previous, pool.latest)
+        reward += gained
+        frames += used
+        begun = step
+        if not ended:
+            stack[:-1] = stack[1:]
+            pool.observe_into(stack[-1])
+    return reward, begun, frames, ended
+
+
+def reset_stack(emulator: AtariEmulator, stack: np.ndarray) -> None:
+    """The stack of a freshly reset episode: its first observation repeated, as
+    FrameStackObservation pads at reset and fil-learn pads an episode's first steps."""
+    pool = PooledFrames(emulator.config.frameskip)
+    pool.on_reset(emulator)
+    stack[:] = pool.observation()

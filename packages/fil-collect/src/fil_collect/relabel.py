@@ -19,14 +19,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
+from ale_py import ALEState
 
 from fil_collect.collect import file_header
 from fil_collect.dataset import (
-    FORMAT_VERSION,
     NO_LABEL,
+    RELABEL_FORMAT_VERSION,
     Compression,
     DatasetWriter,
     EpisodeRecord,
@@ -36,13 +37,27 @@ from fil_collect.games import Game, resolve_game
 from fil_collect.replay import Demonstration
 from fil_collect.swarm import Swarm, SwarmConfig
 from fil_collect.visited import read_visited_episode, visited_header
-from fil_collect.workers import EpisodeProgress, ProgressFn, TaskRunner
+from fil_collect.workers import EpisodeProgress, TaskProgress, TaskRunner
 
-RULES = ("vote", "best", "value")
+Rule = Literal["vote", "best", "value"]
+RULES: tuple[str, ...] = get_args(Rule)
 
 
-def _relabel_swarm() -> SwarmConfig:
-    return SwarmConfig(n_walkers=16, max_epochs=10, max_dt=8, life_loss_is_death=True)
+def label_swarm(
+    n_walkers: int = 16, max_epochs: int = 10, max_dt: int = 8, life_loss_is_death: bool = True
+) -> SwarmConfig:
+    """A short label swarm: its horizon is the epoch count alone (no frame budget), and the
+    collection rules for long episodes (lives in the virtual reward, rewinds) stay off, so a
+    label compares first moves by what the swarm finds, not by how it survives."""
+    return SwarmConfig(
+        n_walkers=n_walkers,
+        max_epochs=max_epochs,
+        max_frames=None,
+        max_dt=max_dt,
+        life_loss_is_death=life_loss_is_death,
+        lives_scale=0.0,
+        rewind_every=0,
+    )
 
 
 @dataclass(frozen=True)
@@ -51,7 +66,7 @@ class RelabelConfig:
     (at most n_walkers x max_epochs x max_dt agent steps) and the number of labels by `every`
     and `max_labels`."""
 
-    swarm: SwarmConfig = field(default_factory=_relabel_swarm)
+    swarm: SwarmConfig = field(default_factory=label_swarm)
     """A short swarm: 16 walkers x 10 epochs of ~4 steps look ~3 s of play ahead. Losing a life
     is death here (unlike collection): within so short a horizon the score alone cannot see
     that dying is bad."""
@@ -59,7 +74,7 @@ class RelabelConfig:
     """Label every k-th visited step that has a saved state."""
     max_labels: int | None = None
     """At most this many labels per episode, evenly spaced (bounds the cost of long episodes)."""
-    rule: str = "vote"
+    rule: Rule = "vote"
     """`vote`: the swarm's majority first action; `best`: the best walker's first action;
     `value`: one swarm per first action (`swarm.n_walkers` walkers each), ranked by lives kept,
     then score; where all moves tie the state stays unlabelled, and other ties keep the
@@ -113,7 +128,7 @@ class Label:
 
 def label_state(
     emulators: list[AtariEmulator],
-    state: Any,
+    state: ALEState,
     config: RelabelConfig,
     rng: np.random.Generator,
     learner_action: int,
@@ -128,7 +143,7 @@ def label_state(
 
 def _label_by_value(
     emulators: list[AtariEmulator],
-    state: Any,
+    state: ALEState,
     config: RelabelConfig,
     rng: np.random.Generator,
     learner_action: int,
@@ -182,7 +197,7 @@ class RelabelTask:
 
 
 def relabel_episode(
-    task: RelabelTask, index: int, progress: ProgressFn | None = None
+    task: RelabelTask, index: int, progress: TaskProgress | None = None
 ) -> EpisodeRecord:
     """Label the chosen steps of one visited episode with short swarms from their states."""
     started = time.perf_counter()
@@ -208,7 +223,7 @@ def relabel_episode(
             evidence[name][step] = values
         frames += label.emulator_frames
         if progress is not None:
-            progress(done, float(len(chosen)))
+            progress(done, len(chosen), None)
     seconds = time.perf_counter() - started
     demo = Demonstration(
         observations=visited.observations,
@@ -254,7 +269,7 @@ def relabel_header(config: RelabelConfig, visited: dict[str, Any], game: Game) -
     and protocol that played the visited episodes."""
     env = EnvConfig(game, frameskip=visited_frameskip(visited))
     return {
-        **file_header(env, config.settings(env), FORMAT_VERSION),
+        **file_header(env, config.settings(env), RELABEL_FORMAT_VERSION),
         "visited_policy": str(visited.get("policy", "")),
         "visited_protocol": str(visited.get("protocol", "")),
     }

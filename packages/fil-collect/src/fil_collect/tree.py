@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 ROOT = 0
 
 
@@ -31,6 +33,8 @@ class HistoryTree:
         self._parent: dict[int, int] = {ROOT: -1}
         self._step: dict[int, Step] = {}
         self._refs: dict[int, int] = {ROOT: 0}
+        self._visits: dict[int, dict[int, int]] = {}
+        """Per node: walkers counted below it, by the action of the child they went through."""
         self._next_id = ROOT + 1
 
     def __len__(self) -> int:
@@ -58,8 +62,39 @@ class HistoryTree:
             parent = self._parent.pop(node)
             del self._step[node]
             del self._refs[node]
+            self._visits.pop(node, None)
             self._refs[parent] -= 1
             node = parent
+
+    def count_visit(self, node: int, generations: int) -> None:
+        """Count the walker standing on `node` at its ancestor `generations` steps up, under
+        the action of the child it descends through (AlphaZero's visit counts, for FMC)."""
+        child = node
+        for _ in range(generations - 1):
+            if child == ROOT:
+                return
+            child = self._parent[child]
+        if child == ROOT:
+            return
+        counts = self._visits.setdefault(self._parent[child], {})
+        action = self._step[child].action
+        counts[action] = counts.get(action, 0) + 1
+
+    def visits_along(self, node: int, n_actions: int) -> np.ndarray:
+        """For each step of `branch(node)`: the visits at the node it was chosen from,
+        (len(branch), n_actions), plus one for the branch's own action (the demonstration's
+        walker went through it, also where no walker lived long enough to be counted)."""
+        rows: list[np.ndarray] = []
+        while node != ROOT:
+            parent, step = self._parent[node], self._step[node]
+            row = np.zeros(n_actions, dtype=np.float64)
+            for action, count in self._visits.get(parent, {}).items():
+                row[action] = count
+            row[step.action] += 1.0
+            rows.append(row)
+            node = parent
+        rows.reverse()
+        return np.array(rows).reshape(len(rows), n_actions)
 
     def branch(self, node: int) -> list[Step]:
         """The steps from the root to `node`, in playing order."""

@@ -178,10 +178,7 @@ def verify_episodes(path: Path, workers: int) -> Iterator[EpisodeCheck]:
 
 def verify(
     path: Path, workers: int, on_result: Callable[[EpisodeCheck], None] = lambda check: None
-) -> list[EpisodeCheck]:
-    """All episode checks; the first failure is reported by the caller, all are returned."""
-    results = []
+) -> None:
+    """Every episode check, handed to `on_result` as it is ready (the caller reports them)."""
     for check in verify_episodes(path, workers):
-        results.append(check)
         on_result(check)
-    return results

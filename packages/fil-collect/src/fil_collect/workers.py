@@ -14,26 +14,26 @@ import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.managers import SyncManager
-from typing import Any, TypeVar
+from typing import Any
 
 from fil_collect import interrupt, ray_backend
-
-Task = TypeVar("Task")
-Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
 class EpisodeProgress:
-    """A running task's progress: a collection's swarm epoch and best score, or a relabelling's
-    labels done and labels planned."""
+    """How far the running task of episode `index` is: `done` of `total` units (a collection's
+    swarm epochs, a relabelling's labels), and the best score so far where the task has one."""
 
     index: int
     done: int
-    value: float
+    total: int | None
+    """None where the task has no fixed count (a swarm run to a frame or time budget)."""
+    score: float | None = None
 
 
-ProgressFn = Callable[[int, float], None]
-Work = Callable[[Any, int, ProgressFn | None], Any]
+TaskProgress = Callable[[int, int | None, float | None], None]
+"""What a task calls as it runs: (done, total or None, best score or None)."""
+Work = Callable[[Any, int, TaskProgress | None], Any]
 """A module-level function (picklable by name): (task, index, progress) -> result."""
 
 
@@ -114,10 +114,10 @@ def _run_in_worker(job: tuple[Work, Any, int, Any]) -> Any:
     return work(task, index, _reporter(index, progress_queue.put))
 
 
-def _reporter(index: int, on_progress: Callable[[EpisodeProgress], None]) -> ProgressFn:
-    def report(done: int, score: float) -> None:
+def _reporter(index: int, on_progress: Callable[[EpisodeProgress], None]) -> TaskProgress:
+    def report(done: int, total: int | None, score: float | None) -> None:
         interrupt.check()  # in this process: a swarm run here stops at its next epoch
-        on_progress(EpisodeProgress(index, done, score))
+        on_progress(EpisodeProgress(index, done, total, score))
 
     return report
 

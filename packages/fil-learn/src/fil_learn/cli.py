@@ -1,4 +1,5 @@
-"""`fil-learn`: train a policy on fil datasets (`fit`) and play it (`eval`).
+"""`fil-learn`: train a policy on fil datasets (`fit`), play it (`eval`), share it (`export`),
+measure what it must beat (`baselines`) and run the whole collect/train/relabel cycle (`loop`).
 
 A thin layer: options become configs, rich shows progress, and the library's ValueError /
 FileNotFoundError become one line and exit code 2.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +21,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fil_learn.evaluate import EvalConfig, evaluate
+import fil_learn
+from fil_learn.config import FitConfig, Target
+from fil_learn.evaluate import EvalConfig, Protocol, evaluate
 from fil_learn.games import check_v5_name, same_game
-from fil_learn.train import FitConfig
+from fil_learn.loop import LoopConfig, Mode, Rule
+from fil_learn.loop import Target as LoopTarget
 from fil_learn.visited import VisitedRecorder, write_visited
 
 EXIT_USAGE = 2
@@ -46,6 +51,24 @@ def user_errors() -> Iterator[None]:
         # escaped: a message like "pip install 'fil-learn[eval]'" is text, not rich markup
         err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"fil-learn {fil_learn.__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def tool(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
+) -> None:
+    """The tool's own options (`--version`); the commands do the work."""
 
 
 def _progress(quiet: bool) -> Progress:
@@ -96,6 +119,13 @@ def fit(
     seed: Annotated[
         int, typer.Option(help="Seeds initialization, split and shuffling.")
     ] = FitConfig.seed,
+    target: Annotated[
+        Target,
+        typer.Option(
+            help="What the loss fits: the demonstrated action, or the swarm's visit shares "
+            "(format v3 files; one-hot actions elsewhere)."
+        ),
+    ] = FitConfig.target,
     cpu_devices: Annotated[
         int,
         typer.Option(
@@ -130,6 +160,7 @@ def fit(
         val_fraction=val_fraction,
         patience=patience,
         seed=seed,
+        target=target,
     )
     progress = _progress(quiet)
     task = progress.add_task("epoch", total=None, status="")
@@ -206,10 +237,14 @@ def _split_cpu(requested: int, batch_size: int, datasets: list[Path]) -> None:
 def eval_command(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `fil-learn fit`.")],
     game: Annotated[
-        str | None, typer.Option(help="Game to play [default: the run's]; must be the run's game.")
+        str | None,
+        typer.Option(help=r"Game to play \[default: the run's]; must be the run's game."),
     ] = None,
     episodes: Annotated[int, typer.Option(help="Episodes to play.")] = 10,
-    protocol: Annotated[str, typer.Option(help="v5 (sticky actions 0.25) or noop30.")] = "v5",
+    protocol: Annotated[
+        Protocol,
+        typer.Option(help="v5: sticky actions 0.25; noop30: no sticky actions, 1-30 no-ops."),
+    ] = EvalConfig.protocol,
     epsilon: Annotated[float, typer.Option(help="Probability of a random action per step.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Episode i resets with seed + i.")] = 0,
     max_steps: Annotated[
@@ -275,6 +310,7 @@ def eval_command(
                 video,
                 on_episode,
                 recorder,
+                stack=settings["model"]["stack"],
                 frameskip=int(settings.get("frameskip", 4)),  # runs from before it was kept: 4
             )
         if not report.returns:
@@ -311,6 +347,7 @@ def eval_command(
         "n/a" if hns is None else f"{hns:.1f}%",
     )
     out.print(table)
+    out.print(_action_table(summary["action_counts"], settings["action_meanings"]))
     if save_states is not None:
         out.print(f"visited states written to {save_states}", highlight=False)
     if json_out is not None:
@@ -336,6 +373,263 @@ def _check_output(option: str, path: Path | None) -> None:
         raise ValueError(
             f"cannot write {option} {path}: folder {path.parent} does not exist (create it first)"
         )
+
+
+def _action_table(counts: list[int], meanings: list[str]) -> Table:
+    """How often the policy pressed each button: one bar that fills the table is a policy that
+    ignores what it sees."""
+    total = max(sum(counts), 1)
+    table = Table(title="actions played")
+    for column in ("action", "steps", "share", ""):
+        table.add_column(column, justify="left" if column in ("action", "") else "right")
+    for meaning, count in zip(meanings, counts, strict=True):
+        share = count / total
+        table.add_row(meaning, f"{count:,}", f"{share:.1%}", "█" * round(30 * share))
+    return table
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `fil-learn fit`.")],
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="The .onnx file to write \\[default: RUN/policy.onnx]."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+) -> None:
+    """Write the run's best policy as ONNX: observations uint8 (N, 4, 84, 84) -> logits.
+
+    Runs in onnxruntime alone; the game, env id, action meanings, frameskip, run, epoch and
+    training datasets' sha256 are in its metadata (datasets/README.md, Policies). Needs
+    `pip install 'fil-learn\\[onnx]'`.
+    """
+    from fil_learn.export import export_run
+
+    with user_errors():
+        target, difference = export_run(run_dir, out_file or run_dir / "policy.onnx")
+    if not quiet:
+        out.print(
+            f"policy written to {target} (max |onnxruntime - JAX| on probe frames: "
+            f"{difference:.1e})",
+            highlight=False,
+        )
+
+
+@app.command()
+def baselines(
+    game: Annotated[str, typer.Option(help="Game to play, e.g. SpaceInvaders.")],
+    episodes: Annotated[int, typer.Option(help="Episodes per action and of random play.")] = 5,
+    protocol: Annotated[Protocol, typer.Option(help="v5 (sticky actions 0.25) or noop30.")] = "v5",
+    seed: Annotated[int, typer.Option(help="Episode i resets with seed + i (every policy).")] = 0,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Cut episodes after N agent steps (quick checks).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the results as JSON.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Score every constant action of the minimal set, and random play, under a protocol.
+
+    What a trained policy must beat: holding one button can score (SpaceInvaders v5: FIRE
+    scores 285 every episode).
+    """
+    from fil_learn.baselines import measure, resolve_env_id
+
+    with user_errors():
+        config = EvalConfig(protocol=protocol, episodes=episodes, seed=seed, max_steps=max_steps)
+        config.validate()
+        resolve_env_id(game)
+        if json_out is not None and not json_out.parent.is_dir():
+            raise ValueError(f"cannot write {json_out}: folder {json_out.parent} does not exist")
+        progress = _progress(quiet)
+        task = progress.add_task(f"{game} ({protocol})", total=None, status="")
+
+        def on_episode(name: str, index: int, episode_return: float, steps: int) -> None:
+            progress.update(task, advance=1, status=f"{name}: {episode_return:,.0f}")
+
+        with progress:
+            result = measure(game, config, on_episode)
+    table = Table(title=f"{result['game']}, protocol {protocol}, {episodes} episode(s) each")
+    for column in ("policy", "mean", "std", "min", "max", "human-normalized"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    rows = {f"hold {name}": s for name, s in result["constant"].items()}
+    for name, s in {**rows, "random": result["random"]}.items():
+        hns = s["human_normalized"]
+        table.add_row(
+            name,
+            f"{s['mean']:,.1f}",
+            f"{s['std']:,.1f}",
+            f"{s['min']:,.0f}",
+            f"{s['max']:,.0f}",
+            "n/a" if hns is None else f"{hns:.1f}%",
+        )
+    out.print(table)
+    out.print(
+        f"best constant action: {result['best_constant_action']} "
+        f"({result['best_constant_mean']:,.1f})",
+        highlight=False,
+    )
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+@app.command()
+def loop(
+    game: Annotated[str, typer.Option(help="Game, e.g. SpaceInvaders.")],
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the loop \\[default: runs/loop-GAME-MODE]; rerun to continue."
+        ),
+    ] = None,
+    rounds: Annotated[int, typer.Option(help="Rounds, round 0 included.")] = LoopConfig.rounds,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="dagger: later rounds relabel the policy's visited states with short swarms; "
+            "bc: later rounds add --episodes more swarm demonstrations; exit: later rounds "
+            "collect --episodes swarm demonstrations guided by the last round's policy."
+        ),
+    ] = Mode.dagger,
+    episodes: Annotated[
+        int, typer.Option(help="Swarm episodes of round 0 (bc: added every round).")
+    ] = LoopConfig.episodes,
+    walkers: Annotated[
+        int, typer.Option(help="Walkers of the demonstration swarms.")
+    ] = LoopConfig.walkers,
+    swarm_epochs: Annotated[
+        int, typer.Option(help="Most epochs of a demonstration swarm.")
+    ] = LoopConfig.swarm_epochs,
+    epochs: Annotated[
+        int, typer.Option(help="Training epochs per round (later rounds fine-tune).")
+    ] = LoopConfig.epochs,
+    batch_size: Annotated[int, typer.Option(help="Training batch size.")] = LoopConfig.batch_size,
+    eval_episodes: Annotated[
+        int, typer.Option(help="v5 episodes played per round (dagger relabels their states).")
+    ] = LoopConfig.eval_episodes,
+    state_every: Annotated[
+        int, typer.Option(help="Save and label every k-th visited state.")
+    ] = LoopConfig.state_every,
+    max_labels: Annotated[
+        int, typer.Option(help="Most labels per visited episode.")
+    ] = LoopConfig.max_labels,
+    label_walkers: Annotated[
+        int, typer.Option(help="Walkers of a labelling swarm.")
+    ] = LoopConfig.label_walkers,
+    label_epochs: Annotated[
+        int, typer.Option(help="Epochs of a labelling swarm.")
+    ] = LoopConfig.label_epochs,
+    rule: Annotated[
+        Rule,
+        typer.Option(
+            help="How a state is labelled (fil-collect relabel --rule): vote, the first action "
+            "most walkers share; best, the best walker's; value, one swarm per first action."
+        ),
+    ] = Rule.vote,
+    keep_demos: Annotated[
+        bool,
+        typer.Option(
+            "--keep-demos/--drop-demos",
+            help="Keep training on the swarm demonstrations after round 0, or on relabelled "
+            "data only.",
+        ),
+    ] = LoopConfig.keep_demos,
+    final_episodes: Annotated[
+        int,
+        typer.Option(help="Episodes per protocol of the final evaluation (0: skip)."),
+    ] = LoopConfig.final_episodes,
+    baseline_episodes: Annotated[
+        int,
+        typer.Option(help="v5 episodes of each constant action and of random play (0: skip)."),
+    ] = LoopConfig.baseline_episodes,
+    eval_max_steps: Annotated[
+        int | None, typer.Option(help="Cut evaluation episodes after N steps (smoke tests).")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes for collection and relabelling \\[default: all cores]."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds collection, training, relabelling.")] = 0,
+    target: Annotated[
+        LoopTarget,
+        typer.Option(help="What every fit trains on: the actions, or the swarm's visit shares."),
+    ] = LoopTarget.action,
+    policy_temperature: Annotated[
+        float, typer.Option(help="exit: softmax temperature of the guiding policy.")
+    ] = LoopConfig.policy_temperature,
+    policy_epsilon: Annotated[
+        float, typer.Option(help="exit: share of each guided draw that stays uniform.")
+    ] = LoopConfig.policy_epsilon,
+) -> None:
+    """Rounds of collect -> fit -> eval (-> relabel), resumable, with a table and score.png.
+
+    Every stage is a subprocess (fil-collect: `pip install 'fil-learn\\[loop]'`). Writes
+    WORKDIR/rounds.md, rounds.json, score.png (with random, best constant action, human and
+    round-0 reference lines) and policies/round-K/policy.onnx.
+    """
+    from fil_learn.loop import run_loop
+
+    config = LoopConfig(
+        game=game,
+        workdir=workdir or Path("runs") / f"loop-{game.lower()}-{mode.value}",
+        rounds=rounds,
+        mode=mode.value,
+        episodes=episodes,
+        walkers=walkers,
+        swarm_epochs=swarm_epochs,
+        epochs=epochs,
+        batch_size=batch_size,
+        eval_episodes=eval_episodes,
+        state_every=state_every,
+        max_labels=max_labels,
+        label_walkers=label_walkers,
+        label_epochs=label_epochs,
+        rule=rule.value,
+        keep_demos=keep_demos,
+        final_episodes=final_episodes,
+        baseline_episodes=baseline_episodes,
+        eval_max_steps=eval_max_steps,
+        workers=workers,
+        seed=seed,
+        target=target.value,
+        policy_temperature=policy_temperature,
+        policy_epsilon=policy_epsilon,
+    )
+    with user_errors():
+        try:
+            run_loop(
+                config,
+                echo=lambda line: out.print(line, highlight=False, markup=False, soft_wrap=True),
+            )
+        except subprocess.CalledProcessError as error:
+            err.print(
+                f"a stage failed (exit {error.returncode}): {' '.join(map(str, error.cmd))}; "
+                "fix it and run the same command to continue",
+                highlight=False,
+                markup=False,
+            )
+            raise typer.Exit(EXIT_USAGE if error.returncode == EXIT_USAGE else 1) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: run the same command again to continue")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    out.print(f"loop written to {config.workdir} (rounds.md, score.png)", highlight=False)
+
+
+@app.command(name="label-stats")
+def label_stats_command(
+    files: Annotated[
+        list[Path], typer.Argument(help="Relabelled datasets (`fil-collect relabel --out`).")
+    ],
+) -> None:
+    """How informative relabelled files are: cost per label, label spread, votes, ties,
+    agreement with the learner's own actions."""
+    from fil_learn.label_stats import label_stats
+
+    with user_errors():
+        lines = label_stats(files)
+    for line in lines:
+        out.print(line, highlight=False)
 
 
 def main() -> None:

@@ -14,20 +14,26 @@ only: they give the frames before a labelled step but are never samples themselv
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from os import PathLike
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import h5py
 import numpy as np
 
 FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 VISITED_FORMAT = "fil-visited"
 NO_LABEL = -1
 STACK = 4
+"""Frames per observation unless the model says otherwise (`ModelConfig.stack`)."""
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,9 @@ class Demonstrations:
     sources: tuple[str, ...]
     episode_keys: tuple[str, ...]
     """A stable name per episode (its checksum, else file name and group), for the split."""
+    targets: np.ndarray
+    """(n_samples, n_actions) float32: the swarm's visit shares (format v3), one-hot on the
+    action where a file has none."""
     frameskip: int = 4
     """Emulator frames per agent step the demonstrations were recorded with (the files' own
     `frameskip`): a policy must be played at the same rate."""
@@ -83,8 +92,13 @@ class Demonstrations:
             action_meanings=self.action_meanings,
             sources=self.sources,
             episode_keys=self.episode_keys,
+            targets=self.targets[keep],
             frameskip=self.frameskip,
         )
+
+    def labels(self, soft: bool) -> np.ndarray:
+        """What a loss fits: target distributions when `soft`, else the actions."""
+        return self.targets if soft else self.actions
 
 
 def stack_rows(first_row: int, steps: int, stack: int = STACK) -> np.ndarray:
@@ -99,11 +113,28 @@ def _episode_names(handle: h5py.File) -> list[str]:
     return sorted(names, key=lambda k: int(k[8:]))
 
 
+def _refuse_unfinished_append(path: Path) -> None:
+    """A writer killed while writing the last pages of an append leaves them in a journal
+    (datasets/README.md, "Appends and the journal file"); until they are written HDF5 may
+    not read the file. fil-collect writes them; a `begin` journal needs nothing."""
+    try:
+        with open(path.with_name(f".{path.name}.journal"), "rb") as journal:
+            state = json.loads(journal.readline()).get("state")
+    except FileNotFoundError:
+        return
+    if state == "commit":
+        raise DatasetError(
+            f"{path} is in the last milliseconds of an append, or its writer was killed there: "
+            f"run `fil-collect info {path}` once to finish the append, then train"
+        )
+
+
 def _open(path: Path) -> h5py.File:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     if path.is_dir():
         raise DatasetError(f"{path} is a folder; give a fil dataset file (.h5)")
+    _refuse_unfinished_append(path)
     try:
         handle = h5py.File(path, "r")
     except OSError:
@@ -172,7 +203,9 @@ def frame_bytes(paths: Sequence[Path]) -> int:
     return _check_headers(paths)[1]
 
 
-def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstrations:
+def load(
+    paths: Sequence[Path], memory_limit: int | None = None, stack: int = STACK
+) -> Demonstrations:
     """Decompress every episode of every file into memory; all files must be of one game.
 
     Decompressing once is what makes training fast (a batch is then a gather; see
@@ -194,6 +227,8 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
     stacks: list[np.ndarray] = []
     actions: list[np.ndarray] = []
     episode_of: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    n_actions = int(header["n_actions"])  # type: ignore[call-overload]
     returns: list[float] = []
     keys: list[str] = []
     row = 0
@@ -208,8 +243,9 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
                 labels = _read(path, group, "actions")[:steps].astype(np.int32)
                 labelled = labels != NO_LABEL
                 chunks.append(observations)
-                stacks.append(stack_rows(row, steps)[labelled])
+                stacks.append(stack_rows(row, steps, stack)[labelled])
                 actions.append(labels[labelled])
+                targets.append(_targets(path, group, labels, n_actions)[labelled])
                 episode_of.append(np.full(int(labelled.sum()), len(returns), dtype=np.int32))
                 returns.append(float(group.attrs["episode_return"]))
                 keys.append(str(group.attrs.get("sha256", f"{path.name}/{name}")))
@@ -243,6 +279,7 @@ def load(paths: Sequence[Path], memory_limit: int | None = None) -> Demonstratio
         action_meanings=header["action_meanings"],  # type: ignore[arg-type]
         sources=tuple(str(p) for p in paths),
         episode_keys=tuple(keys),
+        targets=np.concatenate(targets),
         frameskip=int(header["frameskip"]),  # type: ignore[call-overload]
     )
 
@@ -258,6 +295,17 @@ def _read(path: Path, group: h5py.Group, name: str) -> np.ndarray:
             f"{episode} of {path} is damaged ({name} does not decompress): `fil-collect filter "
             f"{path} --drop-damaged --out fixed.h5` keeps every other episode"
         ) from None
+
+
+def _targets(path: Path, group: h5py.Group, labels: np.ndarray, n_actions: int) -> np.ndarray:
+    """(steps, n_actions): the episode's visit shares, else one-hot actions (unlabelled rows,
+    action -1, stay all zero and never become samples)."""
+    if "visit_shares" in group:
+        return _read(path, group, "visit_shares")[: labels.shape[0]].astype(np.float32)
+    one_hot = np.zeros((labels.shape[0], n_actions), dtype=np.float32)
+    known = labels != NO_LABEL
+    one_hot[np.flatnonzero(known), labels[known]] = 1.0
+    return one_hot
 
 
 def dataset_digest(path: Path) -> str:
@@ -306,3 +354,145 @@ def _uniform(text: str) -> float:
 def gather(frames: np.ndarray, stacks: np.ndarray) -> np.ndarray:
     """Stacks as the model takes them: (batch, 84, 84, 4), channels last."""
     return np.moveaxis(frames[stacks], 1, -1)
+
+
+class Episode:
+    """One episode of a fil dataset, its arrays read from the file when first used.
+
+    `observations` (T+1, 84, 84) uint8, `actions` (T,) int64 (-1: unlabelled, format v2),
+    `rewards` (T,) float64, `terminations` and `truncations` (T,) bool; `attrs` holds the
+    episode attributes of `datasets/README.md`. Valid while its `Dataset` is open.
+    """
+
+    def __init__(self, group: h5py.Group) -> None:
+        self._group = group
+        self.name = group.name.rsplit("/", 1)[-1]
+        self.index = int(self.name[len("episode_") :])
+        self.attrs: dict[str, Any] = dict(group.attrs)
+
+    def __repr__(self) -> str:
+        return f"Episode({self.name}, length={self.length}, return={self.episode_return})"
+
+    @property
+    def length(self) -> int:
+        """Agent steps T (the observations hold T+1 rows)."""
+        return int(self._group["actions"].shape[0])
+
+    @property
+    def episode_return(self) -> float:
+        if "episode_return" in self.attrs:
+            return float(self.attrs["episode_return"])
+        return float(self.rewards.sum())
+
+    @property
+    def datasets(self) -> list[str]:
+        """Paths of every dataset in the episode (`infos/lives`, `label_votes`, ...)."""
+        names: list[str] = []
+        self._group.visititems(
+            lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None
+        )
+        return sorted(names)
+
+    def read(self, name: str) -> np.ndarray:
+        """Any dataset of the episode by its path in the group (e.g. `infos/lives`,
+        `label_votes`), read whole."""
+        if name not in self._group:
+            raise KeyError(f"{self.name} has no dataset {name!r}")
+        return self._group[name][()]
+
+    @cached_property
+    def observations(self) -> np.ndarray:
+        return self.read("observations")
+
+    @cached_property
+    def actions(self) -> np.ndarray:
+        return self.read("actions")
+
+    @cached_property
+    def rewards(self) -> np.ndarray:
+        return self.read("rewards")
+
+    @cached_property
+    def terminations(self) -> np.ndarray:
+        return self.read("terminations")
+
+    @cached_property
+    def truncations(self) -> np.ndarray:
+        return self.read("truncations")
+
+    def stacked_observations(self) -> np.ndarray:
+        """(T+1, 4, 84, 84): what Gymnasium's `FrameStackObservation(4)` showed at each step
+        (the first frame repeated before the episode starts), ready for `Policy.logits`."""
+        return self.observations[stack_rows(0, self.observations.shape[0])]
+
+
+class Dataset:
+    """An open fil dataset file: its attributes and its episodes in index order.
+
+    Iterating yields `Episode`s; use it in a `with` block (or call `close`) to close the file.
+    The same checks as training apply: a missing file, a non-fil file, a visited-states file or
+    a newer format version is a `ValueError`/`FileNotFoundError` saying what to do.
+    """
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        self.path = Path(path)
+        self._handle = _open(self.path)
+        self.attrs: dict[str, Any] = dict(self._handle.attrs)
+        self._names = _episode_names(self._handle)
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self) -> Iterator[Episode]:
+        for name in self._names:
+            yield Episode(self._handle[name])
+
+    def __getitem__(self, position: int) -> Episode:
+        """The episode at `position` in index order (not its group number)."""
+        return Episode(self._handle[self._names[position]])
+
+    @property
+    def game(self) -> str:
+        return str(self.attrs["game"])
+
+    @property
+    def env_id(self) -> str:
+        return str(self.attrs["env_id"])
+
+    @property
+    def action_meanings(self) -> tuple[str, ...]:
+        return tuple(str(a) for a in self.attrs["action_meanings"])
+
+    @property
+    def frameskip(self) -> int:
+        return int(self.attrs.get("frameskip", 4))
+
+    @property
+    def sha256(self) -> str | None:
+        """The file checksum (`datasets/README.md#checksums`), where the writer stored one."""
+        value = self.attrs.get("sha256")
+        return None if value is None else str(value)
+
+
+def open_dataset(path: str | PathLike[str]) -> Dataset:
+    """Open a fil dataset for reading episode by episode, without writing h5py by hand.
+
+    with fil_learn.open_dataset("ds.h5") as dataset:
+        for episode in dataset:
+            episode.observations, episode.actions, episode.rewards
+    """
+    return Dataset(path)

@@ -3,9 +3,9 @@
 XLA runs the matrix products of a step on all cores, but most other operations of it (the
 im2col concatenations, slices, ReLU gradients: ~40% of a batch-256 step here) on one thread.
 Splitting the host into several CPU devices runs the data-parallel shards side by side, so those
-operations use every core too. Measured on 2 cores (`bench/train_speed.py`): 2 devices train
-~1.2x faster at batch 256 and ~1.1x at 128, but 0.65x at batch 32, where 16 samples per device
-leave too little work per operation. Each device holds its own copy of the frames.
+operations use every core too, except when each device gets too few samples to keep busy
+(the README's "CPU-only hosts" and training-speed table give the measured speed-ups and the
+command). Each device holds its own copy of the frames.
 
 The device count is fixed when JAX starts its CPU backend, so this is decided before any array
 is made: by the `fil-learn fit` command, from the batch size and the data's size.
@@ -19,7 +19,7 @@ import os
 import jax
 
 MIN_SAMPLES_PER_DEVICE = 64
-"""Below this many samples per device a split is slower than one device (measured above)."""
+"""Below this many samples per device a split is slower than one device (measured: README)."""
 
 
 def available_cores() -> int:

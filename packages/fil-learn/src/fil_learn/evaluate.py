@@ -13,23 +13,25 @@ import contextlib
 import math
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
+from fil_learn.data import STACK
 from fil_learn.games import human_normalized, reference_scores
 from fil_learn.visited import VisitedRecorder
 
-PROTOCOLS = ("v5", "noop30")
+Protocol = Literal["v5", "noop30"]
+PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 
 
 @dataclass(frozen=True)
 class EvalConfig:
     """How episodes are played."""
 
-    protocol: str = "v5"
+    protocol: Protocol = "v5"
     """`v5` (sticky actions 0.25) or `noop30` (no sticky actions, 1-30 no-ops at reset)."""
     episodes: int = 10
     epsilon: float = 0.0
@@ -58,6 +60,9 @@ class EvalReport:
     protocol: str
     returns: list[float]
     lengths: list[int]
+    action_counts: list[int] = field(default_factory=list)
+    """Steps on which each action was played, over all episodes: a policy that presses one
+    button all game shows at once."""
     interrupted: bool = False
     """Ctrl-C stopped the evaluation: the report holds the episodes that finished."""
 
@@ -95,14 +100,18 @@ class EvalReport:
             "random_score": scores[0] if scores else None,
             "human_score": scores[1] if scores else None,
             "returns": self.returns,
+            "action_counts": self.action_counts,
             "interrupted": self.interrupted,
         }
 
 
-def make_env(env_id: str, protocol: str, render: bool = False, frameskip: int = 4) -> Any:
-    """The Gymnasium environment of a protocol, with the standard Atari observation pipeline,
-    stepping `frameskip` emulator frames per action: the rate the demonstrations were recorded
-    at (`frameskip` of the dataset, kept in run.json)."""
+def make_env(
+    env_id: str, protocol: str, render: bool = False, stack: int = STACK, frameskip: int = 4
+) -> Any:
+    """The Gymnasium environment of a protocol, with the standard Atari observation pipeline
+    (`stack` frames per observation, as the policy was trained), stepping `frameskip` emulator
+    frames per action: the rate the demonstrations were recorded at (`frameskip` of the
+    dataset, kept in run.json)."""
     try:
         import ale_py
         import gymnasium as gym
@@ -124,7 +133,7 @@ def make_env(env_id: str, protocol: str, render: bool = False, frameskip: int = 
         grayscale_obs=True,
         noop_max=30 if protocol == "noop30" else 0,
     )
-    return FrameStackObservation(env, 4)
+    return FrameStackObservation(env, stack)
 
 
 Policy = Callable[[np.ndarray], np.ndarray]
@@ -139,14 +148,14 @@ def play_episode(
     max_steps: int | None = None,
     on_frame: Callable[[np.ndarray], None] | None = None,
     recorder: VisitedRecorder | None = None,
-) -> tuple[float, int]:
-    """One episode; returns (return, agent steps). `on_frame` receives RGB screens for a video;
-    `recorder` keeps the observations and emulator states for relabelling."""
+) -> tuple[float, np.ndarray]:
+    """One episode; returns its return and the actions played. `on_frame` receives RGB screens
+    for a video; `recorder` keeps the observations and emulator states for relabelling."""
     observation, _ = env.reset(seed=seed)
     if recorder is not None:
         recorder.start(env, observation, seed)
     n_actions = env.action_space.n
-    total, steps = 0.0, 0
+    total, steps, played = 0.0, 0, []
     while True:
         if on_frame is not None:
             on_frame(env.render())
@@ -162,8 +171,9 @@ def play_episode(
             recorder.after_step(env, action, observation, float(reward), terminated, truncated)
         total += float(reward)
         steps += 1
+        played.append(action)
         if terminated or truncated or (max_steps is not None and steps >= max_steps):
-            return total, steps
+            return total, np.array(played, dtype=np.int64)
 
 
 def evaluate(
@@ -174,6 +184,7 @@ def evaluate(
     video: Path | None = None,
     on_episode: Callable[[int, float, int], None] = lambda i, r, n: None,
     recorder: VisitedRecorder | None = None,
+    stack: int = STACK,
     frameskip: int = 4,
 ) -> EvalReport:
     """Play `config.episodes` episodes; the first one is streamed to `video` if given, and
@@ -182,16 +193,19 @@ def evaluate(
     config.validate()
     if video is not None:
         _check_video_writer()
-    env = make_env(env_id, config.protocol, render=video is not None, frameskip=frameskip)
+    env = make_env(
+        env_id, config.protocol, render=video is not None, stack=stack, frameskip=frameskip
+    )
     rng = np.random.default_rng(config.seed)
     returns: list[float] = []
     lengths: list[int] = []
+    counts = np.zeros(env.action_space.n, dtype=np.int64)
     interrupted = False
     try:
         for i in range(config.episodes):
             with contextlib.ExitStack() as opened:  # the video, for the first episode only
                 writer = opened.enter_context(_video_writer(video)) if video and i == 0 else None
-                episode_return, steps = play_episode(
+                episode_return, actions = play_episode(
                     env,
                     policy,
                     rng,
@@ -201,8 +215,10 @@ def evaluate(
                     writer,
                     recorder,
                 )
+            steps = len(actions)
             returns.append(episode_return)
             lengths.append(steps)
+            counts += np.bincount(actions, minlength=counts.size)
             on_episode(i, episode_return, steps)
     except KeyboardInterrupt:
         interrupted = True
@@ -210,7 +226,9 @@ def evaluate(
             del recorder.episodes[len(returns) :]  # the episode cut short is not a finished one
     finally:
         env.close()
-    return EvalReport(game, config.protocol, returns, lengths, interrupted)
+    return EvalReport(
+        game, config.protocol, returns, lengths, [int(c) for c in counts], interrupted
+    )
 
 
 def _check_video_writer() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 # (random, human) scores of the standard Atari-57 table used from Wang et al. 2016 (dueling
-# networks) through Rainbow and Agent57, keyed by ALE ROM id.
+# networks) through Rainbow and Agent57, keyed by ALE ROM id: all 57 games.
 REFERENCE_SCORES: dict[str, tuple[float, float]] = {
     "alien": (227.8, 7127.7),
     "amidar": (5.8, 1719.5),
@@ -27,6 +27,7 @@ REFERENCE_SCORES: dict[str, tuple[float, float]] = {
     "centipede": (2090.9, 12017.0),
     "chopper_command": (811.0, 7387.8),
     "crazy_climber": (10780.5, 35829.4),
+    "defender": (2874.5, 18688.9),
     "demon_attack": (152.1, 1971.0),
     "double_dunk": (-18.6, -16.4),
     "enduro": (0.0, 860.5),
@@ -44,6 +45,8 @@ REFERENCE_SCORES: dict[str, tuple[float, float]] = {
     "montezuma_revenge": (0.0, 4753.3),
     "ms_pacman": (307.3, 6951.6),
     "name_this_game": (2292.3, 8049.0),
+    "phoenix": (761.4, 7242.6),
+    "pitfall": (-229.4, 6463.7),
     "pong": (-20.7, 14.6),
     "private_eye": (24.9, 69571.3),
     "qbert": (163.9, 13455.0),
@@ -51,8 +54,11 @@ REFERENCE_SCORES: dict[str, tuple[float, float]] = {
     "road_runner": (11.5, 7845.0),
     "robotank": (2.2, 11.9),
     "seaquest": (68.4, 42054.7),
+    "skiing": (-17098.1, -4336.9),
+    "solaris": (1236.3, 12326.7),
     "space_invaders": (148.0, 1668.7),
     "star_gunner": (664.0, 10250.0),
+    "surround": (-10.0, 6.5),
     "tennis": (-23.8, -8.3),
     "time_pilot": (3568.0, 5229.2),
     "tutankham": (11.4, 167.6),
@@ -60,6 +66,7 @@ REFERENCE_SCORES: dict[str, tuple[float, float]] = {
     "venture": (0.0, 1187.5),
     "video_pinball": (0.0, 17667.9),
     "wizard_of_wor": (563.5, 4756.5),
+    "yars_revenge": (3092.9, 54576.9),
     "zaxxon": (32.5, 9173.3),
 }
 

@@ -1,14 +1,14 @@
 """The Nature-DQN network (Mnih et al. 2015) as a Flax NNX module, with action logits.
 
-Input: 4 stacked 84x84 uint8 frames, channels last; scaling to [0, 1] happens inside the model
+Input: `ModelConfig.stack` (4) stacked 84x84 uint8 frames, channels last; scaling to [0, 1] happens inside the model
 so the data pipeline stays uint8 (4x less memory and bandwidth than float32).
 
 The convolutions are computed as matrix products (`PatchConv`): XLA's CPU convolution
 gradients are slow. Strided layers are first rearranged by space-to-depth so that the 8x8/4 layer
-gathers 4 slices instead of 64. Measured in one run of `bench/train_speed.py` (2 cores, 8 steps
-per call): 1,051 vs 746 samples/s for XLA's convolutions at batch 32, 991 vs 362 at batch 256,
-with identical outputs (tested). The parameters have the shapes and initialization of
-`nnx.Conv`, so nothing else changes.
+gathers 4 slices instead of 64. It trains faster on CPU than XLA's convolutions (the README's
+training-speed table, column "XLA convs", with the command that measured it), with identical
+outputs (tested). The parameters have the shapes and initialization of `nnx.Conv`, so nothing
+else changes.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 from flax import nnx
+
+from fil_learn.data import STACK
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,10 @@ class ModelConfig:
     """Filters of the three convolutions (8x8/4, 4x4/2, 3x3/1)."""
     hidden: int = 512
     """Width of the fully connected layer."""
-    stack: int = 4
-    """Frames per observation."""
+    stack: int = STACK
+    """Frames per observation: the data's stacks and eval's `FrameStackObservation` follow it."""
     conv: str = "im2col"
-    """`im2col` (space-to-depth + matrix products; 1.4-2.7x faster training on CPU here) or
+    """`im2col` (space-to-depth + matrix products; faster training on CPU, see the module) or
     `xla` (lax convolutions, possibly better where cuDNN is, unmeasured). Same parameters."""
 
 

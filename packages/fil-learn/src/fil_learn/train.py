@@ -30,54 +30,31 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import fil_learn
+from fil_learn.board import MetricsBoard
 from fil_learn.checkpoint import CheckpointStore
+from fil_learn.config import FitConfig
 from fil_learn.data import Demonstrations, dataset_digest, load, split_by_episode
 from fil_learn.model import ModelConfig, NatureCNN, param_count
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class FitConfig:
-    """Hyperparameters of a fit; written next to its results in `run.json`."""
-
-    epochs: int = 10
-    """Passes over the training episodes (a resumed fit continues up to this total)."""
-    batch_size: int = 128
-    """Samples per gradient step."""
-    learning_rate: float = 3e-4
-    """Adam step size."""
-    steps_per_call: int = 8
-    """Minibatch steps per jitted call (lax.scan over them): fewer Python round trips and
-    dispatches; measured 1.4x faster training on CPU at batch 32 and 256 (bench/train_speed.py).
-    The steps of an epoch that do not fill a call run one per call (a second, fixed shape)."""
-    val_fraction: float = 0.1
-    """Expected share of episodes held out for validation, chosen by a hash of each episode so
-    that continued fits on more data never validate on trained episodes (at least one held out
-    when there are two or more)."""
-    patience: int = 0
-    """Stop after this many epochs without a better validation loss; 0 never stops early."""
-    seed: int = 0
-    """Seeds the initialization, the split and the shuffling."""
-
-    def validate(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"--epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if not 0 < self.learning_rate < math.inf:
-            raise ValueError(f"--learning-rate must be a number > 0, got {self.learning_rate}")
-        if self.steps_per_call < 1:
-            raise ValueError(f"--steps-per-call must be at least 1, got {self.steps_per_call}")
-        if self.patience < 0:
-            raise ValueError(f"--patience must be >= 0, got {self.patience}")
+def cross_entropies(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Per-sample cross-entropy and correctness. `labels` are actions (B,) or target
+    distributions (B, n_actions) (the swarm's visit shares); a distribution's "correct" is its
+    most likely action."""
+    if labels.ndim == logits.ndim:
+        losses = optax.softmax_cross_entropy(logits, labels)
+        labels = labels.argmax(-1)
+    else:
+        losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    return losses, (logits.argmax(-1) == labels).astype(jnp.float32)
 
 
-def cross_entropy(logits: jax.Array, actions: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Mean cross-entropy on the demonstrated actions, and accuracy."""
-    loss = optax.softmax_cross_entropy_with_integer_labels(logits, actions).mean()
-    accuracy = (logits.argmax(-1) == actions).mean()
-    return loss, accuracy
+def cross_entropy(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Mean cross-entropy on the demonstrated actions (or target distributions), and accuracy."""
+    losses, correct = cross_entropies(logits, labels)
+    return losses.mean(), correct.mean()
 
 
 def device_stacks(frames: jax.Array, stacks: jax.Array) -> jax.Array:
@@ -144,7 +121,8 @@ class Trainer:
     def _train_calls(
         self, params: Any, opt_state: Any, frames: jax.Array, stacks: jax.Array, actions: jax.Array
     ) -> tuple[Any, Any, jax.Array, jax.Array]:
-        """`stacks` (K, B, 4) and `actions` (K, B): K Adam steps, mean loss and accuracy."""
+        """`stacks` (K, B, 4) and `actions` (K, B) or target distributions (K, B, n_actions):
+        K Adam steps, mean loss and accuracy."""
 
         def loss_fn(
             p: Any, observations: jax.Array, labels: jax.Array
@@ -180,13 +158,17 @@ class Trainer:
     ) -> tuple[jax.Array, jax.Array]:
         """Summed loss and correct count over a padded batch (padding has weight 0)."""
         logits = self._forward(params, device_stacks(frames, stacks))
-        losses = optax.softmax_cross_entropy_with_integer_labels(logits, actions)
-        correct = (logits.argmax(-1) == actions).astype(jnp.float32)
+        losses, correct = cross_entropies(logits, actions)
         return (losses * weights).sum(), (correct * weights).sum()
 
 
 def evaluate_split(
-    trainer: Trainer, params: Any, frames: jax.Array, data: Demonstrations, batch_size: int
+    trainer: Trainer,
+    params: Any,
+    frames: jax.Array,
+    data: Demonstrations,
+    batch_size: int,
+    soft: bool = False,
 ) -> tuple[float, float]:
     """Loss and accuracy over every sample of `data`, in fixed-size padded batches."""
     total_loss = total_correct = 0.0
@@ -195,11 +177,11 @@ def evaluate_split(
         raise ValueError("no labelled sample to evaluate: every held-out step is unlabelled")
     for start in range(0, n, batch_size):
         rows = data.stacks[start : start + batch_size]
-        labels = data.actions[start : start + batch_size]
+        labels = data.labels(soft)[start : start + batch_size]
         pad = batch_size - rows.shape[0]
         weights = np.concatenate([np.ones(rows.shape[0], np.float32), np.zeros(pad, np.float32)])
         rows = np.concatenate([rows, np.zeros((pad, rows.shape[1]), rows.dtype)])
-        labels = np.concatenate([labels, np.zeros(pad, labels.dtype)])
+        labels = np.concatenate([labels, np.zeros((pad, *labels.shape[1:]), labels.dtype)])
         loss, correct = trainer.eval_batch(params, frames, rows, labels, weights)
         total_loss += float(loss)
         total_correct += float(correct)
@@ -249,7 +231,8 @@ RESUME_SETTINGS = ("batch_size", "learning_rate", "val_fraction", "seed")
 
 
 class RunDir:
-    """A run folder: run.json (settings), metrics.jsonl, checkpoints, best parameters, plot."""
+    """A run folder: run.json (settings), metrics.jsonl (and TensorBoard event files), checkpoints,
+    best parameters, plot."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -348,7 +331,8 @@ def _fit(
     on_event: Callable[[Event], None],
 ) -> list[EpochMetrics]:
     out = run.path
-    data = load(dataset_paths)
+    soft = config.target == "visits"  # fit the swarm's visit shares, not one action
+    data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
     model_settings = ModelConfig(n_actions=data.n_actions, **(model_config or {}))
     previous = run.read_settings()
     if previous is not None:
@@ -418,7 +402,7 @@ def _fit(
         if val is not None:
             # The starting policy is the bar on the new validation data: an epoch that does not
             # beat it does not replace it, so a round of poor labels cannot make `best/` worse.
-            best_val = evaluate_split(trainer, params, frames, val, config.batch_size)[0]
+            best_val = evaluate_split(trainer, params, frames, val, config.batch_size, soft)[0]
             stage["start_val_loss"] = best_val
             run.write_settings(settings)
     start_epoch = last_epoch + 1
@@ -433,6 +417,8 @@ def _fit(
         stage.get("start_val_loss", math.inf),
     )
     results: list[EpochMetrics] = []
+    labels = train.labels(soft)
+    board = MetricsBoard(out)
     try:
         for epoch in range(start_epoch, final_epoch + 1):
             if config.patience and stale >= config.patience:
@@ -453,7 +439,7 @@ def _fit(
             losses, accuracies, weights = [], [], []
             for rows in batches:
                 params, opt_state, loss, accuracy = trainer.train_calls(
-                    params, opt_state, frames, train.stacks[rows], train.actions[rows]
+                    params, opt_state, frames, train.stacks[rows], labels[rows]
                 )
                 losses.append(loss)
                 accuracies.append(accuracy)
@@ -464,7 +450,7 @@ def _fit(
             val_loss = val_accuracy = None
             if val is not None:
                 val_loss, val_accuracy = evaluate_split(
-                    trainer, params, frames, val, config.batch_size
+                    trainer, params, frames, val, config.batch_size, soft
                 )
             metrics = EpochMetrics(
                 epoch=epoch,
@@ -494,14 +480,18 @@ def _fit(
             )
             history.append(row)
             run.write_metrics(history)
+            board.add_epoch(history[-1])
             results.append(metrics)
             on_event(metrics)
     finally:
+        best_epoch = best_store.latest_step()
+        board.close()
         latest.close()
         best_store.close()
     from fil_learn.plots import plot_history
 
-    plot_history(history, run.plot_file, title=f"{data.game}: behaviour cloning")
+    title = f"{data.game}: behaviour cloning"
+    plot_history(history, run.plot_file, title, data.n_actions, best_epoch)
     return results
 
 
@@ -630,13 +620,29 @@ def _check_resumable(
         raise ValueError(f"{out} holds a model of another shape: choose another --out")
 
 
-def load_policy(run_dir: Path) -> tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]:
-    """The run's settings and a jitted function from (batch, 84, 84, 4) uint8 to logits."""
-    settings = RunDir(run_dir).read_settings()
-    if settings is None:
-        raise FileNotFoundError(
-            f"{run_dir} is not a fil-learn run (no run.json): give the --out of a fit"
-        )
+@dataclass(frozen=True)
+class BestPolicy:
+    """A run's best parameters, loaded: what `eval` plays and `export` writes."""
+
+    settings: dict[str, Any]
+    trainer: Trainer
+    params: Any
+    epoch: int
+
+    def forward(self, observations: np.ndarray) -> np.ndarray:
+        """(batch, 84, 84, 4) uint8 -> (batch, n_actions) logits, jitted."""
+        return np.asarray(self.trainer.forward(self.params, observations))
+
+    def model(self) -> NatureCNN:
+        """The network with these parameters (to read its weights)."""
+        return nnx.merge(self.trainer.graphdef, self.params)
+
+
+def load_best(run_dir: Path) -> BestPolicy:
+    """The run's settings and its best epoch's parameters (`best/`)."""
+    from fil_learn.policy import read_run_settings
+
+    settings = read_run_settings(run_dir)
     model_settings = ModelConfig(
         **{**settings["model"], "channels": tuple(settings["model"]["channels"])}
     )
@@ -645,9 +651,16 @@ def load_policy(run_dir: Path) -> tuple[dict[str, Any], Callable[[np.ndarray], n
     store = CheckpointStore(run_dir, "best", keep=1)
     step = store.latest_step()
     if step is None:
+        store.close()
         raise FileNotFoundError(
             f"{run_dir} has no checkpoint yet: let `fil-learn fit` finish an epoch"
         )
     params = store.restore(step, {"params": params})["params"]
     store.close()
-    return settings, lambda observations: np.asarray(trainer.forward(params, observations))
+    return BestPolicy(settings, trainer, params, step)
+
+
+def load_policy(run_dir: Path) -> tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]:
+    """The run's settings and a jitted function from (batch, 84, 84, 4) uint8 to logits."""
+    best = load_best(run_dir)
+    return best.settings, best.forward

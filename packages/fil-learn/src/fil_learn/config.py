@@ -1,0 +1,53 @@
+"""Settings of a fit, in a module without JAX: the CLI reads its defaults for `--help`, which
+then answers at once instead of after JAX's import (seconds)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+Target = Literal["action", "visits"]
+TARGETS: tuple[str, ...] = get_args(Target)
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Hyperparameters of a fit; written next to its results in `run.json`."""
+
+    epochs: int = 10
+    """Passes over the training episodes (a resumed fit continues up to this total)."""
+    batch_size: int = 128
+    """Samples per gradient step."""
+    learning_rate: float = 3e-4
+    """Adam step size."""
+    steps_per_call: int = 8
+    """Minibatch steps per jitted call (lax.scan over them): fewer Python round trips and
+    dispatches (measured in the README's training-speed table, column "1 step/call"). The
+    steps of an epoch that do not fill a call run one per call (a second, fixed shape)."""
+    val_fraction: float = 0.1
+    """Expected share of episodes held out for validation, chosen by a hash of each episode so
+    that continued fits on more data never validate on trained episodes (at least one held out
+    when there are two or more)."""
+    patience: int = 0
+    """Stop after this many epochs without a better validation loss; 0 never stops early."""
+    seed: int = 0
+    """Seeds the initialization, the split and the shuffling."""
+    target: Target = "action"
+    """What the loss fits: the demonstrated action, or the swarm's visit shares at each step
+    (format v3; steps of files without them fall back to their action), a distribution that
+    carries the search's judgement rather than its one random draw."""
+
+    def validate(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if not 0 < self.learning_rate < math.inf:
+            raise ValueError(f"--learning-rate must be a number > 0, got {self.learning_rate}")
+        if self.steps_per_call < 1:
+            raise ValueError(f"--steps-per-call must be at least 1, got {self.steps_per_call}")
+        if self.target not in TARGETS:
+            raise ValueError(f"--target must be one of {', '.join(TARGETS)}, got {self.target!r}")
+        if self.patience < 0:
+            raise ValueError(f"--patience must be >= 0, got {self.patience}")
