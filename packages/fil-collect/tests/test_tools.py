@@ -15,18 +15,21 @@ from fil_collect.collect import CollectConfig, Collection
 from fil_collect.dataset import Compression
 
 runner = CliRunner()
-SAMPLE = Path(__file__).parents[3] / "datasets" / "samples" / "space_invaders-tiny.h5"
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _collect(tmp_path_factory.mktemp("tools") / "ds.h5", seed=5)
+
+
+def _collect(path: Path, seed: int) -> Path:
+    """Three tiny SpaceInvaders episodes in the current format."""
     from fil_collect.env import EnvConfig
     from fil_collect.games import resolve_game
     from fil_collect.swarm import SwarmConfig
 
-    path = tmp_path_factory.mktemp("tools") / "ds.h5"
     config = CollectConfig(
-        EnvConfig(resolve_game("SpaceInvaders")), SwarmConfig(n_walkers=4, max_epochs=12), seed=5
+        EnvConfig(resolve_game("SpaceInvaders")), SwarmConfig(n_walkers=4, max_epochs=12), seed=seed
     )
     Collection(config, path, 3, workers=1, compression=Compression()).run()
     return path
@@ -94,7 +97,8 @@ def test_merge_and_filter_keep_provenance_and_never_touch_inputs(
 ) -> None:
     before = dataset.read_bytes()
     merged = tmp_path / "all.h5"
-    result = runner.invoke(app, ["merge", str(SAMPLE), str(dataset), "--out", str(merged)])
+    other = _collect(tmp_path / "other.h5", seed=6)  # other episodes, the same format version
+    result = runner.invoke(app, ["merge", str(other), str(dataset), "--out", str(merged)])
     assert result.exit_code == 0, result.output
     assert dataset.read_bytes() == before
     with h5py.File(merged, "r") as f, h5py.File(dataset, "r") as src:
