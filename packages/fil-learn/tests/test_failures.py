@@ -80,6 +80,9 @@ def test_the_same_data_by_another_path_continues_and_settings_are_kept(tmp_path:
         assert fit(paths, run, on, model_config=TINY_MODEL, on_event=plans.append) == []
     assert all("nothing to do" in p.text for p in plans if isinstance(p, FitPlan))
     assert (run / "run.json").read_text() == settings  # untouched: nothing was trained
+    other_target = FitConfig(epochs=3, batch_size=16, target="visits")
+    with pytest.raises(ValueError, match=r"--target action: give the same .* --force"):
+        fit([dataset], run, other_target, model_config=TINY_MODEL)
     other_rate = FitConfig(epochs=3, batch_size=16, learning_rate=1e-3)
     with pytest.raises(ValueError, match=r"--learning-rate 0.0003: give the same .* --force"):
         fit([dataset], run, other_rate, model_config=TINY_MODEL)

@@ -226,8 +226,9 @@ Event = FitPlan | EpochStarted | CallDone | EpochMetrics
 METRIC_FIELDS = tuple(f.name for f in dataclasses.fields(EpochMetrics))
 RUN_FILES = ("run.json", "metrics.jsonl", "training.png", "checkpoints", "best")
 """What `fit` writes into a run folder: all that `--force` removes, never anything else."""
-RESUME_SETTINGS = ("batch_size", "learning_rate", "val_fraction", "seed")
-"""Settings a continued stage must keep: they decide the split, the batches and the steps."""
+RESUME_SETTINGS = ("batch_size", "learning_rate", "val_fraction", "seed", "target")
+"""Settings a continued stage must keep: they decide the split, the batches, the steps and
+the loss."""
 
 
 class RunDir:
