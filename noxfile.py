@@ -1,5 +1,5 @@
 """Developer entry points: `nox -s tests`, `nox -s demo`, `nox -s loop`, `nox -s lint`,
-`nox -s bench`.
+`nox -s bench`, `nox -s clean_install` (each package and extra alone in a fresh venv).
 
 Every session installs the locked workspace with uv into `.venv` (one environment for the whole
 monorepo, so jax is installed once) and runs inside it. `nox` itself only needs `uv` on PATH.
@@ -8,6 +8,8 @@ monorepo, so jax is installed once) and runs inside it. `nox` itself only needs 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import nox
 
@@ -52,6 +54,67 @@ def tests(session: nox.Session) -> None:
     workers = os.environ.get("FIL_TEST_WORKERS", str(os.cpu_count() or 1))
     # loadgroup: tests sharing an expensive module fixture (the Ray cluster) share a worker
     _uv_run(session, "pytest", "-n", workers, "--dist", "loadgroup", *session.posargs)
+
+
+SYSTEM_TMP = tempfile.gettempdir()
+SAMPLE = os.path.abspath("datasets/samples/space_invaders-tiny.h5")
+COLLECT = "fil-collect --game Pong --out ds.h5 --episodes 1 --walkers 2 --epochs 3 --quiet"
+FIT = f"fil-learn fit {SAMPLE} --out run --epochs 1 --batch-size 16 --quiet"
+RAY_COLLECT = f"""python - <<'PY'
+import subprocess
+from fil_collect.ray_backend import local_cluster
+with local_cluster(nodes=1) as cluster:
+    subprocess.run("{COLLECT} --ray " + cluster.address, shell=True, check=True)
+PY"""
+NEEDS_EVAL = """{ fil-learn eval run --episodes 1 2>err.txt && exit 1 || test $? -eq 2; }
+grep -qF "pip install 'fil-learn[eval]'" err.txt"""
+CLEAN_INSTALLS = {
+    # each package with exactly one of its extras, and what must work there: one line each
+    "fil-collect": f"{COLLECT} --workers 1 && fil-collect info ds.h5 && fil-collect verify ds.h5",
+    "fil-collect[minari]": f"fil-collect export {SAMPLE} --name smoke/fmc-v0",
+    "fil-collect[ray]": RAY_COLLECT,
+    "fil-learn": f"{FIT}\n{NEEDS_EVAL}",  # without [eval], eval says how to get it
+    "fil-learn[eval]": f"{FIT} && fil-learn eval run --episodes 1 --max-steps 50 --video v.mp4",
+    # a guided collect needs an ONNX policy file: importing the guide is the extra's part
+    "fil-collect[guide]": 'python -c "import onnxruntime, fil_collect.guide" && fil-collect --help',
+    "fil-learn[onnx]": f"{FIT} && fil-learn export run --out policy.onnx",
+    "fil-learn[loop]": "fil-learn loop --help && fil-collect --version",
+}
+
+
+@nox.session
+@nox.parametrize("install", list(CLEAN_INSTALLS))
+def clean_install(session: nox.Session, install: str) -> None:
+    """Install one package with one extra, NOT editable, into a fresh venv, at the lock's
+    versions, and run a smoke command there: a dependency an extra forgets to declare (the
+    workspace venv has everything, so the tests cannot see it) fails here."""
+    package, _, extra = install.partition("[")
+    extra = extra.rstrip("]")
+    tmp = os.path.abspath(session.create_tmp())
+    venv = os.path.join(tmp, "venv")
+    constraints = os.path.join(tmp, "constraints.txt")
+    session.run("uv", "venv", "--quiet", "--clear", venv, external=True)
+    session.run(
+        "uv", "export", "--frozen", "--no-hashes", "--no-dev", "--no-emit-workspace",
+        "--package", package, *(["--extra", extra] if extra else []), "-o", constraints,
+        "--quiet", external=True,
+    )  # fmt: skip
+    target = os.path.abspath(f"packages/{package}") + (f"[{extra}]" if extra else "")
+    python = os.path.join(venv, "bin", "python")
+    session.run(
+        "uv", "pip", "install", "--quiet", "--python", python, "-c", constraints, target,
+        external=True,
+    )  # fmt: skip
+    work = os.path.join(tmp, "smoke")
+    shutil.rmtree(work, ignore_errors=True)  # every run starts from nothing
+    os.makedirs(work)
+    session.chdir(work)  # away from the workspace: imports come from the clean venv only
+    env = {
+        "PATH": f"{os.path.join(venv, 'bin')}{os.pathsep}{os.environ['PATH']}",
+        "MINARI_DATASETS_PATH": os.path.join(work, "minari"),
+        "TMPDIR": SYSTEM_TMP,  # not nox's deep session folder: Ray's socket paths must be short
+    }
+    session.run("bash", "-euo", "pipefail", "-c", CLEAN_INSTALLS[install], env=env, external=True)
 
 
 @nox.session

@@ -32,7 +32,11 @@ def episodes_per_hour(
     config: CollectConfig, episodes: int, out: Path, workers: int = 1, ray: str | None = None
 ) -> float:
     start = time.perf_counter()
-    written = Collection(config, out, episodes, workers, Compression(), ray_address=ray).run()
+    # force: a fresh file each time (--episodes is the file's total)
+    collection = Collection(
+        config, out, episodes, workers, Compression(), force=True, ray_address=ray
+    )
+    written = collection.run()
     seconds = time.perf_counter() - start
     assert len(written) == episodes
     return episodes * 3600 / seconds

@@ -82,7 +82,7 @@ def test_both_tools_and_a_stranger_finish_an_append_killed_after_its_commit_poin
     path = tmp_path / "ds.h5"
     _collect(path, "1")
     before = path.read_bytes()
-    _collect(path, "1")  # appended in place
+    _collect(path, "2")  # the file's total: one episode appended in place
     after = path.read_bytes()
     assert after[: len(before)] != before and len(after) > len(before)
 

@@ -22,10 +22,14 @@ def test_collect_writes_and_appends(tmp_path: Path) -> None:
     result = _invoke(*TINY_CLI, "--out", str(path), "--episodes", "1", "--workers", "1")
     assert result.exit_code == 0, result.output
     assert "1 episode(s) written" in result.output
-    result = _invoke(*TINY_CLI, "--out", str(path), "--episodes", "1", "--workers", "1")
+    result = _invoke(*TINY_CLI, "--out", str(path), "--episodes", "2", "--workers", "1")
     assert result.exit_code == 0, result.output
     with h5py.File(path, "r") as f:
         assert f.attrs["total_episodes"] == 2
+    before = path.read_bytes()  # --episodes is the total: the same command again adds nothing
+    result = _invoke(*TINY_CLI, "--out", str(path), "--episodes", "2", "--workers", "1")
+    assert result.exit_code == 0 and "already holds 2 episode(s)" in result.output
+    assert path.read_bytes() == before
 
 
 def test_info_summarizes(tmp_path: Path) -> None:
@@ -50,6 +54,9 @@ def test_games_lists_the_roms() -> None:
         (["--epochs", "-3"], "--epochs must be at least 1"),
         (["--episodes", "0"], "--episodes must be at least 1"),
         (["--workers", "0"], "--workers must be at least 1"),
+        (["--loc-dt", "nan"], "--loc-dt must be a finite number"),
+        (["--episodes", "1000000000"], "more than one file holds (100,000"),
+        (["--game", "SpaceInvadersNoFrameskip-v4"], "use --game SpaceInvaders"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:

@@ -52,7 +52,7 @@ def test_appending_continues_the_episode_indices(
 ) -> None:
     path = tmp_path / "ds.h5"
     _collect(tiny_config, path, 1)
-    second = _collect(tiny_config, path, 2)
+    second = _collect(tiny_config, path, 3)  # episodes is the file's total
     assert [e.index for e in second] == [1, 2]
     with open_dataset(path) as f:
         assert sorted(k for k in f if k.startswith("episode_")) == [

@@ -55,3 +55,34 @@ def test_export_needs_a_name_and_a_known_target() -> None:
     wide = CliRunner(env={"COLUMNS": "250"})
     result = wide.invoke(app, ["export", str(SAMPLE), "--to", "rlds", "--name", "x"])
     assert result.exit_code == 2 and "'rlds' is not one of 'minari'" in result.output
+
+
+@pytest.mark.parametrize("name", ["Space Invaders!!", "spaceinvaders/fmc", "/fmc-v0", "a//b-v0"])
+def test_a_bad_dataset_id_is_refused_before_anything_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    root = tmp_path / "minari"
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    result = CliRunner().invoke(app, ["export", str(SAMPLE), "--name", name])
+    assert result.exit_code == 2, result.output
+    assert "is not a Minari dataset id" in result.output and "Traceback" not in result.output
+    assert not root.exists() or not any(root.iterdir())
+    assert minari.list_local_datasets() == {}
+
+
+def test_a_failed_export_leaves_no_half_written_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without pillow (minari does not declare it) the export must fail in one line before
+    Minari creates the dataset's folder, and the same command must work once it is there."""
+    import sys
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    args = ["export", str(SAMPLE), "--name", "spaceinvaders/fmc-v0"]
+    with monkeypatch.context() as missing:
+        missing.setitem(sys.modules, "PIL", None)  # as in a venv without pillow
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "needs PIL: pip install 'fil-collect[minari]'" in result.output
+    assert minari.list_local_datasets() == {}
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output

@@ -11,12 +11,21 @@ from fil_collect.games import Game, available_roms, resolve_game
         "SpaceInvaders",
         "space_invaders",
         "ALE/SpaceInvaders-v5",
-        "SpaceInvadersNoFrameskip-v4",
+        "SpaceInvaders-v5",
         " spaceinvaders ",
     ],
 )
 def test_spellings_resolve_to_the_rom(text: str) -> None:
     assert resolve_game(text) == Game("space_invaders")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["SpaceInvadersNoFrameskip-v4", "SpaceInvaders-v0", "SpaceInvadersDeterministic-v4"],
+)
+def test_old_gym_ids_are_refused_not_read_as_v5(text: str) -> None:
+    with pytest.raises(ValueError, match=r"v5 settings .* use --game SpaceInvaders$"):
+        resolve_game(text)
 
 
 def test_names_follow_gymnasium() -> None:

@@ -74,10 +74,12 @@ def test_sigkill_loses_nothing_reported(tmp_path: Path, delay: float) -> None:
         for name in (k for k in f if k.startswith("episode_")):
             assert f[name]["raw_observations"].shape[0] == f[name].attrs["length"] + 1
     # the next run cleans the dead writer's temporary copy and continues the indices
-    again = _start(path, "--workers", "1", "--episodes", "1", "--raw-frames")
+    kept = _episodes_in(path)
+    total = str(len(kept) + 1)  # --episodes is the file's total
+    again = _start(path, "--workers", "1", "--episodes", total, "--raw-frames")
     _, stderr = again.communicate(timeout=120)
     assert again.returncode == 0, stderr
-    assert len(_episodes_in(path)) >= len(reported) + 1
+    assert len(_episodes_in(path)) == len(kept) + 1
     assert [p.name for p in tmp_path.iterdir()] == ["ds.h5"]
 
 
@@ -112,3 +114,23 @@ def test_sigterm_stops_the_workers_too_and_keeps_what_was_written(tmp_path: Path
         time.sleep(0.2)
     else:
         pytest.fail("worker processes outlived the collector")
+
+
+def _children(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_ctrl_c_before_the_first_episode_names_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "ds.h5"
+    # later options win: a swarm too long to finish, two episodes in two workers
+    process = _start(path, "--epochs", "100000", "--episodes", "2", "--workers", "2")
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 3 and time.monotonic() < deadline:  # manager + 2 workers
+        time.sleep(0.1)
+    time.sleep(1.0)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "nothing was saved" in stderr and str(path) not in stderr
+    assert "Traceback" not in stderr and not path.exists()

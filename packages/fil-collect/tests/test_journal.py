@@ -63,8 +63,9 @@ def _check_whole(path: Path, must_hold: set[int], full: bool = True) -> set[int]
         assert must_hold <= held, f"lost {sorted(must_hold - held)}"
         assert handle.attrs["total_episodes"] == len(held)
         if full:
-            bad, missing, file_ok = checksum_status(handle)
-            assert not bad and not missing and file_ok
+            status = checksum_status(handle)
+            assert not status.bad and not status.missing and status.file_ok
+            assert not status.damaged
         else:
             for index in must_hold:
                 assert handle[f"episode_{index}/observations"].shape == (7, 84, 84)

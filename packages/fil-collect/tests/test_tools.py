@@ -19,13 +19,17 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _collect(tmp_path_factory.mktemp("tools") / "ds.h5", seed=5)
+
+
+def _collect(path: Path, seed: int) -> Path:
+    """Three tiny SpaceInvaders episodes in the current format."""
     from fil_collect.env import EnvConfig
     from fil_collect.games import resolve_game
     from fil_collect.swarm import SwarmConfig
 
-    path = tmp_path_factory.mktemp("tools") / "ds.h5"
     config = CollectConfig(
-        EnvConfig(resolve_game("SpaceInvaders")), SwarmConfig(n_walkers=4, max_epochs=12), seed=5
+        EnvConfig(resolve_game("SpaceInvaders")), SwarmConfig(n_walkers=4, max_epochs=12), seed=seed
     )
     Collection(config, path, 3, workers=1, compression=Compression()).run()
     return path
@@ -93,7 +97,8 @@ def test_merge_and_filter_keep_provenance_and_never_touch_inputs(
 ) -> None:
     before = dataset.read_bytes()
     merged = tmp_path / "all.h5"
-    result = runner.invoke(app, ["merge", str(dataset), str(dataset), "--out", str(merged)])
+    other = _collect(tmp_path / "other.h5", seed=6)  # other episodes, the same format version
+    result = runner.invoke(app, ["merge", str(other), str(dataset), "--out", str(merged)])
     assert result.exit_code == 0, result.output
     assert dataset.read_bytes() == before
     with h5py.File(merged, "r") as f, h5py.File(dataset, "r") as src:
@@ -104,7 +109,7 @@ def test_merge_and_filter_keep_provenance_and_never_touch_inputs(
         assert f["episode_4/observations"].compression == "gzip"
         assert f["episode_4/observations"].chunks == src["episode_1/observations"].chunks
     returns = sorted(
-        h5py.File(dataset, "r")[f"episode_{i}"].attrs["episode_return"] for i in range(3)
+        h5py.File(merged, "r")[f"episode_{i}"].attrs["episode_return"] for i in range(6)
     )
     best = tmp_path / "best.h5"
     result = runner.invoke(
@@ -156,3 +161,59 @@ def test_damaged_files_are_one_line_errors(dataset: Path, tmp_path: Path, comman
     result = runner.invoke(app, [command, str(stripped)])
     assert result.exit_code == 2 and "attribute" in result.output and "is missing" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "{ds}", "--workers", "0"], "--workers must be at least 1"),
+        (
+            ["filter", "{ds}", "--out", "{tmp}/x.h5", "--min-return", "9", "--max-return", "5"],
+            "above",
+        ),
+        (["filter", "{ds}", "--out", "{tmp}/x.h5", "--min-length", "-5"], "--min-length must be"),
+        (["info", "{tmp}"], "is a folder; give a fil dataset file"),
+    ],
+)
+def test_bad_tool_input_is_one_line(
+    dataset: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, [a.format(ds=dataset, tmp=tmp_path) for a in args])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "x.h5").exists()
+
+
+def test_merge_refuses_an_episode_given_twice(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "twice.h5"
+    result = runner.invoke(app, ["merge", str(dataset), str(dataset), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"episode_0 of {dataset} is the same episode as episode_0 of {dataset}" in " ".join(
+        result.output.split()
+    )
+    assert "give each dataset once" in result.output and not out.exists()
+
+
+def test_a_filter_that_keeps_nothing_writes_nothing(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "none.h5"
+    result = runner.invoke(app, ["filter", str(dataset), "--min-return", "1e9", "--out", str(out)])
+    assert result.exit_code == 2 and "nothing was written" in " ".join(result.output.split())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_flipped_bit_in_a_chunk_is_one_line_that_says_what_to_do(
+    dataset: Path, tmp_path: Path, flip_bit
+) -> None:
+    damaged = _copy(dataset, tmp_path / "damaged.h5")
+    flip_bit(damaged, "episode_1/observations")
+    fix = f"fil-collect filter {damaged} --drop-damaged --out fixed.h5"
+    for args in (["info", str(damaged)], ["verify", str(damaged), "--workers", "1", "--quiet"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit)  # an exit, no traceback
+        text = " ".join(result.output.split())
+        assert f"episode_1 of {damaged} is damaged" in text and fix in text
+    assert "DAMAGED: episode_1" in runner.invoke(app, ["info", str(damaged)]).output
+    fixed = tmp_path / "fixed.h5"
+    result = runner.invoke(app, ["filter", str(damaged), "--drop-damaged", "--out", str(fixed)])
+    assert result.exit_code == 0 and "2 episode(s) written" in result.output
+    assert runner.invoke(app, ["verify", str(fixed), "--workers", "1", "--quiet"]).exit_code == 0

@@ -24,6 +24,7 @@ def write_dataset(
     steps: int = 48,
     version: int = 1,
     seed: int = 0,
+    frameskip: int = 4,
 ) -> Path:
     rng = np.random.default_rng(seed)
     with h5py.File(path, "w") as f:
@@ -34,7 +35,7 @@ def write_dataset(
                 "game": game,
                 "env_id": f"ALE/{game}-v5",
                 "n_actions": len(MEANINGS),
-                "frameskip": 4,
+                "frameskip": frameskip,
                 "action_meanings": np.array(MEANINGS, dtype=h5py.string_dtype()),
                 "obs_shape": [84, 84],
                 "config_json": "{}",

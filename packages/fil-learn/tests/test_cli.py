@@ -105,6 +105,14 @@ def test_error_messages_keep_their_brackets(
         (["fit", "{run}/run.json"], "is not a fil dataset"),
         (["fit", "{ds}", "--out", "{tmp}/r", "--batch-size", "100000"], "fewer than --batch-size"),
         (["fit", "{ds}", "--out", "{tmp}/r", "--epochs", "0"], "--epochs must be at least 1"),
+        (["fit", "{ds}", "--out", "{ds}"], "is a file: give a folder for the run"),
+        (["fit", "{ds}", "--out", "/proc/fil-run"], "cannot write the run folder /proc/fil-run"),
+        (["eval", "{run}", "--video", "{tmp}/nodir/v.mp4"], "folder {tmp}/nodir does not exist"),
+        (["eval", "{run}", "--json", "{tmp}/nodir/r.json"], "folder {tmp}/nodir does not exist"),
+        (["eval", "{run}", "--json", "{tmp}"], "is a folder: give a file name"),
+        (["eval", "{run}", "--video", "{tmp}/v.txt"], "give a file name ending in .mp4"),
+        (["fit", "{ds}", "--out", "{tmp}/r", "--learning-rate", "inf"], "must be a number > 0"),
+        (["eval", "{run}", "--game", "SpaceInvadersNoFrameskip-v4"], "use --game SpaceInvaders"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -114,7 +122,7 @@ def test_bad_input_is_one_line_and_exit_2(
     filled = [a.format(run=trained_run, tmp=tmp_path, ds=dataset) for a in args]
     result = runner.invoke(app, filled)
     assert result.exit_code == 2, result.output
-    assert message in result.output
+    assert message.format(tmp=tmp_path) in result.output
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 

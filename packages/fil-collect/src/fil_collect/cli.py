@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,9 +20,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import fil_collect
+from fil_collect import interrupt
 from fil_collect import verify as verification
 from fil_collect.collect import CollectConfig, Collection, EpisodeWritten, Event
-from fil_collect.combine import copy_episodes, return_between
+from fil_collect.combine import all_of, copy_episodes, intact, return_between
 from fil_collect.dataset import (
     Compression,
     CompressionName,
@@ -117,7 +117,8 @@ def collect(
         typer.Option(
             "--episodes",
             "-n",
-            help="New episodes to add (one swarm run each).",
+            help="Episodes the file should hold in all (one swarm run each): an existing file "
+            "gets the missing ones, so the same command continues an interrupted run.",
             rich_help_panel=OUTPUT,
         ),
     ] = 5,
@@ -339,7 +340,15 @@ def collect(
             force=force,
             ray_address=ray,
         )
-    bars = _EpisodeBars(episodes, quiet)
+    if not collection.indices:
+        out.print(
+            f"{out_path} already holds {collection.existing} episode(s), --episodes {episodes} "
+            "is the total: raise it to add more",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    bars = _EpisodeBars(len(collection.indices), quiet)
     done: list[EpisodeWritten] = []
 
     def on_event(event: Event) -> None:
@@ -358,12 +367,27 @@ def collect(
         with bars:
             written = collection.run(on_event)
     except KeyboardInterrupt:
-        err.print(
-            f"interrupted: {len(done)} new episode(s) are safe in {out_path}; "
-            "run the same command again to continue"
-        )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        _interrupted(out_path, len(done), "episode(s)")
     _print_written(written, out_path, config.env.game)
+
+
+def _interrupted(path: Path, written: int, what: str) -> NoReturn:
+    """Say what an interrupted run left on disk (never a file that does not exist); exit 130."""
+    if path.exists():
+        err.print(
+            f"interrupted: {written} new {what} written to {path}; "
+            "run the same command again to continue",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        err.print(
+            f"interrupted before the first of the {what} was written: nothing was saved; "
+            "run the same command again to start",
+            highlight=False,
+            soft_wrap=True,
+        )
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _local_workers(workers: int | None, ray: str | None) -> int:
@@ -392,6 +416,7 @@ class _EpisodeBars:
         )
         self._total = self._progress.add_task("episodes", total=episodes, status="")
         self._running: dict[int, int] = {}
+        self._finished: set[int] = set()
 
     def __enter__(self) -> _EpisodeBars:
         self._progress.__enter__()
@@ -401,6 +426,9 @@ class _EpisodeBars:
         self._progress.__exit__(*exc)
 
     def running(self, index: int, done: int, total: int | None, status: str) -> None:
+        """Progress of a running episode; a report that arrives after it finished is dropped."""
+        if index in self._finished:
+            return
         if index not in self._running:
             self._running[index] = self._progress.add_task(
                 f"  episode {index}", total=total, status=""
@@ -409,6 +437,7 @@ class _EpisodeBars:
 
     def finished(self, index: int, status: str = "", line: str | None = None) -> None:
         """Episode `index` is written: its bar goes, the run's advances, `line` is printed."""
+        self._finished.add(index)
         task = self._running.pop(index, None)
         if task is not None:
             self._progress.remove_task(task)
@@ -516,11 +545,7 @@ def relabel(
         with bars:
             relabelling.run(on_event)
     except KeyboardInterrupt:
-        err.print(
-            f"interrupted: {len(written)} relabelled episode(s) are safe in {out_path}; "
-            "run the same command again to continue"
-        )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        _interrupted(out_path, len(written), "relabelled episode(s)")
     labels = sum(e.labels for e in written)
     frames = sum(e.emulator_frames for e in written)
     seconds = sum(e.seconds for e in written)
@@ -556,6 +581,10 @@ def info(
         for key, value in summary_rows(summary):
             table.add_row(key, value)
         out.print(table)
+    damaged = list(summary["checksums"]["damaged_episodes"].values())
+    if damaged:
+        more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+        err.print(f"[bold red]FAILED:[/] {escape(damaged[0])}{more}", highlight=False)
     if not summary["checksums"]["ok"]:
         raise typer.Exit(EXIT_FAILED)
 
@@ -572,15 +601,19 @@ def verify(
     difference is named); 2: the file is not a readable fil dataset.
     """
     with user_errors():
+        if workers is not None and workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {workers}")
         with open_dataset(path) as handle:
             require_attrs(handle, path, verification.REQUIRED)
             for note in version_warnings(handle):
                 err.print(f"[yellow]warning:[/] {note}", highlight=False)
-            bad, missing, file_ok = checksum_status(handle)
+            status = checksum_status(handle)
             total = len(episode_names(handle))
-        failures: list[str] = [f"{name}: content does not match its sha256" for name in bad]
-        if file_ok is False:
+        failures = list(status.damaged.values())
+        failures += [f"{name}: content does not match its sha256" for name in status.bad]
+        if status.file_ok is False:
             failures.append("the file checksum does not match its episodes")
+        missing = status.missing
         if missing:
             err.print(
                 f"[yellow]warning:[/] {len(missing)} episode(s) carry no checksum", highlight=False
@@ -597,14 +630,14 @@ def verify(
 
         def on_result(check: EpisodeCheck) -> None:
             progress.advance(task)
-            if check.problem:
-                failures.append(f"{check.name}: {check.problem}")
+            if check.problem and check.name not in status.damaged:  # said once is enough
+                failures.append(check.describe())
 
         with progress:
             verification.verify(path, workers or os.cpu_count() or 1, on_result)
     if failures:
         err.print(
-            f"[bold red]FAILED:[/] {failures[0]}"
+            f"[bold red]FAILED:[/] {escape(failures[0])}"
             + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""),
             highlight=False,
         )
@@ -638,12 +671,20 @@ def filter_command(
     min_length: Annotated[
         int | None, typer.Option(help="Keep episodes of at least this many steps.")
     ] = None,
+    drop_damaged: Annotated[
+        bool,
+        typer.Option(
+            "--drop-damaged",
+            help="Drop episodes that do not decompress or do not match their sha256.",
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
 ) -> None:
     """Keep the episodes that pass the tests, in a new file (the input is never modified)."""
     with user_errors():
+        keep = return_between(min_return, max_return, min_length)
         count = copy_episodes(
-            [path], out_path, return_between(min_return, max_return, min_length), force=force
+            [path], out_path, all_of(keep, intact) if drop_damaged else keep, force=force
         )
     out.print(f"{count} episode(s) written to {out_path}", highlight=False)
 
@@ -675,10 +716,10 @@ def export(
 
 def main() -> None:
     """Console entry point. `kill` (SIGTERM) stops like Ctrl-C: the worker processes are
-    stopped with it and every episode already written stays."""
-    signal.signal(signal.SIGTERM, _interrupt)
-    sys.exit(app())
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    stopped with it and every episode already written stays (see `fil_collect.interrupt`)."""
+    interrupt.install()
+    try:
+        sys.exit(app())
+    except KeyboardInterrupt:  # before or after the loops that say what was kept
+        err.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)

@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -54,6 +55,9 @@ class CollectConfig:
 
     def validate(self) -> None:
         self.env.validate()
+        for name, value in asdict(self.swarm).items():  # NaN passes every comparison below
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
         self.swarm.validate()
         if self.guide is not None:
             self.guide.validate()
@@ -178,6 +182,10 @@ class EpisodeWritten:
 
 Event = EpisodeProgress | EpisodeWritten
 
+MAX_EPISODES = 100_000
+"""Most episodes one file is planned to hold: every planned episode is a task object, so a
+mistyped `--episodes 1000000000` must be refused, not planned until memory runs out."""
+
 
 def plan_indices(existing: set[int], episodes: int) -> list[int]:
     """The `episodes` smallest indices not in the file yet: an interrupted run's gaps first."""
@@ -204,18 +212,27 @@ class Collection:
         force: bool = False,
         ray_address: str | None = None,
     ) -> None:
-        """`ray_address` (e.g. 'auto') runs the swarms as tasks on that Ray cluster instead of
-        in `workers` local processes; the writer stays here either way."""
+        """`episodes` is the total the file should hold, so the same command continues an
+        interrupted run (and adds nothing to a complete one). `ray_address` (e.g. 'auto') runs
+        the swarms as tasks on that Ray cluster instead of in `workers` local processes; the
+        writer stays here either way."""
         config.validate()
         compression.validate()
         if config.guide is not None:  # a policy for another game fails before any work
             load_guide(config.guide, AtariEmulator(config.env, seed=0))
         if episodes < 1:
             raise ValueError(f"--episodes must be at least 1, got {episodes}")
+        if episodes > MAX_EPISODES:
+            raise ValueError(
+                f"--episodes {episodes:,} is more than one file holds ({MAX_EPISODES:,}; each "
+                "episode is minutes of search): collect in several files and `fil-collect merge`"
+            )
         self.runner = TaskRunner(workers, ray_address)
         self.config = config
         self.writer = DatasetWriter(path, dataset_header(config), compression, force=force)
-        self.indices = plan_indices(self.writer.existing_indices(), episodes)
+        existing = self.writer.existing_indices()
+        self.existing = len(existing)
+        self.indices = plan_indices(existing, max(episodes - len(existing), 0))
         self.runner.connect()  # last, so that no check above can leave a connection open
 
     def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[EpisodeWritten]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import h5py
 
+from fil_collect.checksum import DamagedEpisodeError, array_digest, group_arrays
 from fil_collect.dataset import (
     DatasetError,
     check_format,
@@ -57,6 +58,7 @@ def copy_episodes(inputs: list[Path], out: Path, keep: EpisodeTest, force: bool 
                 f"{path} is format version {header['format_version']}, {inputs[0]} is "
                 f"{first['format_version']}: convert them to one version first"
             )
+    _refuse_duplicates(inputs)
     temp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     written = 0
     try:
@@ -85,6 +87,11 @@ def copy_episodes(inputs: list[Path], out: Path, keep: EpisodeTest, force: bool 
                         copied.attrs["source_index"] = int(group.attrs.get("index", int(name[8:])))
                         copied.attrs.setdefault("config_json", header["config_json"])
                         written += 1
+            if not written:
+                raise ValueError(
+                    f"no episode of {', '.join(map(str, inputs))} is kept, so nothing was "
+                    "written: loosen the limits (`fil-collect info` shows the returns)"
+                )
             write_file_totals(target)
         os.replace(temp, out)
     except BaseException:
@@ -93,8 +100,48 @@ def copy_episodes(inputs: list[Path], out: Path, keep: EpisodeTest, force: bool 
     return written
 
 
+def _refuse_duplicates(inputs: list[Path]) -> None:
+    """Raise ValueError if one episode (by its sha256) would be copied twice: `merge a.h5 a.h5`,
+    or a file merged with a copy or a filtered subset of itself, would train on it twice."""
+    seen: dict[str, str] = {}
+    for path in inputs:
+        with open_dataset(path) as handle:
+            for name in episode_names(handle):
+                digest = handle[name].attrs.get("sha256")
+                if digest is None:
+                    continue
+                where = f"{name} of {path}"
+                if str(digest) in seen:
+                    raise ValueError(
+                        f"{where} is the same episode as {seen[str(digest)]} (same sha256): "
+                        "give each dataset once"
+                    )
+                seen[str(digest)] = where
+
+
+def intact(group: h5py.Group) -> bool:
+    """Whether an episode decompresses and matches its sha256 (`filter --drop-damaged`)."""
+    try:
+        arrays = group_arrays(group)
+    except DamagedEpisodeError:
+        return False
+    stored = group.attrs.get("sha256")
+    return stored is None or array_digest(arrays) == stored
+
+
+def all_of(*tests: EpisodeTest) -> EpisodeTest:
+    """Keep an episode that passes every test."""
+    return lambda group: all(test(group) for test in tests)
+
+
 def return_between(low: float | None, high: float | None, min_length: int | None) -> EpisodeTest:
     """Keep episodes whose return is in [low, high] and that are at least `min_length` steps."""
+    if low is not None and high is not None and low > high:
+        raise ValueError(
+            f"--min-return {low:g} is above --max-return {high:g}: no episode can pass"
+        )
+    if min_length is not None and min_length < 0:
+        raise ValueError(f"--min-length must be >= 0, got {min_length}")
 
     def keep(group: h5py.Group) -> bool:
         episode_return = float(group.attrs["episode_return"])

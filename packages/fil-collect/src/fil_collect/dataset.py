@@ -94,6 +94,8 @@ def open_dataset(path: Path) -> Iterator[h5py.File]:
     """Open a fil dataset read-only, or raise DatasetError/FileNotFoundError saying what is wrong."""
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
+    if path.is_dir():
+        raise DatasetError(f"{path} is a folder; give a fil dataset file (.h5)")
     if path.is_file():
         finish_append(path)
     try:

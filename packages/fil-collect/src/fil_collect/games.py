@@ -1,8 +1,10 @@
 """Game names as users type them, mapped to the ALE ROM ids that ship inside the ale-py wheel.
 
-Users write `SpaceInvaders`, `space_invaders`, `ALE/SpaceInvaders-v5` or even the old
-`SpaceInvadersNoFrameskip-v4`; all of them mean the ROM `space_invaders`. Resolving names in one
-place keeps the CLI, the dataset attributes and the error messages consistent.
+Users write `SpaceInvaders`, `space_invaders` or `ALE/SpaceInvaders-v5`; all of them mean the
+ROM `space_invaders`. Old Gym ids (`SpaceInvadersNoFrameskip-v4`, `-Deterministic`, `-ram`,
+`-v0`) name other emulator settings than the v5 ones fil collects with, so they are refused
+with a line that says which name to use instead of being silently read as v5. Resolving names
+in one place keeps the CLI, the dataset attributes and the error messages consistent.
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ def resolve_game(text: str) -> Game:
     stripped = text.strip()
     if stripped.startswith("ALE/"):
         stripped = stripped[4:]
+    decoration = _GYM_DECORATIONS.search(stripped)
+    if decoration is not None and decoration.group(0) not in ("", "-v5"):
+        bare = stripped[: decoration.start()]
+        raise ValueError(
+            f"{text!r} is a Gym id with other emulator settings than fil's: fil collects with "
+            f"the ALE v5 settings without sticky actions (--frameskip sets the frames per step): "
+            f"use --game {bare}"
+        )
     stripped = _GYM_DECORATIONS.sub("", stripped)
     by_key = {_key(rom): rom for rom in available_roms()}
     rom = by_key.get(_key(stripped))

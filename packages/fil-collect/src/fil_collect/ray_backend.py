@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 
+from fil_collect import interrupt
+
 log = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
@@ -106,7 +108,8 @@ def ray_tasks(
     log.info("%d task(s) submitted to %s", len(pending), ray.cluster_resources())
     try:
         while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
+            interrupt.check()
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
             for ref in done:
                 del pending[ref]
                 yield ray.get(ref)

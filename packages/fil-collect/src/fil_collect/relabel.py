@@ -192,6 +192,8 @@ class RelabelTask:
     episode: int
     game: str
     config: RelabelConfig
+    frameskip: int = 4
+    """Emulator frames per step of the visited episodes (the learner's; the labels use it too)."""
 
 
 def relabel_episode(
@@ -201,7 +203,7 @@ def relabel_episode(
     started = time.perf_counter()
     config = task.config
     visited = read_visited_episode(Path(task.path), task.episode)
-    env = EnvConfig(resolve_game(task.game))
+    env = EnvConfig(resolve_game(task.game), frameskip=task.frameskip)
     emulators = [AtariEmulator(env, seed=0) for _ in range(config.swarm.n_walkers)]
     n_actions = emulators[0].n_actions
     steps = visited.length
@@ -257,10 +259,15 @@ def relabel_episode(
     )
 
 
+def visited_frameskip(visited: dict[str, Any]) -> int:
+    """The rate the learner played at (files from before it was recorded played at 4)."""
+    return int(visited.get("frameskip", 4))
+
+
 def relabel_header(config: RelabelConfig, visited: dict[str, Any], game: Game) -> dict[str, Any]:
     """File attributes of a relabelled dataset: the spec's table, version 2, and the policy
     and protocol that played the visited episodes."""
-    env = EnvConfig(game)
+    env = EnvConfig(game, frameskip=visited_frameskip(visited))
     return {
         **file_header(env, config.settings(env), RELABEL_FORMAT_VERSION),
         "visited_policy": str(visited.get("policy", "")),
@@ -307,6 +314,7 @@ class Relabelling:
         self.runner = TaskRunner(workers, ray_address)
         header, episodes = visited_header(visited)
         self.game = resolve_game(str(header["game"]))
+        self.frameskip = visited_frameskip(header)
         self.visited = visited
         self.config = config
         self.writer = DatasetWriter(
@@ -318,7 +326,8 @@ class Relabelling:
 
     def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[LabelsWritten]:
         tasks = [
-            (i, RelabelTask(str(self.visited), i, self.game.rom, self.config)) for i in self.indices
+            (i, RelabelTask(str(self.visited), i, self.game.rom, self.config, self.frameskip))
+            for i in self.indices
         ]
         written: list[LabelsWritten] = []
         finished = self.runner.results(relabel_episode, tasks, on_event)

@@ -25,7 +25,7 @@ def summarize(path: Path) -> dict[str, Any]:
         steps = int(sum(int(handle[n].attrs["length"]) for n in names))
         stored = sum(handle[n]["observations"].id.get_storage_size() for n in names)
         raw = sum(handle[n]["observations"].nbytes for n in names)
-        bad, missing, file_ok = checksum_status(handle)
+        status = checksum_status(handle)
         attrs = handle.attrs
         summary: dict[str, Any] = {
             "game": str(attrs["game"]),
@@ -47,10 +47,11 @@ def summarize(path: Path) -> dict[str, Any]:
         summary["size_bytes"] = path.stat().st_size
         summary["observation_compression"] = raw / stored if stored else None
         summary["checksums"] = {
-            "ok": not bad and file_ok is not False,
-            "bad_episodes": bad,
-            "episodes_without_checksum": missing,
-            "file": {None: "absent", True: "ok", False: "mismatch"}[file_ok],
+            "ok": status.ok,
+            "bad_episodes": status.bad,
+            "damaged_episodes": status.damaged,
+            "episodes_without_checksum": status.missing,
+            "file": {None: "absent", True: "ok", False: "mismatch"}[status.file_ok],
         }
     return summary
 
@@ -78,7 +79,9 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     if summary["observation_compression"]:
         rows.append(("observation compression", f"{summary['observation_compression']:,.1f}x"))
     checks = summary["checksums"]
-    if checks["bad_episodes"]:
+    if checks["damaged_episodes"]:
+        state = f"DAMAGED: {', '.join(checks['damaged_episodes'])} (do not decompress)"
+    elif checks["bad_episodes"]:
         state = f"MISMATCH in {', '.join(checks['bad_episodes'])}"
     elif checks["file"] == "mismatch":
         state = "file checksum MISMATCH (episodes added or removed outside fil)"

@@ -17,7 +17,7 @@ import ale_py
 import h5py
 import numpy as np
 
-from fil_collect.checksum import array_digest, file_digest, group_arrays
+from fil_collect.checksum import DamagedEpisodeError, array_digest, file_digest, group_arrays
 from fil_collect.dataset import (
     EpisodeRecord,
     episode_arrays,
@@ -40,14 +40,36 @@ class EpisodeCheck:
 
     name: str
     problem: str | None
+    damaged: bool = False
+    """The episode's bytes do not decompress (`problem` then is the whole message)."""
+
+    def describe(self) -> str:
+        """The failure as one line that names the episode."""
+        return str(self.problem) if self.damaged else f"{self.name}: {self.problem}"
 
 
-def checksum_status(handle: h5py.File) -> tuple[list[str], list[str], bool | None]:
-    """(episodes whose content does not match their sha256, episodes with none, file digest ok).
+@dataclass(frozen=True)
+class ChecksumStatus:
+    """What the stored checksums say about a file's content."""
 
-    The file digest is None when the file carries none.
-    """
+    bad: list[str]
+    """Episodes whose content does not match their sha256."""
+    missing: list[str]
+    """Episodes that carry no sha256."""
+    file_ok: bool | None
+    """Whether the file digest matches its episodes' (None when the file carries none)."""
+    damaged: dict[str, str]
+    """Episodes whose bytes do not even decompress, with the message that says what to do."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad and not self.damaged and self.file_ok is not False
+
+
+def checksum_status(handle: h5py.File) -> ChecksumStatus:
+    """Check every episode's content against its sha256 and the file's digest."""
     bad, missing, digests = [], [], []
+    damaged: dict[str, str] = {}
     for name in episode_names(handle):
         group = handle[name]
         stored = group.attrs.get("sha256")
@@ -55,11 +77,14 @@ def checksum_status(handle: h5py.File) -> tuple[list[str], list[str], bool | Non
             missing.append(name)
             continue
         digests.append(str(stored))
-        if array_digest(group_arrays(group)) != stored:
-            bad.append(name)
+        try:
+            if array_digest(group_arrays(group)) != stored:
+                bad.append(name)
+        except DamagedEpisodeError as error:
+            damaged[name] = str(error)
     stored_file = handle.attrs.get("sha256")
     file_ok = None if stored_file is None else file_digest(digests) == stored_file
-    return bad, missing, file_ok
+    return ChecksumStatus(bad, missing, file_ok, damaged)
 
 
 def version_warnings(handle: h5py.File) -> list[str]:
@@ -99,7 +124,10 @@ def check_episode(task: tuple[str, str, dict[str, Any]]) -> EpisodeCheck:
     with h5py.File(path, "r") as handle:
         group = handle[name]
         seed = int(group.attrs["seed"])
-        stored = group_arrays(group)
+        try:
+            stored = group_arrays(group)
+        except DamagedEpisodeError as error:
+            return EpisodeCheck(name, str(error), damaged=True)
     env = EnvConfig(
         resolve_game(env_settings["rom"]),
         frameskip=env_settings["frameskip"],

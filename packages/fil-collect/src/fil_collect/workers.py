@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from multiprocessing.managers import SyncManager
 from typing import Any
 
-from fil_collect import ray_backend
+from fil_collect import interrupt, ray_backend
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ def run_tasks(
     """Results of `work(task, index, progress)` for each (index, task), in the order they finish."""
     if workers <= 1 or len(tasks) <= 1:
         for index, task in tasks:
+            interrupt.check()
             yield work(task, index, _reporter(index, on_progress))
         return
     context = multiprocessing.get_context("spawn")
@@ -59,6 +60,7 @@ def run_tasks(
         )
         for _ in tasks:
             while True:
+                interrupt.check()  # a stop whose KeyboardInterrupt was swallowed ends here
                 _drain(progress_queue, on_progress)
                 try:
                     result = results.next(timeout=0.2)
@@ -103,8 +105,8 @@ class TaskRunner:
     ) -> Iterator[Any]:
         """Results in finish order; on Ray, progress is reported only as results arrive."""
         if self.ray_address is None:
-            return run_tasks(work, tasks, self.workers, on_progress)
-        return ray_backend.ray_tasks(work, tasks, self._disconnect)
+            return interrupt.stoppable(run_tasks(work, tasks, self.workers, on_progress))
+        return interrupt.stoppable(ray_backend.ray_tasks(work, tasks, self._disconnect))
 
 
 def _run_in_worker(job: tuple[Work, Any, int, Any]) -> Any:
@@ -113,7 +115,11 @@ def _run_in_worker(job: tuple[Work, Any, int, Any]) -> Any:
 
 
 def _reporter(index: int, on_progress: Callable[[EpisodeProgress], None]) -> TaskProgress:
-    return lambda done, total, score: on_progress(EpisodeProgress(index, done, total, score))
+    def report(done: int, total: int | None, score: float | None) -> None:
+        interrupt.check()  # in this process: a swarm run here stops at its next epoch
+        on_progress(EpisodeProgress(index, done, total, score))
+
+    return report
 
 
 def _drain(progress_queue: Any, on_progress: Callable[[EpisodeProgress], None]) -> None:

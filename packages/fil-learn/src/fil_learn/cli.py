@@ -24,7 +24,7 @@ from rich.table import Table
 import fil_learn
 from fil_learn.config import FitConfig, Target
 from fil_learn.evaluate import EvalConfig, Protocol, evaluate
-from fil_learn.games import same_game
+from fil_learn.games import check_v5_name, same_game
 from fil_learn.loop import LoopConfig, Mode, Rule
 from fil_learn.loop import Target as LoopTarget
 from fil_learn.visited import VisitedRecorder, write_visited
@@ -133,6 +133,12 @@ def fit(
             "by batch size, cores and free memory; 1: one device)."
         ),
     ] = 0,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Start a fresh run in --out, removing the earlier one's files."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Train the Nature-DQN CNN by cross-entropy on the demonstrated actions.
@@ -140,7 +146,7 @@ def fit(
     Uses every local accelerator, data parallel: each batch is split over the devices, so
     --batch-size must be a multiple of their number.
     """
-    from fil_learn.train import CallDone, EpochMetrics, EpochStarted, Event
+    from fil_learn.train import CallDone, EpochMetrics, EpochStarted, Event, FitPlan
     from fil_learn.train import fit as run_fit
 
     with user_errors():
@@ -160,6 +166,9 @@ def fit(
     task = progress.add_task("epoch", total=None, status="")
 
     def on_event(event: Event) -> None:
+        if isinstance(event, FitPlan):
+            err.print(event.text, highlight=False, soft_wrap=True)
+            return
         if not progress.live.is_started:  # shown once the data loaded and the checks passed
             progress.start()
         if isinstance(event, EpochStarted):
@@ -187,7 +196,7 @@ def fit(
 
     with user_errors():
         try:
-            run_fit(list(datasets), run_dir, config, on_event=on_event)
+            trained = run_fit(list(datasets), run_dir, config, on_event=on_event, force=force)
         except KeyboardInterrupt:
             progress.stop()
             err.print(
@@ -196,10 +205,11 @@ def fit(
             raise typer.Exit(EXIT_INTERRUPTED) from None
         finally:
             progress.stop()
-    out.print(
-        f"run written to {run_dir} (metrics.jsonl, training.png, checkpoints/, best/)",
-        highlight=False,
-    )
+    if trained:
+        out.print(
+            f"run written to {run_dir} (metrics.jsonl, training.png, checkpoints/, best/)",
+            highlight=False,
+        )
 
 
 def _split_cpu(requested: int, batch_size: int, datasets: list[Path]) -> None:
@@ -265,10 +275,14 @@ def eval_command(
         )
         config.validate()
         recorder = VisitedRecorder(state_every) if save_states is not None else None
-        if save_states is not None and not save_states.parent.is_dir():
-            raise ValueError(
-                f"cannot write {save_states}: folder {save_states.parent} does not exist"
-            )
+        for option, path in (
+            ("--save-states", save_states),
+            ("--video", video),
+            ("--json", json_out),
+        ):
+            _check_output(option, path)  # before playing: a typo must not cost the episodes
+        if game is not None:
+            check_v5_name(game)
         settings, policy = load_policy(run_dir)
         if game is not None and not same_game(game, settings["game"]):
             raise ValueError(
@@ -281,6 +295,11 @@ def eval_command(
             progress.update(
                 task, advance=1, status=f"last {episode_return:,.0f} in {steps:,} steps"
             )
+            if not quiet:
+                progress.console.print(
+                    f"episode {index}: return {episode_return:,.0f} in {steps:,} steps",
+                    highlight=False,
+                )
 
         with progress:
             report = evaluate(
@@ -292,7 +311,11 @@ def eval_command(
                 on_episode,
                 recorder,
                 stack=settings["model"]["stack"],
+                frameskip=int(settings.get("frameskip", 4)),  # runs from before it was kept: 4
             )
+        if not report.returns:
+            err.print("interrupted before the first episode finished: nothing was written")
+            raise typer.Exit(EXIT_INTERRUPTED)
         if save_states is not None and recorder is not None:
             write_visited(
                 save_states,
@@ -300,6 +323,7 @@ def eval_command(
                 {
                     "game": settings["game"],
                     "env_id": settings["env_id"],
+                    "frameskip": int(settings.get("frameskip", 4)),
                     "protocol": protocol,
                     "epsilon": epsilon,
                     "n_actions": settings["n_actions"],
@@ -309,7 +333,8 @@ def eval_command(
                 },
             )
     summary = report.summary()
-    table = Table(title=f"{summary['game']}, protocol {protocol}, {episodes} episode(s)")
+    played = f"{len(report.returns)} of {episodes}" if report.interrupted else str(episodes)
+    table = Table(title=f"{summary['game']}, protocol {protocol}, {played} episode(s)")
     for column in ("mean", "std", "95% CI", "min", "max", "human-normalized"):
         table.add_column(column, justify="right")
     hns = summary["human_normalized"]
@@ -327,6 +352,27 @@ def eval_command(
         out.print(f"visited states written to {save_states}", highlight=False)
     if json_out is not None:
         json_out.write_text(json.dumps(summary, indent=2) + "\n")
+    if report.interrupted:
+        err.print(
+            f"interrupted: the {len(report.returns)} finished episode(s) are reported above"
+            + (" and written" if json_out or save_states else ""),
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _check_output(option: str, path: Path | None) -> None:
+    """An output file's folder must exist and the path must not be a folder."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder: give a file name")
+    if option == "--video" and path.suffix.lower() != ".mp4":
+        raise ValueError(f"--video writes an mp4: give a file name ending in .mp4, not {path}")
+    if not path.parent.is_dir():
+        raise ValueError(
+            f"cannot write {option} {path}: folder {path.parent} does not exist (create it first)"
+        )
 
 
 def _action_table(counts: list[int], meanings: list[str]) -> Table:
@@ -587,5 +633,9 @@ def label_stats_command(
 
 
 def main() -> None:
-    """Console entry point."""
-    sys.exit(app())
+    """Console entry point; Ctrl-C outside the loops that handle it still ends in one line."""
+    try:
+        sys.exit(app())
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)

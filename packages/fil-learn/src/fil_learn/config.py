@@ -3,6 +3,7 @@ then answers at once instead of after JAX's import (seconds)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -42,8 +43,8 @@ class FitConfig:
             raise ValueError(f"--epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"--learning-rate must be > 0, got {self.learning_rate}")
+        if not 0 < self.learning_rate < math.inf:
+            raise ValueError(f"--learning-rate must be a number > 0, got {self.learning_rate}")
         if self.steps_per_call < 1:
             raise ValueError(f"--steps-per-call must be at least 1, got {self.steps_per_call}")
         if self.target not in TARGETS:

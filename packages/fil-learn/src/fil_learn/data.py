@@ -66,7 +66,8 @@ class Demonstrations:
     """(n_samples, n_actions) float32: the swarm's visit shares (format v3), one-hot on the
     action where a file has none."""
     frameskip: int = 4
-    """Emulator frames per agent step (the files' `frameskip`), which a policy must be played at."""
+    """Emulator frames per agent step the demonstrations were recorded with (the files' own
+    `frameskip`): a policy must be played at the same rate."""
 
     @property
     def n_samples(self) -> int:
@@ -173,17 +174,23 @@ def _check_headers(paths: Sequence[Path]) -> tuple[dict[str, object], int]:
     for path in paths:
         with _open(path) as handle:
             game = str(handle.attrs["game"])
+            frameskip = int(handle.attrs.get("frameskip", 4))
             if header and game != header["game"]:
                 raise DatasetError(
                     f"{path} holds {game} episodes but {paths[0]} holds {header['game']}: "
                     "train on one game at a time"
+                )
+            if header and frameskip != header["frameskip"]:
+                raise DatasetError(
+                    f"{path} was recorded with frameskip {frameskip} but {paths[0]} with "
+                    f"{header['frameskip']}: a policy plays at one rate; train on one frameskip"
                 )
             header = header or {
                 "game": game,
                 "env_id": str(handle.attrs["env_id"]),
                 "n_actions": int(handle.attrs["n_actions"]),
                 "action_meanings": tuple(str(a) for a in handle.attrs["action_meanings"]),
-                "frameskip": int(handle.attrs.get("frameskip", 4)),
+                "frameskip": frameskip,
             }
             for name in _episode_names(handle):
                 observations = handle[name]["observations"]
@@ -229,24 +236,30 @@ def load(
         with _open(path) as handle:
             for name in _episode_names(handle):
                 group = handle[name]
-                observations = group["observations"][:]
+                observations = _read(path, group, "observations")
                 steps = observations.shape[0] - 1
                 if steps <= 0:
                     continue
-                labels = group["actions"][:steps].astype(np.int32)
+                labels = _read(path, group, "actions")[:steps].astype(np.int32)
                 labelled = labels != NO_LABEL
                 chunks.append(observations)
                 stacks.append(stack_rows(row, steps, stack)[labelled])
                 actions.append(labels[labelled])
-                targets.append(_targets(group, labels, n_actions)[labelled])
+                targets.append(_targets(path, group, labels, n_actions)[labelled])
                 episode_of.append(np.full(int(labelled.sum()), len(returns), dtype=np.int32))
                 returns.append(float(group.attrs["episode_return"]))
                 keys.append(str(group.attrs.get("sha256", f"{path.name}/{name}")))
                 row += observations.shape[0]
-    if not returns or not sum(a.size for a in actions):
+    if not returns:
         raise DatasetError(
-            f"no labelled steps in {', '.join(map(str, paths))}: a visited-states file from "
-            "`fil-learn eval --save-states` needs `fil-collect relabel` before training"
+            f"{', '.join(map(str, paths))} hold(s) no episode with steps: collect some first "
+            "(`fil-collect --game GAME --out FILE`)"
+        )
+    if not sum(a.size for a in actions):
+        raise DatasetError(
+            f"no labelled steps in {', '.join(map(str, paths))}: every step of its "
+            f"{len(returns)} episode(s) is unlabelled (`fil-collect relabel` found no move "
+            "better than another); relabel more states or train on swarm episodes"
         )
     log.info(
         "loaded %d episodes, %d samples (%.1f MiB of frames)",
@@ -271,15 +284,42 @@ def load(
     )
 
 
-def _targets(group: h5py.Group, labels: np.ndarray, n_actions: int) -> np.ndarray:
+def _read(path: Path, group: h5py.Group, name: str) -> np.ndarray:
+    """One array of an episode; a chunk that does not decompress (a flipped bit) is named, with
+    the command that keeps the rest of the file, instead of an HDF5 traceback."""
+    try:
+        return group[name][()]
+    except OSError:
+        episode = group.name.lstrip("/")
+        raise DatasetError(
+            f"{episode} of {path} is damaged ({name} does not decompress): `fil-collect filter "
+            f"{path} --drop-damaged --out fixed.h5` keeps every other episode"
+        ) from None
+
+
+def _targets(path: Path, group: h5py.Group, labels: np.ndarray, n_actions: int) -> np.ndarray:
     """(steps, n_actions): the episode's visit shares, else one-hot actions (unlabelled rows,
     action -1, stay all zero and never become samples)."""
     if "visit_shares" in group:
-        return group["visit_shares"][: labels.shape[0]].astype(np.float32)
+        return _read(path, group, "visit_shares")[: labels.shape[0]].astype(np.float32)
     one_hot = np.zeros((labels.shape[0], n_actions), dtype=np.float32)
     known = labels != NO_LABEL
     one_hot[np.flatnonzero(known), labels[known]] = 1.0
     return one_hot
+
+
+def dataset_digest(path: Path) -> str:
+    """What identifies a file's content, whatever path names it: the sha256 fil-collect stores
+    over its episodes' checksums, else the sha256 of the file's bytes."""
+    with _open(path) as handle:
+        stored = handle.attrs.get("sha256")
+    if stored is not None:
+        return str(stored)
+    digest = hashlib.sha256()
+    with path.open("rb") as raw:
+        for block in iter(lambda: raw.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def split_by_episode(
@@ -294,15 +334,16 @@ def split_by_episode(
     """
     if not 0 <= val_fraction < 1:
         raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    if val_fraction == 0 or data.n_episodes < 2:
+    labelled = np.unique(data.episode_of)  # episodes without a label give no sample to hold out
+    if val_fraction == 0 or labelled.size < 2:
         return data, None
-    draws = np.array([_uniform(f"{seed}|{key}") for key in data.episode_keys])
+    draws = np.array([_uniform(f"{seed}|{data.episode_keys[e]}") for e in labelled])
     held = draws < val_fraction
     if not held.any():
         held[np.argmin(draws)] = True
     if held.all():
         held[np.argmax(draws)] = False
-    return data.subset(np.flatnonzero(~held)), data.subset(np.flatnonzero(held))
+    return data.subset(labelled[~held]), data.subset(labelled[held])
 
 
 def _uniform(text: str) -> float:

@@ -9,9 +9,10 @@ the literature:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -62,6 +63,8 @@ class EvalReport:
     action_counts: list[int] = field(default_factory=list)
     """Steps on which each action was played, over all episodes: a policy that presses one
     button all game shows at once."""
+    interrupted: bool = False
+    """Ctrl-C stopped the evaluation: the report holds the episodes that finished."""
 
     @property
     def mean(self) -> float:
@@ -98,12 +101,17 @@ class EvalReport:
             "human_score": scores[1] if scores else None,
             "returns": self.returns,
             "action_counts": self.action_counts,
+            "interrupted": self.interrupted,
         }
 
 
-def make_env(env_id: str, protocol: str, render: bool = False, stack: int = STACK) -> Any:
+def make_env(
+    env_id: str, protocol: str, render: bool = False, stack: int = STACK, frameskip: int = 4
+) -> Any:
     """The Gymnasium environment of a protocol, with the standard Atari observation pipeline
-    (`stack` frames per observation, as the policy was trained)."""
+    (`stack` frames per observation, as the policy was trained), stepping `frameskip` emulator
+    frames per action: the rate the demonstrations were recorded at (`frameskip` of the
+    dataset, kept in run.json)."""
     try:
         import ale_py
         import gymnasium as gym
@@ -120,7 +128,7 @@ def make_env(env_id: str, protocol: str, render: bool = False, stack: int = STAC
     )
     env = AtariPreprocessing(
         env,
-        frame_skip=4,
+        frame_skip=frameskip,
         screen_size=84,
         grayscale_obs=True,
         noop_max=30 if protocol == "noop30" else 0,
@@ -177,40 +185,50 @@ def evaluate(
     on_episode: Callable[[int, float, int], None] = lambda i, r, n: None,
     recorder: VisitedRecorder | None = None,
     stack: int = STACK,
+    frameskip: int = 4,
 ) -> EvalReport:
-    """Play `config.episodes` episodes; the first one is recorded to `video` if given, and every
-    one to `recorder` if given."""
+    """Play `config.episodes` episodes; the first one is streamed to `video` if given, and
+    every one recorded to `recorder` if given. Ctrl-C ends the evaluation with a report of the
+    episodes that finished (`interrupted` set), so none of them is lost."""
     config.validate()
     if video is not None:
         _check_video_writer()
-    env = make_env(env_id, config.protocol, render=video is not None, stack=stack)
+    env = make_env(
+        env_id, config.protocol, render=video is not None, stack=stack, frameskip=frameskip
+    )
     rng = np.random.default_rng(config.seed)
     returns: list[float] = []
     lengths: list[int] = []
     counts = np.zeros(env.action_space.n, dtype=np.int64)
+    interrupted = False
     try:
         for i in range(config.episodes):
-            frames: list[np.ndarray] = []
-            episode_return, actions = play_episode(
-                env,
-                policy,
-                rng,
-                config.epsilon,
-                config.seed + i,
-                config.max_steps,
-                frames.append if (video is not None and i == 0) else None,
-                recorder,
-            )
-            if frames and video is not None:
-                _write_video(video, frames)
+            with contextlib.ExitStack() as opened:  # the video, for the first episode only
+                writer = opened.enter_context(_video_writer(video)) if video and i == 0 else None
+                episode_return, actions = play_episode(
+                    env,
+                    policy,
+                    rng,
+                    config.epsilon,
+                    config.seed + i,
+                    config.max_steps,
+                    writer,
+                    recorder,
+                )
             steps = len(actions)
             returns.append(episode_return)
             lengths.append(steps)
             counts += np.bincount(actions, minlength=counts.size)
             on_episode(i, episode_return, steps)
+    except KeyboardInterrupt:
+        interrupted = True
+        if recorder is not None:
+            del recorder.episodes[len(returns) :]  # the episode cut short is not a finished one
     finally:
         env.close()
-    return EvalReport(game, config.protocol, returns, lengths, [int(c) for c in counts])
+    return EvalReport(
+        game, config.protocol, returns, lengths, [int(c) for c in counts], interrupted
+    )
 
 
 def _check_video_writer() -> None:
@@ -224,12 +242,14 @@ def _check_video_writer() -> None:
         ) from None
 
 
-def _write_video(path: Path, frames: list[np.ndarray]) -> None:
+@contextlib.contextmanager
+def _video_writer(path: Path) -> Iterator[Callable[[np.ndarray], None]]:
+    """An mp4 that frames are appended to as they are played: memory stays one frame, not the
+    whole episode (about 2.7 GB of RGB screens at the 27,000-step cap)."""
     import imageio.v2 as imageio
 
     with warnings.catch_warnings(), imageio.get_writer(path, fps=15, macro_block_size=1) as writer:
         # imageio-ffmpeg forks ffmpeg; Python warns that JAX's threads may not like fork, but
         # the child only execs ffmpeg and never touches JAX.
         warnings.simplefilter("ignore", RuntimeWarning)
-        for frame in frames:
-            writer.append_data(frame)
+        yield writer.append_data

@@ -85,6 +85,18 @@ def same_game(a: str, b: str) -> bool:
     return game_key(a) == game_key(b)
 
 
+def check_v5_name(text: str) -> None:
+    """Refuse old Gym ids (`NoFrameskip-v4`, `-v0`, `-ram`): they name other emulator settings
+    than the `ALE/<Game>-v5` ones every protocol plays, and must not pass for them silently."""
+    decoration = _DECORATIONS.search(text.strip())
+    if decoration is not None and decoration.group(0) not in ("", "-v5"):
+        bare = text.strip()[: decoration.start()].removeprefix("ALE/")
+        raise ValueError(
+            f"--game {text} is a Gym id with other emulator settings: fil-learn plays "
+            f"ALE/<Game>-v5 (--protocol v5 or noop30 sets the rest): use --game {bare}"
+        )
+
+
 def reference_scores(game: str) -> tuple[float, float] | None:
     """(random, human) for the game, or None when the literature has none."""
     key = game_key(game)

@@ -232,7 +232,7 @@ class Loop:
             return
         c = self.config
         self.collect(
-            "--game", c.game, "--out", self.demos, "--episodes", target - have,
+            "--game", c.game, "--out", self.demos, "--episodes", target,  # the file's total
             "--walkers", c.walkers, "--epochs", c.swarm_epochs, "--seed", c.seed,
             *self.workers(), "--quiet",
         )  # fmt: skip

@@ -13,6 +13,8 @@ import dataclasses
 import json
 import logging
 import math
+import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ import fil_learn
 from fil_learn.board import MetricsBoard
 from fil_learn.checkpoint import CheckpointStore
 from fil_learn.config import FitConfig
-from fil_learn.data import Demonstrations, load, split_by_episode
+from fil_learn.data import Demonstrations, dataset_digest, load, split_by_episode
 from fil_learn.model import ModelConfig, NatureCNN, param_count
 
 log = logging.getLogger(__name__)
@@ -171,6 +173,8 @@ def evaluate_split(
     """Loss and accuracy over every sample of `data`, in fixed-size padded batches."""
     total_loss = total_correct = 0.0
     n = data.n_samples
+    if n == 0:
+        raise ValueError("no labelled sample to evaluate: every held-out step is unlabelled")
     for start in range(0, n, batch_size):
         rows = data.stacks[start : start + batch_size]
         labels = data.labels(soft)[start : start + batch_size]
@@ -209,7 +213,22 @@ class CallDone:
     loss: float
 
 
-Event = EpochStarted | CallDone | EpochMetrics
+@dataclass(frozen=True)
+class FitPlan:
+    """What this call of `fit` is about to do (a new run, a continued stage, a new stage, or
+    nothing), said before any work so that a user sees what the same command means now."""
+
+    text: str
+
+
+Event = FitPlan | EpochStarted | CallDone | EpochMetrics
+
+METRIC_FIELDS = tuple(f.name for f in dataclasses.fields(EpochMetrics))
+RUN_FILES = ("run.json", "metrics.jsonl", "training.png", "checkpoints", "best")
+"""What `fit` writes into a run folder: all that `--force` removes, never anything else."""
+RESUME_SETTINGS = ("batch_size", "learning_rate", "val_fraction", "seed", "target")
+"""Settings a continued stage must keep: they decide the split, the batches, the steps and
+the loss."""
 
 
 class RunDir:
@@ -249,6 +268,30 @@ class RunDir:
     def write_metrics(self, rows: list[dict[str, Any]]) -> None:
         _write_atomic(self.metrics_file, "".join(json.dumps(r) + "\n" for r in rows))
 
+    def prepare(self, force: bool) -> bool:
+        """Make the folder writable before any data is read; `force` removes an earlier run's
+        files (only those `fit` writes). Returns whether the folder was created."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"--out {self.path} is a file: give a folder for the run")
+        created = not self.path.exists()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / f".write-test-{os.getpid()}"
+            probe.touch()
+            probe.unlink()
+        except OSError as error:
+            raise ValueError(
+                f"cannot write the run folder {self.path}: {error.strerror}; choose another --out"
+            ) from None
+        if force:
+            for name in RUN_FILES:
+                target = self.path / name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                else:
+                    target.unlink(missing_ok=True)
+        return created
+
 
 def _write_atomic(path: Path, text: str) -> None:
     temp = path.with_name(path.name + ".tmp")
@@ -262,21 +305,39 @@ def fit(
     config: FitConfig,
     model_config: dict[str, Any] | None = None,
     on_event: Callable[[Event], None] = lambda event: None,
+    force: bool = False,
 ) -> list[EpochMetrics]:
     """Train a policy on the datasets, or continue the run in `out`; returns this call's epochs.
 
-    The same datasets continue an interrupted fit up to `config.epochs`; other datasets start a
-    new stage of `config.epochs` epochs from the best parameters so far (see `_stages`).
+    The same data (by content, whatever the paths) continues an interrupted fit up to
+    `config.epochs`; other data starts a new stage of `config.epochs` epochs from the best
+    parameters so far (see `_stages`). `force` starts a fresh run in `out`.
     """
-    soft = config.target == "visits"  # fit the swarm's visit shares, not one action
     config.validate()
+    run = RunDir(out)
+    created = run.prepare(force)
+    try:
+        return _fit(dataset_paths, run, config, model_config, on_event)
+    except BaseException:
+        if created and not any(out.iterdir()):
+            out.rmdir()  # a run that never started leaves no trace
+        raise
+
+
+def _fit(
+    dataset_paths: list[Path],
+    run: RunDir,
+    config: FitConfig,
+    model_config: dict[str, Any] | None,
+    on_event: Callable[[Event], None],
+) -> list[EpochMetrics]:
+    out = run.path
+    soft = config.target == "visits"  # fit the swarm's visit shares, not one action
     data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
     model_settings = ModelConfig(n_actions=data.n_actions, **(model_config or {}))
-    run = RunDir(out)
     previous = run.read_settings()
     if previous is not None:
         _check_resumable(previous, data, model_settings, out)
-    out.mkdir(parents=True, exist_ok=True)
     train, val = split_by_episode(data, config.val_fraction, config.seed)
     if train.n_samples < config.batch_size:
         raise ValueError(
@@ -290,14 +351,22 @@ def fit(
     best_store = CheckpointStore(out, "best", keep=1)
     last_epoch = latest.latest_step() or 0
     content = {"episodes": data.n_episodes, "samples": data.n_samples}
-    stages = _stages(previous, [str(p) for p in dataset_paths], content, config, last_epoch)
+    digests = [dataset_digest(p) for p in dataset_paths]
+    stages, plan = _stages(
+        previous, [str(p) for p in dataset_paths], digests, content, config, last_epoch, out
+    )
+    on_event(FitPlan(plan))
     stage = stages[-1]
+    if stage["first_epoch"] + config.epochs - 1 <= last_epoch and previous is not None:
+        latest.close()
+        best_store.close()
+        return []  # nothing to train; run.json keeps what was trained
     settings = {
         "game": data.game,
         "env_id": data.env_id,
+        "frameskip": data.frameskip,
         "n_actions": data.n_actions,
         "action_meanings": list(data.action_meanings),
-        "frameskip": data.frameskip,
         "datasets": stage["datasets"],
         "stages": stages,
         "model": dataclasses.asdict(model_settings),
@@ -318,11 +387,12 @@ def fit(
     start_epoch = stage["first_epoch"]
     best_val = math.inf
     if last_epoch >= start_epoch:  # an interrupted stage: continue exactly where it stopped
-        restored = latest.restore(
-            last_epoch, {"params": params, "opt_state": opt_state, "best_val": np.float64(0)}
-        )
+        restored = _restore_latest(latest, last_epoch, params, opt_state)
         params, opt_state = restored["params"], restored["opt_state"]
         best_val = float(restored["best_val"])
+        if "row" in restored and all(row["epoch"] != last_epoch for row in history):
+            # killed after the checkpoint and before metrics.jsonl: its row is in the checkpoint
+            history.append(_row_from_array(restored["row"]))
         log.info("continuing %s after epoch %d", out, last_epoch)
     elif last_epoch and (best_epoch := best_store.latest_step()) is not None:
         # A new stage starts from the best policy so far (the one `eval` played and whose states
@@ -399,10 +469,17 @@ def fit(
                 best_store.save(epoch, {"params": params})
             else:
                 stale += 1
+            row = {**dataclasses.asdict(metrics), "stage": len(stages)}
             latest.save(
-                epoch, {"params": params, "opt_state": opt_state, "best_val": np.float64(best_val)}
+                epoch,
+                {
+                    "params": params,
+                    "opt_state": opt_state,
+                    "best_val": np.float64(best_val),
+                    "row": _row_to_array(row),  # saved with the state: no kill can lose it
+                },
             )
-            history.append({**dataclasses.asdict(metrics), "stage": len(stages)})
+            history.append(row)
             run.write_metrics(history)
             board.add_epoch(history[-1])
             results.append(metrics)
@@ -422,37 +499,104 @@ def fit(
 def _stages(
     previous: dict[str, Any] | None,
     datasets: list[str],
+    digests: list[str],
     content: dict[str, int],
     config: FitConfig,
     last_epoch: int,
-) -> list[dict[str, Any]]:
-    """The run's training stages, the current one last.
+    out: Path,
+) -> tuple[list[dict[str, Any]], str]:
+    """The run's training stages, the current one last, and what this call does, in words.
 
-    `fit` again on the same data continues the current stage (an interrupted fit); on other
-    data it starts a new stage of `--epochs` more epochs from the best parameters, so each round
-    fine-tunes the policy that played. The data is the same when the files are the same and hold
-    as many episodes and samples (`content`) as before: a file that `fil-collect` appended to
-    under the same name is new data too (the seed notebook's loop grows one file).
+    `fit` again on the same data continues the current stage up to `--epochs` (an interrupted
+    fit, or more epochs); on other data it starts a new stage of `--epochs` more epochs from the
+    best parameters, so each round fine-tunes the policy that played. Data is the same when its
+    content is: the files' checksums in order (`digests`), whatever paths name them; a file
+    that `fil-collect` appended to under the same name is new data (the seed notebook's loop
+    grows one file). Every stage keeps its own settings; a continued stage must keep those that
+    shape its training (`RESUME_SETTINGS`).
     """
     stages: list[dict[str, Any]] = list((previous or {}).get("stages", []))
     if previous is not None and not stages:  # a run written before stages existed
         stages = [{"datasets": previous["datasets"], "first_epoch": 1}]
-    if (
-        stages
-        and stages[-1]["datasets"] == datasets
-        and stages[-1].get("content", content) == content
-    ):
-        stages[-1] = {**stages[-1], "epochs": config.epochs, "content": content}
-        return stages
-    return [
-        *stages,
-        {
-            "datasets": datasets,
-            "content": content,
-            "first_epoch": last_epoch + 1,
-            "epochs": config.epochs,
-        },
-    ]
+    fit_settings = dataclasses.asdict(config)
+    if not stages:
+        stage = _new_stage(datasets, digests, content, fit_settings, 1)
+        return [stage], f"new run {out}: {config.epochs} epoch(s)"
+    current = stages[-1]
+    same = (
+        current["data"] == digests
+        if "data" in current
+        else current["datasets"] == datasets and current.get("content", content) == content
+    )
+    if not same:
+        stage = _new_stage(datasets, digests, content, fit_settings, last_epoch + 1)
+        return [*stages, stage], (
+            f"{out} holds a fit on other data: stage {len(stages) + 1} trains "
+            f"{config.epochs} epoch(s) on this data from the best parameters so far"
+        )
+    done = last_epoch - current["first_epoch"] + 1
+    earlier = current.get("fit", previous.get("fit", {}) if previous else {})
+    changed = [k for k in RESUME_SETTINGS if k in earlier and earlier[k] != fit_settings[k]]
+    if changed and done > 0:
+        was = ", ".join(f"--{k.replace('_', '-')} {earlier[k]}" for k in changed)
+        raise ValueError(
+            f"{out} trained this data with {was}: give the same to continue it, or --force "
+            "to start a fresh run"
+        )
+    number = len(stages)
+    if config.epochs <= done:
+        return stages, (
+            f"{out} already trained stage {number} for {done} epoch(s) on this data "
+            f"(--epochs {config.epochs} is the stage's total): nothing to do; raise --epochs "
+            "to train more, or --force to start over"
+        )
+    stages[-1] = {**current, "epochs": config.epochs, "fit": fit_settings, "data": digests}
+    what = "continues" if done else "starts"
+    return stages, (
+        f"{out} {what} stage {number} on the same data: epochs {done + 1}-{config.epochs} "
+        f"of {config.epochs}"
+    )
+
+
+def _new_stage(
+    datasets: list[str],
+    digests: list[str],
+    content: dict[str, int],
+    fit_settings: dict[str, Any],
+    first_epoch: int,
+) -> dict[str, Any]:
+    return {
+        "datasets": datasets,
+        "data": digests,
+        "content": content,
+        "first_epoch": first_epoch,
+        "epochs": fit_settings["epochs"],
+        "fit": fit_settings,
+    }
+
+
+def _row_to_array(row: dict[str, Any]) -> np.ndarray:
+    """A metrics row as numbers (None as NaN), to be saved inside a checkpoint."""
+    values = [row[k] for k in (*METRIC_FIELDS, "stage")]
+    return np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+def _row_from_array(values: np.ndarray) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for key, value in zip((*METRIC_FIELDS, "stage"), np.asarray(values).tolist(), strict=True):
+        row[key] = None if math.isnan(value) else value
+    row["epoch"], row["stage"] = int(row["epoch"]), int(row["stage"])
+    return row
+
+
+def _restore_latest(store: CheckpointStore, step: int, params: Any, opt_state: Any) -> Any:
+    """The training state of `step`, with its metrics row where the checkpoint has one
+    (checkpoints written before rows were saved in them restore without)."""
+    like = {"params": params, "opt_state": opt_state, "best_val": np.float64(0)}
+    try:
+        return store.restore(step, {**like, "row": np.zeros(len(METRIC_FIELDS) + 1, np.float64)})
+    except ValueError:  # orbax: the tree on disk has no "row"
+        return store.restore(step, like)
 
 
 def _epochs_since_best(history: list[dict[str, Any]], bar: float = math.inf) -> int:
