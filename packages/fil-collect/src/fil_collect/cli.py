@@ -584,7 +584,10 @@ def info(
     damaged = list(summary["checksums"]["damaged_episodes"].values())
     if damaged:
         more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
-        err.print(f"[bold red]FAILED:[/] {escape(damaged[0])}{more}", highlight=False)
+        # one unwrapped line: it holds a path and a command to copy
+        err.print(
+            f"[bold red]FAILED:[/] {escape(damaged[0])}{more}", highlight=False, soft_wrap=True
+        )
     if not summary["checksums"]["ok"]:
         raise typer.Exit(EXIT_FAILED)
 
@@ -640,6 +643,7 @@ def verify(
             f"[bold red]FAILED:[/] {escape(failures[0])}"
             + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""),
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(EXIT_FAILED)
     sums = "checksums ok" if not missing else f"{len(missing)} episode(s) without checksum"
