@@ -15,7 +15,7 @@ from fil_collect.cli import app
 from fil_collect.collect import CollectConfig, collect_episode
 from fil_collect.env import AtariEmulator
 from fil_collect.guide import GuideConfig, PolicyGuide, empty_stacks
-from fil_collect.observation import PooledFrames, reset_stack, run_observed
+from fil_collect.observation import WalkerScreens, reset_stack
 
 runner = CliRunner()
 
@@ -26,11 +26,12 @@ def test_walker_stacks_are_the_datasets_observations(tiny_config: CollectConfig)
     emulator = AtariEmulator(tiny_config.env, record.attrs["seed"])
     stack = empty_stacks(1)[0]
     reset_stack(emulator, stack)
-    pool = PooledFrames(tiny_config.env.frameskip)
+    screens = WalkerScreens(1, tiny_config.env.frameskip, stack.shape[0])
     runs = np.flatnonzero(np.diff(actions)) + 1  # runs of one action, many longer than 4
     t = 0
     for run in np.split(actions, runs):
-        run_observed(emulator, int(run[0]), len(run), pool, stack)
+        screens.run(0, emulator, int(run[0]), len(run))
+        screens.finish(stack[None])
         t += len(run)
         expected = obs[[max(0, s) for s in range(t - 3, t + 1)]]
         assert np.array_equal(stack, expected), f"stack after step {t} differs"

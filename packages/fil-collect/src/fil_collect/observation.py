@@ -36,24 +36,21 @@ class PooledFrames:
         elif frame_in_step == self.frameskip - 1:
             emulator.grayscale(self._latest)
 
-    @property
-    def latest(self) -> np.ndarray:
-        return self._latest
-
-    @property
-    def previous(self) -> np.ndarray:
-        return self._previous
-
     def observation(self) -> np.ndarray:
-        if self.frameskip > 1:
-            np.maximum(self._latest, self._previous, out=self._latest)
-        return cv2.resize(self._latest, (OBS_SIZE, OBS_SIZE), interpolation=cv2.INTER_AREA)
+        out = np.empty((OBS_SIZE, OBS_SIZE), dtype=np.uint8)
+        pool_and_resize(self._latest, self._previous, self.frameskip, out)
+        return out
 
-    def observe_into(self, out: np.ndarray) -> None:
-        """`observation()` written into `out` (84x84 uint8), without a new array."""
-        if self.frameskip > 1:
-            np.maximum(self._latest, self._previous, out=self._latest)
-        cv2.resize(self._latest, (OBS_SIZE, OBS_SIZE), dst=out, interpolation=cv2.INTER_AREA)
+
+def pool_and_resize(
+    latest: np.ndarray, previous: np.ndarray, frameskip: int, out: np.ndarray
+) -> None:
+    """The observation of one agent step into `out`: the max of its last two grayscale screens
+    (the last one alone with frameskip 1), resized to 84x84 with INTER_AREA. Overwrites
+    `latest`."""
+    if frameskip > 1:
+        np.maximum(latest, previous, out=latest)
+    cv2.resize(latest, (OBS_SIZE, OBS_SIZE), dst=out, interpolation=cv2.INTER_AREA)
 
 
 class WalkerScreens:
@@ -103,27 +100,12 @@ class WalkerScreens:
                 previous, latest = self.screens[walker, k % depth]
                 stack = stacks[walker]
                 stack[:-1] = stack[1:]
-                if self.frameskip > 1:
-                    np.maximum(latest, previous, out=latest)
-                cv2.resize(
-                    latest, (OBS_SIZE, OBS_SIZE), dst=stack[-1], interpolation=cv2.INTER_AREA
-                )
+                pool_and_resize(latest, previous, self.frameskip, stack[-1])
             self.pending[walker] = 0
 
     def discard(self, walkers: np.ndarray | int | slice) -> None:
         """These walkers take another stack: their pending screens will never be read."""
         self.pending[walkers] = 0
-
-
-def run_observed(
-    emulator: AtariEmulator, action: int, steps: int, pool: PooledFrames, stack: np.ndarray
-) -> tuple[float, int, int, bool]:
-    """`emulator.run` that also pushes the observations of the last `len(stack)` agent steps
-    onto `stack` at once (one walker's `WalkerScreens.run` + `finish`)."""
-    screens = WalkerScreens(1, pool.frameskip, stack.shape[0])
-    result = screens.run(0, emulator, action, steps)
-    screens.finish(stack[None])
-    return result
 
 
 def reset_stack(emulator: AtariEmulator, stack: np.ndarray) -> None:
