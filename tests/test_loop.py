@@ -155,10 +155,11 @@ def test_expert_iteration_collects_with_the_last_policy_and_fits_its_visit_share
     import hashlib
 
     work = tmp_path / "exit"
-    done = _loop(
-        work, "--mode", "exit", "--target", "visits", "--policy-epsilon", "0.5",
+    exit_args = [
+        "--mode", "exit", "--target", "visits", "--policy-epsilon", "0.5",
         "--final-episodes", "0", "--baseline-episodes", "0",
-    )  # fmt: skip
+    ]  # fmt: skip
+    done = _loop(work, *exit_args)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     round_0 = work / "policies" / "round-0" / "policy.onnx"
     with h5py.File(work / "guided-1.h5") as f:
@@ -172,3 +173,5 @@ def test_expert_iteration_collects_with_the_last_policy_and_fits_its_visit_share
     assert "target" in json.dumps(run) and '"visits"' in json.dumps(run)
     rounds = json.loads((work / "rounds.json").read_text())["rounds"]
     assert rounds[1]["samples"] > rounds[0]["samples"]  # round 1 added the guided episodes
+    fewer = _loop(work, *exit_args, "--rounds", "1")  # 2 rounds are played: 1 is refused
+    assert fewer.returncode == 2 and "give --rounds 2 or more" in fewer.stderr

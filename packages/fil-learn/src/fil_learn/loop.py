@@ -401,16 +401,29 @@ def _jsonable(config: LoopConfig) -> dict[str, Any]:
     return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
 
 
+EXTENDABLE = ("rounds",)
+"""Settings a rerun may raise: more rounds continue the loop."""
+
+
 def read_record(config: LoopConfig) -> dict[str, Any]:
     """The record of an earlier run of this loop; other settings in the same folder are
-    refused rather than mixed in."""
+    refused rather than mixed in. A rerun with more `--rounds` plays the rounds that are
+    missing (and evaluates the new last round); fewer is refused."""
     path = config.workdir / "rounds.json"
     if not path.exists():
         return {}
     record = json.loads(path.read_text())
-    if record["config"] != _jsonable(config):
+    old, new = dict(record["config"]), _jsonable(config)
+    if {k: v for k, v in old.items() if k not in EXTENDABLE} != {
+        k: v for k, v in new.items() if k not in EXTENDABLE
+    }:
         raise ValueError(
             f"{config.workdir} holds a loop with other settings: use the same ones or another --workdir"
+        )
+    if config.rounds < len(record.get("rounds", [])):
+        raise ValueError(
+            f"{config.workdir} has played {len(record['rounds'])} rounds already: "
+            f"give --rounds {len(record['rounds'])} or more"
         )
     return record
 
