@@ -42,7 +42,8 @@ def available_roms() -> tuple[str, ...]:
     return tuple(sorted(roms.get_all_rom_ids()))
 
 
-def _key(text: str) -> str:
+def name_key(text: str) -> str:
+    """A spelling-independent game name: `SpaceInvaders`, `space_invaders` -> `spaceinvaders`."""
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
@@ -60,13 +61,17 @@ def resolve_game(text: str) -> Game:
             f"use --game {bare}"
         )
     stripped = _GYM_DECORATIONS.sub("", stripped)
-    by_key = {_key(rom): rom for rom in available_roms()}
-    rom = by_key.get(_key(stripped))
+    by_key = {name_key(rom): rom for rom in available_roms()}
+    rom = by_key.get(name_key(stripped))
     if rom is not None:
         return Game(rom)
     names = [Game(r).name for r in available_roms()]
     close = difflib.get_close_matches(stripped, names, n=5, cutoff=0.5)
-    close += [n for n in names if _key(stripped) and _key(stripped) in _key(n) and n not in close]
+    close += [
+        n
+        for n in names
+        if name_key(stripped) and name_key(stripped) in name_key(n) and n not in close
+    ]
     hint = (
         f"did you mean {', '.join(close[:5])}?" if close else "run `fil-collect games` for the list"
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fil_collect.games import name_key
 from fil_collect.observation import OBS_SIZE
 
 STACK = 4
@@ -67,7 +68,7 @@ def file_sha256(path: Path) -> str:
 class PolicyGuide:
     """An ONNX policy checked against the game it will guide; draws one action per walker."""
 
-    def __init__(self, config: GuideConfig, game_rom: str, n_actions: int, frameskip: int):
+    def __init__(self, config: GuideConfig, game_rom: str, n_actions: int, frameskip: int) -> None:
         config.validate()
         try:
             import onnxruntime
@@ -99,8 +100,8 @@ class PolicyGuide:
                 f"{name} is not a fil policy (input 'observations', output 'logits'): "
                 "export one with `fil-learn export RUN --out policy.onnx`"
             )
-        game = _normalize(meta.get("game", ""))
-        if game and game != _normalize(game_rom):
+        game = name_key(meta.get("game", ""))
+        if game and game != name_key(game_rom):
             raise ValueError(f"{name} plays {meta['game']}, not {game_rom}")
         if "frameskip" in meta and int(meta["frameskip"]) != frameskip:
             raise ValueError(
@@ -133,10 +134,6 @@ class PolicyGuide:
         cdf = np.cumsum(self.probabilities(stacks), axis=1)
         draws = rng.random(stacks.shape[0])[:, None] * cdf[:, -1:]
         return np.minimum((draws >= cdf).sum(axis=1), cdf.shape[1] - 1)
-
-
-def _normalize(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def empty_stacks(n: int) -> np.ndarray:
