@@ -51,7 +51,7 @@ def test_read_with_h5py_alone(tmp_path: Path) -> None:
     path = tmp_path / "ds.h5"
     _collect(path)
     with h5py.File(path, "r") as f:
-        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] <= 3
+        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] == 4
         names = sorted(
             (k for k in f if k.startswith("episode_")), key=lambda k: int(k.split("_")[1])
         )
@@ -76,6 +76,10 @@ def test_read_with_h5py_alone(tmp_path: Path) -> None:
             shares = ep["visit_shares"][:]  # version 3: the swarm's soft targets
             assert shares.shape == (steps, n_actions) and np.allclose(shares.sum(axis=1), 1.0)
             assert (shares[np.arange(steps), actions] > 0).all()  # the played action is counted
+            classes = ep["action_classes"][:]  # version 4: equivalent actions per step
+            assert classes.shape == (steps, n_actions) and classes.dtype == np.int8
+            assert (classes[:, 0] == 0).all()  # numbered in order of first appearance
+            assert (classes.max(axis=1) < n_actions).all()
             first = stack(obs, 0)
             assert (first == obs[0]).all() and stack(obs, steps).shape == (4, 84, 84)
         assert f.attrs["total_steps"] == total
@@ -108,3 +112,41 @@ def test_checksums_recomputed_from_the_spec(tmp_path: Path) -> None:
         sums = [episode_sha256(f[name]) for name in names]
         assert sums == [f[name].attrs["sha256"] for name in names]
         assert hashlib.sha256("".join(sums).encode()).hexdigest() == f.attrs["sha256"]
+
+
+def test_action_classes_re_simulated_in_gymnasium(tmp_path: Path) -> None:
+    """`action_classes` as the spec defines them, recomputed through Gymnasium's own emulator:
+    actions share a class exactly when `frameskip` frames of each end in the same state."""
+    import ale_py
+    import gymnasium as gym
+
+    path = tmp_path / "ds.h5"
+    _collect(path)
+    gym.register_envs(ale_py)
+    with h5py.File(path, "r") as f:
+        ale_actions = [ale_py.Action(int(a)) for a in f.attrs["ale_actions"]]
+        frameskip = int(f.attrs["frameskip"])
+        episode = f["episode_0"]
+        env = gym.make(str(f.attrs["env_id"]), frameskip=1, repeat_action_probability=0.0)
+        env.reset(seed=int(episode.attrs["seed"]))
+        ale = env.unwrapped.ale
+        ale.restoreState(ale_py.ALEState(episode["start_state"][()].tobytes()))
+        stored = episode["action_classes"][:]
+        sizes = []
+        for t, played in enumerate(episode["actions"][:]):
+            start = ale.cloneState()
+            outcomes: dict[bytes, int] = {}
+            for a, action in enumerate(ale_actions):
+                ale.restoreState(start)
+                for _ in range(frameskip):
+                    ale.act(action)
+                number = outcomes.setdefault(bytes(ale.cloneState().serialize()), len(outcomes))
+                assert stored[t, a] == number, f"step {t}, action {a}"
+            sizes.append(len(outcomes))
+            ale.restoreState(start)
+            for _ in range(frameskip):
+                ale.act(ale_actions[int(played)])
+        env.close()
+    # SpaceInvaders has both: steps where FIRE changes nothing (a shot in flight), and steps
+    # where all six actions differ
+    assert min(sizes) < len(ale_actions) and max(sizes) == len(ale_actions)

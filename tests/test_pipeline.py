@@ -56,6 +56,10 @@ def test_collect_fit_eval(tmp_path: Path) -> None:
     )
     settings = json.loads((run / "run.json").read_text())
     assert settings["game"] == "SpaceInvaders" and settings["train_episodes"] == 1
+    assert settings["fit"]["equivalent"] == "inclusive"  # fitted over format v4's classes
+    stats = _run("fil_learn", "label-stats", str(dataset)).stdout
+    assert "the drawn action had an equivalent one" in stats
+    assert "{NOOP, FIRE} {RIGHT, RIGHTFIRE} {LEFT, LEFTFIRE}" in stats
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
     _run(
         "fil_learn",

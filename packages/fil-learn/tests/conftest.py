@@ -15,6 +15,8 @@ import pytest
 
 MEANINGS = ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
 TINY_MODEL = {"channels": (8, 8, 8), "hidden": 32}
+ALIASED_CLASSES = np.array([0, 0, 1, 2, 1, 2], dtype=np.int8)
+CLASS_MEMBERS = np.array([[0, 1], [2, 4], [3, 5]])
 
 
 def write_dataset(
@@ -25,7 +27,11 @@ def write_dataset(
     version: int = 1,
     seed: int = 0,
     frameskip: int = 4,
+    aliased: bool = False,
 ) -> Path:
+    """With `aliased` (format v4), every step has SpaceInvaders' usual classes of equivalent
+    actions, {NOOP, FIRE}, {RIGHT, RIGHTFIRE}, {LEFT, LEFTFIRE} (`ALIASED_CLASSES`): the frame
+    shows the class and the action is a coin flip within it, as a swarm's draw would be."""
     rng = np.random.default_rng(seed)
     with h5py.File(path, "w") as f:
         f.attrs.update(
@@ -43,8 +49,12 @@ def write_dataset(
         )
         for e in range(episodes):
             actions = rng.integers(len(MEANINGS), size=steps)
+            shown = actions
+            if aliased:
+                shown = rng.integers(3, size=steps)
+                actions = CLASS_MEMBERS[shown, rng.integers(2, size=steps)]
             obs = rng.integers(0, 30, size=(steps + 1, 84, 84), dtype=np.uint8)
-            obs[:steps, 30:54, 30:54] = (actions * 40 + 40).astype(np.uint8)[:, None, None]
+            obs[:steps, 30:54, 30:54] = (shown * 40 + 40).astype(np.uint8)[:, None, None]
             g = f.create_group(f"episode_{e}")
             g.create_dataset(
                 "observations",
@@ -57,6 +67,8 @@ def write_dataset(
             g["rewards"] = np.zeros(steps)
             g["terminations"] = np.zeros(steps, dtype=bool)
             g["truncations"] = np.eye(1, steps, steps - 1, dtype=bool)[0]
+            if aliased:
+                g["action_classes"] = np.tile(ALIASED_CLASSES, (steps, 1))
             g.attrs["episode_return"] = float(e)
             g.attrs["length"] = steps
     return path

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ import optax
 from flax import nnx
 
 from fil_learn.checkpoint import CheckpointStore
-from fil_learn.data import load
+from fil_learn.data import inclusive_targets, load, pooled_targets
 from fil_learn.model import ModelConfig, NatureCNN
 from fil_learn.train import (
     CallDone,
@@ -25,9 +26,10 @@ from fil_learn.train import (
     cross_entropy,
     fit,
     load_policy,
+    pooled_cross_entropies,
 )
 
-from .conftest import TINY_MODEL, write_dataset
+from .conftest import ALIASED_CLASSES, TINY_MODEL, write_dataset
 
 
 def test_the_jitted_step_compiles_once(dataset: Path) -> None:
@@ -246,3 +248,41 @@ def test_visit_targets_train_on_distributions_and_one_hot_matches_actions() -> N
     loss, accuracy = cross_entropy(logits, shares)
     expected = -(shares * jax.nn.log_softmax(logits)).sum(-1).mean()
     assert jnp.allclose(loss, expected) and accuracy == 1.0
+
+
+def test_equivalent_actions_pool_or_move_to_the_most_inclusive_member() -> None:
+    """Format v4 classes: `inclusive` moves a class's mass onto its highest-index member;
+    `pool` fits the class's probability, which is plain cross-entropy when every action is
+    its own class."""
+    classes = np.array([[0, 0, 1, 2, 1, 2]], dtype=np.int8)
+    shares = np.array([[0.25, 0.25, 0.1, 0.1, 0.2, 0.1]], dtype=np.float32)
+    assert np.allclose(inclusive_targets(shares, classes), [[0, 0.5, 0, 0, 0.3, 0.2]])
+    logits = jnp.array([[0.3, -1.0, 2.0, 0.1, 0.5, -0.2]])
+    losses, correct = pooled_cross_entropies(logits, jnp.asarray(pooled_targets(shares, classes)))
+    p = jax.nn.softmax(logits[0])
+    by_class = jnp.array([p[0] + p[1], p[2] + p[4], p[3] + p[5]])
+    expected = -(jnp.array([0.5, 0.3, 0.2]) * jnp.log(by_class)).sum()
+    assert jnp.allclose(losses[0], expected, atol=1e-6)
+    assert correct[0] == 0.0  # the target's best is {NOOP, FIRE}; the policy's is RIGHT
+    own = np.tile(np.arange(6, dtype=np.int8), (1, 1))
+    plain = optax.softmax_cross_entropy(logits, jnp.asarray(shares))
+    assert jnp.allclose(pooled_cross_entropies(logits, pooled_targets(shares, own))[0], plain)
+
+
+def test_a_coin_flip_among_equivalent_actions_becomes_learnable(tmp_path: Path) -> None:
+    """The frames show a class of equivalent actions and the label is a coin flip within it:
+    fitted as drawn the best policy is right half the time; `inclusive` makes it learnable."""
+    data = write_dataset(tmp_path / "aliased.h5", episodes=6, steps=48, version=4, aliased=True)
+    config = FitConfig(epochs=12, batch_size=16, learning_rate=3e-3, val_fraction=0.34, seed=1)
+    scores = {}
+    for equivalent in ("ignore", "inclusive", "pool"):
+        run = tmp_path / equivalent
+        fit([data], run, dataclasses.replace(config, equivalent=equivalent), TINY_MODEL)
+        _, policy = load_policy(run)
+        loaded = load([data])
+        observations = np.moveaxis(loaded.frames[loaded.stacks], 1, -1)
+        chosen = policy(observations).argmax(-1)
+        right_class = ALIASED_CLASSES[chosen] == ALIASED_CLASSES[loaded.actions]
+        scores[equivalent] = (right_class.mean(), (chosen == loaded.actions).mean())
+    assert scores["inclusive"][0] > 0.9 and scores["pool"][0] > 0.9
+    assert scores["ignore"][1] < 0.75  # a coin flip cannot be predicted

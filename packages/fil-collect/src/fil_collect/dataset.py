@@ -24,11 +24,12 @@ from fil_collect.journal import finish_append, in_place_append
 from fil_collect.replay import Demonstration
 
 FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """The newest version this code reads. Version 2 adds relabelled episodes (`relabel.py`),
-version 3 the swarm's visit shares (`visit_shares`, soft targets)."""
-SWARM_FORMAT_VERSION = 3
-"""Files of swarm episodes, which carry `visit_shares`."""
+version 3 the swarm's visit shares (`visit_shares`, soft targets), version 4 the classes of
+equivalent actions at every step (`action_classes`)."""
+SWARM_FORMAT_VERSION = 4
+"""Files of swarm episodes, which carry `visit_shares` and `action_classes`."""
 RELABEL_FORMAT_VERSION = 2
 """Files of relabelled episodes (no visit shares), still version 2."""
 NO_LABEL = -1
@@ -200,6 +201,8 @@ def episode_arrays(record: EpisodeRecord) -> dict[str, np.ndarray]:
     }
     if demo.raw_observations is not None:
         arrays["raw_observations"] = demo.raw_observations
+    if demo.action_classes is not None:
+        arrays["action_classes"] = demo.action_classes.astype(np.int8)
     arrays.update(record.extra_arrays)
     return arrays
 
@@ -288,6 +291,13 @@ class DatasetWriter:
                 raise DatasetError(
                     f"{self.path} holds {game} episodes, not {self.header['game']}: "
                     "choose another --out, or --force to replace it"
+                )
+            version = int(handle.attrs.get("format_version", -1))
+            if version != int(self.header["format_version"]):
+                raise DatasetError(
+                    f"{self.path} is format version {version} and new episodes would be "
+                    f"{self.header['format_version']} (datasets/README.md): collect into "
+                    "another --out, or --force to replace it"
                 )
             theirs = json.loads(handle.attrs.get("config_json", "{}"))
             ours = json.loads(self.header["config_json"])

@@ -34,6 +34,9 @@ class Demonstration:
     truncations: np.ndarray
     lives: np.ndarray
     raw_observations: np.ndarray | None
+    action_classes: np.ndarray | None = None
+    """(T, n_actions) int8, format v4: at step t, actions with the same number lead to the
+    same emulator state (`equivalent_actions`)."""
 
     @property
     def length(self) -> int:
@@ -57,13 +60,15 @@ def replay(
     actions: np.ndarray,
     *,
     raw_frames: bool = False,
+    classes: bool = True,
 ) -> Demonstration:
     """Play `actions` from `emulator`'s current (just reset) state and record everything.
 
     `emulator` must be freshly reset, not restored: after a restore the screen is stale until
     the next frame, and the first observation would be wrong. An episode that the swarm's
     budget cut off before game over ends with a truncation, as Minari requires every episode
-    to end with a termination or a truncation.
+    to end with a termination or a truncation. With `classes`, every step also records which
+    actions were equivalent there (`equivalent_actions`).
     """
     if not emulator.clone().equals(root):
         raise ReplayMismatchError(
@@ -83,9 +88,12 @@ def replay(
     truncations = np.zeros(steps, dtype=bool)
     lives = np.empty(steps + 1, dtype=np.int32)
     lives[0] = emulator.lives()
+    equivalent = np.empty((steps, emulator.n_actions), dtype=np.int8) if classes else None
     for t in range(steps):
         if emulator.ended():
             raise ReplayMismatchError(f"the replayed game ended before step {t} of {steps}")
+        if equivalent is not None:
+            equivalent[t] = equivalent_actions(emulator, frameskip)
         action = int(actions[t])
         for frame in range(frameskip):
             rewards[t] += emulator.act_frame(action)
@@ -100,7 +108,34 @@ def replay(
         truncations[t] = emulator.truncated()
     if steps and not (terminations[-1] or truncations[-1]):
         truncations[-1] = True
-    return Demonstration(observations, actions, rewards, terminations, truncations, lives, raw)
+    return Demonstration(
+        observations, actions, rewards, terminations, truncations, lives, raw, equivalent
+    )
+
+
+def equivalent_actions(emulator: AtariEmulator, frames: int) -> np.ndarray:
+    """(n_actions,) int8: class numbers (0, 1, ... in order of first appearance) such that two
+    actions share one exactly when `frames` emulator frames of each, from the current state,
+    end in the same emulator state; the emulator is left where it was.
+
+    Equal states mean equal futures, so the choice among equivalent actions made no difference
+    and a learner should not be asked to predict it: in SpaceInvaders FIRE does nothing while
+    a shot is in flight, which was the case at 64% of a swarm's steps (fil-learn's
+    `fit --equivalent`). The screen is not part of the state and stays stale after the
+    restore, which the next step's frames overwrite before they are read.
+    """
+    start = emulator.clone()
+    outcomes: dict[bytes, int] = {}
+    classes = np.empty(emulator.n_actions, dtype=np.int8)
+    for action in range(emulator.n_actions):
+        emulator.restore(start)
+        for _ in range(frames):
+            emulator.act_frame(action)
+            if emulator.ended():
+                break
+        classes[action] = outcomes.setdefault(bytes(emulator.clone().serialize()), len(outcomes))
+    emulator.restore(start)
+    return classes
 
 
 def check_return(demo: Demonstration, swarm_score: float) -> None:

@@ -141,6 +141,7 @@ def check_episode(task: tuple[str, str, dict[str, Any]]) -> EpisodeCheck:
             state_from_bytes(start_state),
             stored["actions"],
             raw_frames="raw_observations" in stored,
+            classes="action_classes" in stored,  # format v4; earlier files have none
         )
     except ReplayMismatchError as error:
         return EpisodeCheck(name, str(error))

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import fil_learn
-from fil_learn.config import FitConfig, Target
+from fil_learn.config import Equivalent, FitConfig, Target
 from fil_learn.evaluate import EvalConfig, Protocol, evaluate
 from fil_learn.games import check_v5_name, same_game
 from fil_learn.loop import LoopConfig, Mode, Rule
@@ -126,6 +126,14 @@ def fit(
             "(format v3 files; one-hot actions elsewhere)."
         ),
     ] = FitConfig.target,
+    equivalent: Annotated[
+        Equivalent,
+        typer.Option(
+            help="Actions the data marks as leading to the same emulator state (format v4): "
+            "inclusive fits the member pressing the most buttons; pool fits the class; ignore "
+            "fits the drawn action."
+        ),
+    ] = FitConfig.equivalent,
     cpu_devices: Annotated[
         int,
         typer.Option(
@@ -161,6 +169,7 @@ def fit(
         patience=patience,
         seed=seed,
         target=target,
+        equivalent=equivalent,
     )
     progress = _progress(quiet)
     task = progress.add_task("epoch", total=None, status="")
@@ -246,6 +255,10 @@ def eval_command(
         typer.Option(help="v5: sticky actions 0.25; noop30: no sticky actions, 1-30 no-ops."),
     ] = EvalConfig.protocol,
     epsilon: Annotated[float, typer.Option(help="Probability of a random action per step.")] = 0.0,
+    temperature: Annotated[
+        float,
+        typer.Option(help="0: play the most likely action; T > 0: draw from softmax(logits/T)."),
+    ] = EvalConfig.temperature,
     seed: Annotated[int, typer.Option(help="Episode i resets with seed + i.")] = 0,
     max_steps: Annotated[
         int | None, typer.Option(help="Cut episodes after N agent steps (quick checks).")
@@ -271,7 +284,12 @@ def eval_command(
 
     with user_errors():
         config = EvalConfig(
-            protocol=protocol, episodes=episodes, epsilon=epsilon, seed=seed, max_steps=max_steps
+            protocol=protocol,
+            episodes=episodes,
+            epsilon=epsilon,
+            temperature=temperature,
+            seed=seed,
+            max_steps=max_steps,
         )
         config.validate()
         recorder = VisitedRecorder(state_every) if save_states is not None else None
@@ -326,6 +344,7 @@ def eval_command(
                     "frameskip": int(settings.get("frameskip", 4)),
                     "protocol": protocol,
                     "epsilon": epsilon,
+                    "temperature": temperature,
                     "n_actions": settings["n_actions"],
                     "action_meanings": settings["action_meanings"],
                     "policy": str(run_dir),
@@ -619,11 +638,13 @@ def loop(
 @app.command(name="label-stats")
 def label_stats_command(
     files: Annotated[
-        list[Path], typer.Argument(help="Relabelled datasets (`fil-collect relabel --out`).")
+        list[Path],
+        typer.Argument(help="Relabelled datasets (`fil-collect relabel --out`) or swarm ones."),
     ],
 ) -> None:
-    """How informative relabelled files are: cost per label, label spread, votes, ties,
-    agreement with the learner's own actions."""
+    """How informative labels are. Relabelled files: cost per label, label spread, votes, ties,
+    agreement with the learner's own actions. Swarm files (format v4): how often the drawn
+    action had equivalent ones."""
     from fil_learn.label_stats import label_stats
 
     with user_errors():

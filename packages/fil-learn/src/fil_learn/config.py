@@ -9,6 +9,8 @@ from typing import Literal, get_args
 
 Target = Literal["action", "visits"]
 TARGETS: tuple[str, ...] = get_args(Target)
+Equivalent = Literal["inclusive", "pool", "ignore"]
+EQUIVALENTS: tuple[str, ...] = get_args(Equivalent)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,13 @@ class FitConfig:
     """What the loss fits: the demonstrated action, or the swarm's visit shares at each step
     (format v3; steps of files without them fall back to their action), a distribution that
     carries the search's judgement rather than its one random draw."""
+    equivalent: Equivalent = "inclusive"
+    """Where the data says which actions lead to the same emulator state at a step (format v4
+    `action_classes`), the swarm's draw among them was a coin flip. `inclusive` moves each
+    class's target onto its member with the highest index (ALE orders compound actions last,
+    so that is the one pressing the most buttons: the safe choice for a policy that cannot
+    see whether the extra button matters now); `pool` fits the probability of the class and
+    lets the policy split it; `ignore` fits the drawn actions as they are."""
 
     def validate(self) -> None:
         if self.epochs < 1:
@@ -49,5 +58,9 @@ class FitConfig:
             raise ValueError(f"--steps-per-call must be at least 1, got {self.steps_per_call}")
         if self.target not in TARGETS:
             raise ValueError(f"--target must be one of {', '.join(TARGETS)}, got {self.target!r}")
+        if self.equivalent not in EQUIVALENTS:
+            raise ValueError(
+                f"--equivalent must be one of {', '.join(EQUIVALENTS)}, got {self.equivalent!r}"
+            )
         if self.patience < 0:
             raise ValueError(f"--patience must be >= 0, got {self.patience}")

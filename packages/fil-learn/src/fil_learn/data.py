@@ -1,4 +1,4 @@
-"""Reading fil datasets (format v1 and v2, `datasets/README.md`) into memory, and frame stacks by index.
+"""Reading fil datasets (format v1 to v4, `datasets/README.md`) into memory, and frame stacks by index.
 
 fil-learn reads the format itself and never imports fil-collect: a training machine needs no
 emulator. Frames are stored once per step and compressed (~40x), and random reads of gzip
@@ -29,7 +29,7 @@ import h5py
 import numpy as np
 
 FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 VISITED_FORMAT = "fil-visited"
 NO_LABEL = -1
 STACK = 4
@@ -68,6 +68,10 @@ class Demonstrations:
     frameskip: int = 4
     """Emulator frames per agent step the demonstrations were recorded with (the files' own
     `frameskip`): a policy must be played at the same rate."""
+    classes: np.ndarray | None = None
+    """(n_samples, n_actions) int8: actions with the same number at a sample lead to the same
+    emulator state (format v4 `action_classes`); each action its own class where a file has
+    none. None: no file had them."""
 
     @property
     def n_samples(self) -> int:
@@ -94,11 +98,39 @@ class Demonstrations:
             episode_keys=self.episode_keys,
             targets=self.targets[keep],
             frameskip=self.frameskip,
+            classes=None if self.classes is None else self.classes[keep],
         )
 
-    def labels(self, soft: bool) -> np.ndarray:
-        """What a loss fits: target distributions when `soft`, else the actions."""
-        return self.targets if soft else self.actions
+    def labels(self, soft: bool, equivalent: str = "ignore") -> np.ndarray:
+        """What a loss fits: target distributions when `soft`, else the actions, with
+        equivalent actions handled as `FitConfig.equivalent` says (files without
+        `action_classes` are fitted as they are)."""
+        if equivalent == "ignore" or self.classes is None:
+            return self.targets if soft else self.actions
+        targets = self.targets
+        if not soft:
+            targets = np.zeros_like(self.targets)
+            targets[np.arange(self.n_samples), self.actions] = 1.0
+        if equivalent == "pool":
+            return pooled_targets(targets, self.classes)
+        return inclusive_targets(targets, self.classes)
+
+
+def pooled_targets(targets: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """(n, A) target distributions and (n, A) action classes -> (n, A, A): `targets[a]` where
+    actions a and b are equivalent, else 0. The loss then fits the probability of a's class,
+    not of a itself (`train.pooled_cross_entropies`)."""
+    same = classes[:, :, None] == classes[:, None, :]
+    return (targets[:, :, None] * same).astype(np.float32)
+
+
+def inclusive_targets(targets: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """(n, A) target distributions with each class's mass moved onto its highest-index member."""
+    same = classes[:, :, None] == classes[:, None, :]
+    top = np.where(same, np.arange(classes.shape[1]), -1).max(axis=-1)  # (n, A)
+    moved = np.zeros_like(targets, dtype=np.float32)
+    np.add.at(moved, (np.arange(targets.shape[0])[:, None], top), targets)
+    return moved
 
 
 def stack_rows(first_row: int, steps: int, stack: int = STACK) -> np.ndarray:
@@ -228,6 +260,7 @@ def load(
     actions: list[np.ndarray] = []
     episode_of: list[np.ndarray] = []
     targets: list[np.ndarray] = []
+    classes: list[np.ndarray | None] = []
     n_actions = int(header["n_actions"])  # type: ignore[call-overload]
     returns: list[float] = []
     keys: list[str] = []
@@ -246,6 +279,7 @@ def load(
                 stacks.append(stack_rows(row, steps, stack)[labelled])
                 actions.append(labels[labelled])
                 targets.append(_targets(path, group, labels, n_actions)[labelled])
+                classes.append(_classes(path, group, steps, n_actions)[labelled])
                 episode_of.append(np.full(int(labelled.sum()), len(returns), dtype=np.int32))
                 returns.append(float(group.attrs["episode_return"]))
                 keys.append(str(group.attrs.get("sha256", f"{path.name}/{name}")))
@@ -281,6 +315,7 @@ def load(
         episode_keys=tuple(keys),
         targets=np.concatenate(targets),
         frameskip=int(header["frameskip"]),  # type: ignore[call-overload]
+        classes=_all_classes(classes, actions, n_actions),
     )
 
 
@@ -295,6 +330,29 @@ def _read(path: Path, group: h5py.Group, name: str) -> np.ndarray:
             f"{episode} of {path} is damaged ({name} does not decompress): `fil-collect filter "
             f"{path} --drop-damaged --out fixed.h5` keeps every other episode"
         ) from None
+
+
+def _classes(path: Path, group: h5py.Group, steps: int, n_actions: int) -> np.ndarray | None:
+    """(steps, n_actions) int8: the episode's `action_classes` (format v4), else None."""
+    if "action_classes" not in group:
+        return None
+    return _read(path, group, "action_classes")[:steps].astype(np.int8)
+
+
+def _all_classes(
+    classes: list[np.ndarray | None], actions: list[np.ndarray], n_actions: int
+) -> np.ndarray | None:
+    """Every episode's classes in one array, each action its own class in episodes without
+    them; None when no episode has them."""
+    if all(c is None for c in classes):
+        return None
+    own = np.arange(n_actions, dtype=np.int8)
+    return np.concatenate(
+        [
+            c if c is not None else np.broadcast_to(own, (a.size, n_actions))
+            for c, a in zip(classes, actions, strict=True)
+        ]
+    )
 
 
 def _targets(path: Path, group: h5py.Group, labels: np.ndarray, n_actions: int) -> np.ndarray:

@@ -36,6 +36,10 @@ class EvalConfig:
     episodes: int = 10
     epsilon: float = 0.0
     """Probability of a uniformly random action at each step; 0 plays greedily."""
+    temperature: float = 0.0
+    """0 plays the policy's most likely action; T > 0 draws from softmax(logits / T). A policy
+    cloned from a stochastic teacher (the swarm's visit shares) is a distribution: drawing from
+    it keeps the teacher's variety where greedy play repeats one button."""
     seed: int = 0
     """Episode i resets with seed + i."""
     max_steps: int | None = None
@@ -50,6 +54,8 @@ class EvalConfig:
             raise ValueError(f"--episodes must be at least 1, got {self.episodes}")
         if not 0.0 <= self.epsilon <= 1.0:
             raise ValueError(f"--epsilon must be in [0, 1], got {self.epsilon}")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0.0):
+            raise ValueError(f"--temperature must be 0 (greedy) or more, got {self.temperature}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"--max-steps must be at least 1, got {self.max_steps}")
 
@@ -146,6 +152,7 @@ def play_episode(
     epsilon: float,
     seed: int,
     max_steps: int | None = None,
+    temperature: float = 0.0,
     on_frame: Callable[[np.ndarray], None] | None = None,
     recorder: VisitedRecorder | None = None,
 ) -> tuple[float, np.ndarray]:
@@ -165,7 +172,7 @@ def play_episode(
             action = int(rng.integers(n_actions))
         else:
             logits = policy(np.moveaxis(np.asarray(observation), 0, -1)[None])
-            action = int(np.argmax(logits[0]))
+            action = choose_action(logits[0], temperature, rng)
         observation, reward, terminated, truncated, _ = env.step(action)
         if recorder is not None:
             recorder.after_step(env, action, observation, float(reward), terminated, truncated)
@@ -174,6 +181,15 @@ def play_episode(
         played.append(action)
         if terminated or truncated or (max_steps is not None and steps >= max_steps):
             return total, np.array(played, dtype=np.int64)
+
+
+def choose_action(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """The most likely action at temperature 0, else a draw from softmax(logits / T)."""
+    if temperature == 0.0:
+        return int(np.argmax(logits))
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    p = np.exp(scaled - scaled.max())
+    return int(rng.choice(p.size, p=p / p.sum()))
 
 
 def evaluate(
@@ -212,6 +228,7 @@ def evaluate(
                     config.epsilon,
                     config.seed + i,
                     config.max_steps,
+                    config.temperature,
                     writer,
                     recorder,
                 )

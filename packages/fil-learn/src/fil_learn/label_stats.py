@@ -1,7 +1,9 @@
-"""How informative relabelled files are (`fil-learn label-stats`): cost per label, label spread,
-vote concentration, ties, agreement with the learner.
+"""How informative labels are (`fil-learn label-stats`). Relabelled files: cost per label, label
+spread, vote concentration, ties, agreement with the learner. Swarm files of format v4: how
+often the drawn action had equivalent ones (`action_classes`), the label noise that
+`fit --equivalent` removes.
 
-Reads relabelled fil datasets (format v2, `datasets/README.md`) through `open_dataset`.
+Reads fil datasets (`datasets/README.md`) through `open_dataset`.
 """
 
 from __future__ import annotations
@@ -28,13 +30,56 @@ def _examined(episode: Episode, actions: np.ndarray) -> np.ndarray:
 
 def label_stats(paths: Sequence[Path]) -> list[str]:
     """The report, one finding a line."""
+    with open_dataset(paths[0]) as dataset:
+        swarm = not any("behaviour_actions" in episode.datasets for episode in dataset)
+    return class_stats(paths) if swarm else relabel_stats(paths)
+
+
+def class_stats(paths: Sequence[Path]) -> list[str]:
+    """How the actions of swarm episodes split into classes of equivalent actions."""
+    classes, played, meanings = [], [], ()
+    for path in paths:
+        with open_dataset(path) as dataset:
+            meanings = tuple(dataset.attrs["action_meanings"])
+            for episode in dataset:
+                if "action_classes" not in episode.datasets:
+                    raise ValueError(
+                        f"{path} holds swarm episodes without action_classes (format v4): "
+                        "collect them with a current fil-collect"
+                    )
+                classes.append(episode.read("action_classes"))
+                played.append(episode.actions)
+    c, a = np.concatenate(classes), np.concatenate(played)
+    if not c.size:
+        raise ValueError("no steps in the given files")
+    outcomes = c.max(axis=1) + 1
+    company = (c == c[np.arange(a.size), a][:, None]).sum(axis=1) > 1
+    lines = [
+        f"{a.size:,} steps in {len(paths)} file(s); distinct outcomes per step: "
+        f"{outcomes.mean():.2f} of {c.shape[1]} on average",
+        f"the drawn action had an equivalent one: {company.mean():.3f} of the steps",
+        f"every action different: {np.mean(outcomes == c.shape[1]):.3f}; every action the "
+        f"same: {np.mean(outcomes == 1):.3f}",
+    ]
+    partitions, counts = np.unique(c, axis=0, return_counts=True)
+    for i in np.argsort(-counts)[:3]:
+        groups = [
+            "{" + ", ".join(meanings[j] for j in np.flatnonzero(partitions[i] == k)) + "}"
+            for k in range(partitions[i].max() + 1)
+        ]
+        lines.append(f"{counts[i] / a.size:.3f} of the steps: {' '.join(groups)}")
+    return lines
+
+
+def relabel_stats(paths: Sequence[Path]) -> list[str]:
+    """Cost, spread, concentration and ties of relabelled files' labels."""
     labels, learner, votes, scores, lives = [], [], [], [], []
     frames = seconds = swarms = 0.0
     for path in paths:
         with open_dataset(path) as dataset:
             for episode in dataset:
                 if "behaviour_actions" not in episode.datasets:
-                    raise ValueError(f"{path} holds swarm episodes, not relabelled ones")
+                    raise ValueError(f"{path} holds swarm episodes; give relabelled files alone")
                 chosen = _examined(episode, episode.actions)
                 frames += float(episode.attrs["label_emulator_frames"])
                 seconds += float(episode.attrs["label_seconds"])

@@ -40,15 +40,34 @@ log = logging.getLogger(__name__)
 
 
 def cross_entropies(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Per-sample cross-entropy and correctness. `labels` are actions (B,) or target
-    distributions (B, n_actions) (the swarm's visit shares); a distribution's "correct" is its
-    most likely action."""
+    """Per-sample cross-entropy and correctness. `labels` are actions (B,), target
+    distributions (B, A) (the swarm's visit shares), or pooled targets (B, A, A)
+    (`data.pooled_targets`). A distribution's "correct" is its most likely action; a pooled
+    target's, any action equivalent to it."""
+    if labels.ndim == logits.ndim + 1:
+        return pooled_cross_entropies(logits, labels)
     if labels.ndim == logits.ndim:
         losses = optax.softmax_cross_entropy(logits, labels)
         labels = labels.argmax(-1)
     else:
         losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
     return losses, (logits.argmax(-1) == labels).astype(jnp.float32)
+
+
+def pooled_cross_entropies(logits: jax.Array, pooled: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """-sum_a q(a) log P(class of a), with q(a) = pooled[a, a] and a's class the b where
+    pooled[a, b] > 0: the policy may spread a class's probability over its members as it likes
+    (it learns which member also serves the states where they differ)."""
+    log_p = jax.nn.log_softmax(logits)
+    q = jnp.diagonal(pooled, axis1=-2, axis2=-1)
+    same = pooled > 0
+    log_class = jax.nn.logsumexp(jnp.where(same, log_p[..., None, :], -jnp.inf), axis=-1)
+    losses = -jnp.sum(jnp.where(q > 0, q * log_class, 0.0), axis=-1)
+    best = q.argmax(-1)
+    chosen = logits.argmax(-1)
+    hit = jnp.take_along_axis(pooled, best[..., None, None], axis=-2)[..., 0, :]
+    correct = jnp.take_along_axis(hit, chosen[..., None], axis=-1)[..., 0] > 0
+    return losses, correct.astype(jnp.float32)
 
 
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -169,6 +188,7 @@ def evaluate_split(
     data: Demonstrations,
     batch_size: int,
     soft: bool = False,
+    pool: str = "ignore",
 ) -> tuple[float, float]:
     """Loss and accuracy over every sample of `data`, in fixed-size padded batches."""
     total_loss = total_correct = 0.0
@@ -177,7 +197,7 @@ def evaluate_split(
         raise ValueError("no labelled sample to evaluate: every held-out step is unlabelled")
     for start in range(0, n, batch_size):
         rows = data.stacks[start : start + batch_size]
-        labels = data.labels(soft)[start : start + batch_size]
+        labels = data.labels(soft, pool)[start : start + batch_size]
         pad = batch_size - rows.shape[0]
         weights = np.concatenate([np.ones(rows.shape[0], np.float32), np.zeros(pad, np.float32)])
         rows = np.concatenate([rows, np.zeros((pad, rows.shape[1]), rows.dtype)])
@@ -226,7 +246,9 @@ Event = FitPlan | EpochStarted | CallDone | EpochMetrics
 METRIC_FIELDS = tuple(f.name for f in dataclasses.fields(EpochMetrics))
 RUN_FILES = ("run.json", "metrics.jsonl", "training.png", "checkpoints", "best")
 """What `fit` writes into a run folder: all that `--force` removes, never anything else."""
-RESUME_SETTINGS = ("batch_size", "learning_rate", "val_fraction", "seed", "target")
+RESUME_SETTINGS = (
+    "batch_size", "learning_rate", "val_fraction", "seed", "target", "equivalent",
+)  # fmt: skip
 """Settings a continued stage must keep: they decide the split, the batches, the steps and
 the loss."""
 
@@ -333,6 +355,7 @@ def _fit(
 ) -> list[EpochMetrics]:
     out = run.path
     soft = config.target == "visits"  # fit the swarm's visit shares, not one action
+    pool = config.equivalent  # how equivalent actions are fitted where files mark them
     data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
     model_settings = ModelConfig(n_actions=data.n_actions, **(model_config or {}))
     previous = run.read_settings()
@@ -403,7 +426,9 @@ def _fit(
         if val is not None:
             # The starting policy is the bar on the new validation data: an epoch that does not
             # beat it does not replace it, so a round of poor labels cannot make `best/` worse.
-            best_val = evaluate_split(trainer, params, frames, val, config.batch_size, soft)[0]
+            best_val = evaluate_split(trainer, params, frames, val, config.batch_size, soft, pool)[
+                0
+            ]
             stage["start_val_loss"] = best_val
             run.write_settings(settings)
     start_epoch = last_epoch + 1
@@ -418,7 +443,7 @@ def _fit(
         stage.get("start_val_loss", math.inf),
     )
     results: list[EpochMetrics] = []
-    labels = train.labels(soft)
+    labels = train.labels(soft, pool)
     board = MetricsBoard(out)
     try:
         for epoch in range(start_epoch, final_epoch + 1):
@@ -451,7 +476,7 @@ def _fit(
             val_loss = val_accuracy = None
             if val is not None:
                 val_loss, val_accuracy = evaluate_split(
-                    trainer, params, frames, val, config.batch_size, soft
+                    trainer, params, frames, val, config.batch_size, soft, pool
                 )
             metrics = EpochMetrics(
                 epoch=epoch,
