@@ -149,29 +149,46 @@ def test_missing_fil_collect_is_one_line_naming_the_extra(tmp_path: Path) -> Non
     assert not (tmp_path / "w").exists()
 
 
-def test_expert_iteration_collects_with_the_last_policy_and_fits_its_visit_shares(
+def test_expert_iteration_collects_with_the_best_policy_and_fits_its_visit_shares(
     tmp_path: Path,
 ) -> None:
+    """Three `exit` rounds: each guided by the best round so far at a falling epsilon, each
+    fit on round 0 and the last guided round only (`--window 1`), the best round's policy
+    evaluated and kept as the loop's `policy.onnx`."""
     import hashlib
 
     work = tmp_path / "exit"
     exit_args = [
-        "--mode", "exit", "--target", "visits", "--policy-epsilon", "0.5",
-        "--final-episodes", "0", "--baseline-episodes", "0",
+        "--mode", "exit", "--target", "visits", "--rounds", "3", "--policy-epsilon", "0.6",
+        "--policy-epsilon-step", "0.2", "--window", "1", "--final-episodes", "1",
+        "--baseline-episodes", "0",
     ]  # fmt: skip
     done = _loop(work, *exit_args)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    round_0 = work / "policies" / "round-0" / "policy.onnx"
-    with h5py.File(work / "guided-1.h5") as f:
-        settings = json.loads(f.attrs["config_json"])
-        assert sum(n.startswith("episode_") for n in f) == 2
-        assert all("visit_shares" in f[n] for n in f if n.startswith("episode_"))
-    assert settings["policy_sha256"] == hashlib.sha256(round_0.read_bytes()).hexdigest()
-    assert settings["policy_epsilon"] == 0.5
+    record = json.loads((work / "rounds.json").read_text())
+    rounds = record["rounds"]
+    for index, epsilon in ((1, 0.6), (2, 0.4)):
+        earlier = rounds[:index]
+        best = max(earlier, key=lambda r: (r["eval_mean"], r["round"]))["round"]
+        assert rounds[index]["guided_by"] == best
+        guide = work / "policies" / f"round-{best}" / "policy.onnx"
+        with h5py.File(work / f"guided-{index}.h5") as f:
+            settings = json.loads(f.attrs["config_json"])
+            assert sum(n.startswith("episode_") for n in f) == 2
+            assert all("visit_shares" in f[n] for n in f if n.startswith("episode_"))
+        assert settings["policy_sha256"] == hashlib.sha256(guide.read_bytes()).hexdigest()
+        assert abs(settings["policy_epsilon"] - epsilon) < 1e-9
     run = json.loads((work / "run" / "run.json").read_text())
-    assert [s["first_epoch"] for s in run["stages"]] == [1, 2]
-    assert "target" in json.dumps(run) and '"visits"' in json.dumps(run)
-    rounds = json.loads((work / "rounds.json").read_text())["rounds"]
+    assert [s["first_epoch"] for s in run["stages"]] == [1, 2, 3]
+    assert [Path(p).name for p in run["stages"][2]["datasets"]] == ["demos.h5", "guided-2.h5"]
+    assert '"visits"' in json.dumps(run)
     assert rounds[1]["samples"] > rounds[0]["samples"]  # round 1 added the guided episodes
-    fewer = _loop(work, *exit_args, "--rounds", "1")  # 2 rounds are played: 1 is refused
-    assert fewer.returncode == 2 and "give --rounds 2 or more" in fewer.stderr
+    assert rounds[2]["emulator_frames"] > rounds[1]["emulator_frames"]  # all data counted
+    best = max(rounds, key=lambda r: (r["eval_mean"], r["round"]))["round"]
+    assert sorted(record["final"]) == sorted(
+        f"round-{r}/{p}" for r in {0, best} for p in ("v5", "noop30")
+    )
+    kept = (work / "policies" / f"round-{best}" / "policy.onnx").read_bytes()
+    assert (work / "policy.onnx").read_bytes() == kept
+    fewer = _loop(work, *exit_args, "--rounds", "2")  # 3 rounds are played: 2 is refused
+    assert fewer.returncode == 2 and "give --rounds 3 or more" in fewer.stderr

@@ -25,6 +25,7 @@ import fil_learn
 from fil_learn.config import Equivalent, FitConfig, Target
 from fil_learn.evaluate import EvalConfig, Protocol, evaluate
 from fil_learn.games import check_v5_name, same_game
+from fil_learn.loop import Guide as LoopGuide
 from fil_learn.loop import LoopConfig, Mode, Rule
 from fil_learn.loop import Target as LoopTarget
 from fil_learn.visited import VisitedRecorder, write_visited
@@ -578,8 +579,22 @@ def loop(
         float, typer.Option(help="exit: softmax temperature of the guiding policy.")
     ] = LoopConfig.policy_temperature,
     policy_epsilon: Annotated[
-        float, typer.Option(help="exit: share of each guided draw that stays uniform.")
+        float, typer.Option(help="exit: share of each guided draw that stays uniform (round 1).")
     ] = LoopConfig.policy_epsilon,
+    policy_epsilon_step: Annotated[
+        float, typer.Option(help="exit: lower that share by this much every later round.")
+    ] = LoopConfig.policy_epsilon_step,
+    guide: Annotated[
+        LoopGuide,
+        typer.Option(help="exit: guide with the best round's policy so far, or the last one's."),
+    ] = LoopGuide.best,
+    window: Annotated[
+        int,
+        typer.Option(help="exit: train on the last N rounds of guided episodes (0: all)."),
+    ] = LoopConfig.window,
+    equivalent: Annotated[
+        Equivalent, typer.Option(help="Every fit's --equivalent.")
+    ] = FitConfig.equivalent,
 ) -> None:
     """Rounds of collect -> fit -> eval (-> relabel), resumable, with a table and score.png.
 
@@ -614,6 +629,10 @@ def loop(
         target=target.value,
         policy_temperature=policy_temperature,
         policy_epsilon=policy_epsilon,
+        policy_epsilon_step=policy_epsilon_step,
+        guide=guide.value,
+        window=window,
+        equivalent=equivalent,
     )
     with user_errors():
         try:

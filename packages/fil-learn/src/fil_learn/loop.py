@@ -53,6 +53,16 @@ class Target(StrEnum):
     visits = "visits"
 
 
+class Guide(StrEnum):
+    """`exit`: which round's policy guides the next swarm."""
+
+    best = "best"
+    last = "last"
+
+
+GUIDES = tuple(g.value for g in Guide)
+
+
 class Rule(StrEnum):
     """How `fil-collect relabel` labels a visited state."""
 
@@ -101,7 +111,19 @@ class LoopConfig:
     policy_temperature: float = 1.0
     """`exit`: softmax temperature of the guiding policy."""
     policy_epsilon: float = 0.25
-    """`exit`: share of each guided draw that stays uniform."""
+    """`exit`: share of each guided draw that stays uniform (in round 1)."""
+    policy_epsilon_step: float = 0.0
+    """`exit`: lower the uniform share by this much every round after round 1 (down to 0): a
+    search that starts near plain FMC and trusts the policy more as it improves."""
+    guide: str = "best"
+    """`exit`: which policy guides a round's swarm, `best` (the best round evaluation so far)
+    or `last` (the previous round's). With `best`, a round whose policy got worse does not
+    guide the next one, so a collapse does not feed on itself."""
+    equivalent: str = "inclusive"
+    """Every fit's `--equivalent` (how actions that lead to the same state are fitted)."""
+    window: int = 0
+    """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
+    episodes (0: all of them), so the policy's earlier, weaker choices fade out of the data."""
 
     def validate(self) -> None:
         """Every count that must be positive, checked before any work starts."""
@@ -127,6 +149,16 @@ class LoopConfig:
             raise ValueError(f"--target must be one of {', '.join(t.value for t in Target)}")
         if not self.policy_temperature > 0 or not 0 <= self.policy_epsilon <= 1:
             raise ValueError("--policy-temperature must be > 0 and --policy-epsilon in [0, 1]")
+        if not 0 <= self.policy_epsilon_step <= 1:
+            raise ValueError("--policy-epsilon-step must be in [0, 1]")
+        if self.guide not in GUIDES:
+            raise ValueError(f"--guide must be one of {', '.join(GUIDES)}")
+        if self.window < 0:
+            raise ValueError("--window must be 0 (every guided round) or more")
+
+    def epsilon(self, round_index: int) -> float:
+        """The uniform share of round `round_index`'s guided draws (round 1 first)."""
+        return max(0.0, self.policy_epsilon - self.policy_epsilon_step * (round_index - 1))
 
 
 def fil_collect_executable() -> str:
@@ -200,11 +232,13 @@ class Loop:
         return everything
 
     def all_data(self, round_index: int) -> list[Path]:
-        """Everything the loop has emulated for up to this round, trained on or not."""
+        """What the loop trains on up to this round (before `keep_demos`); in `exit` mode with a
+        `window`, the guided rounds outside it are left out (`emulated` counts them)."""
         if self.config.mode == Mode.bc.value:
             return [self.demos]
         if self.config.mode == Mode.exit.value:
-            return [self.demos, *(self.guided(r) for r in range(1, round_index + 1))]
+            first = 1 if not self.config.window else max(1, round_index - self.config.window + 1)
+            return [self.demos, *(self.guided(r) for r in range(first, round_index + 1))]
         return [self.demos, *(self.relabelled(r) for r in range(round_index))]
 
     def run(self, command: list[str], *args: object) -> None:
@@ -237,16 +271,23 @@ class Loop:
             *self.workers(), "--quiet",
         )  # fmt: skip
 
-    def collect_guided(self, round_index: int) -> None:
-        """`exit`: swarm episodes whose walkers draw from the previous round's policy; a new
-        seed per round, so every round plays other starts (a rerun tops the file up)."""
+    def emulated(self, round_index: int) -> list[Path]:
+        """Every file the loop has emulated for up to this round, trained on or not."""
+        if self.config.mode == Mode.exit.value:
+            return [self.demos, *(self.guided(r) for r in range(1, round_index + 1))]
+        return self.all_data(round_index)
+
+    def collect_guided(self, round_index: int, guide_round: int) -> None:
+        """`exit`: swarm episodes whose walkers draw from the policy of round `guide_round`; a
+        new seed per round, so every round plays other starts (a rerun tops the file up)."""
         c = self.config
         self.collect(
             "--game", c.game, "--out", self.guided(round_index), "--episodes", c.episodes,
             "--walkers", c.walkers, "--epochs", c.swarm_epochs,
             "--seed", c.seed + 1000 * round_index,
-            "--policy", self.policy_onnx(round_index - 1),
-            "--policy-temperature", c.policy_temperature, "--policy-epsilon", c.policy_epsilon,
+            "--policy", self.policy_onnx(guide_round),
+            "--policy-temperature", c.policy_temperature,
+            "--policy-epsilon", c.epsilon(round_index),
             *self.workers(), "--quiet",
         )  # fmt: skip
 
@@ -255,7 +296,7 @@ class Loop:
         self.learn(
             "fit", *self.datasets(round_index), "--out", self.run_dir,
             "--epochs", c.epochs, "--batch-size", c.batch_size, "--seed", c.seed,
-            "--target", c.target, "--quiet",
+            "--target", c.target, "--equivalent", c.equivalent, "--quiet",
         )  # fmt: skip
 
     def keep_policy(self, round_index: int) -> None:
@@ -311,23 +352,27 @@ class Loop:
             )  # fmt: skip
         return json.loads(result.read_text())
 
-    def play_round(self, round_index: int) -> dict[str, Any]:
-        """One round's stages; returns its row of the table."""
+    def play_round(self, round_index: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """One round's stages after the rounds in `rows`; returns its row of the table."""
         c = self.config
         started = time.perf_counter()
         extra = c.episodes * round_index if c.mode == Mode.bc.value else 0
         self.top_up_demos(c.episodes + extra)
         if c.mode == Mode.dagger.value and round_index > 0:
             self.relabel(round_index - 1)
+        guide_round = None
         if c.mode == Mode.exit.value and round_index > 0:
-            self.collect_guided(round_index)
+            guide_round = round_index - 1 if c.guide == "last" else best_round(rows)
+            self.collect_guided(round_index, guide_round)
         self.fit(round_index)
         self.keep_policy(round_index)
         summary = self.evaluate(round_index)
         samples, _ = data_totals(self.datasets(round_index))
-        _, frames = data_totals(self.all_data(round_index))
+        _, frames = data_totals(self.emulated(round_index))
         return {
             "round": round_index,
+            "guided_by": guide_round,
+            "policy_epsilon": c.epsilon(round_index) if guide_round is not None else None,
             "samples": samples,
             "emulator_frames": frames,
             "seconds": time.perf_counter() - started,
@@ -340,15 +385,24 @@ class Loop:
             "human_score": summary["human_score"],
         }
 
-    def finals(self) -> dict[str, Any]:
-        """Round 0 (plain behaviour cloning) and the last round under v5 and noop30; the
-        evaluations are independent processes, run as many at once as there are workers."""
+    def finals(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Round 0 (plain behaviour cloning) and the best round by the round evaluations under
+        v5 and noop30, on other seeds than those evaluations; the evaluations are independent
+        processes, run as many at once as there are workers. The best round's policy becomes
+        the loop's `policy.onnx`."""
         c = self.config
-        jobs = [(r, p) for r in sorted({0, c.rounds - 1}) for p in ("v5", "noop30")]
+        best = best_round(rows)
+        shutil.copy2(self.policy_onnx(best), self.dir / "policy.onnx")
+        jobs = [(r, p) for r in sorted({0, best}) for p in ("v5", "noop30")]
         parallel = c.workers or os.cpu_count() or 1
         with ThreadPoolExecutor(max_workers=parallel) as pool:
             results = pool.map(lambda job: self.final(*job), jobs)
             return {f"round-{r}/{p}": result for (r, p), result in zip(jobs, results, strict=True)}
+
+
+def best_round(rows: list[dict[str, Any]]) -> int:
+    """The round whose policy scored best in its round evaluation (the later one on a tie)."""
+    return max(rows, key=lambda row: (row["eval_mean"], row["round"]))["round"]
 
 
 def episodes_in(path: Path) -> int:
@@ -386,12 +440,12 @@ def run_loop(config: LoopConfig, echo: Callable[[str], None] = print) -> dict[st
     rows: list[dict[str, Any]] = record.get("rounds", [])
     baselines = loop.baselines()
     for round_index in range(len(rows), config.rounds):
-        rows.append(loop.play_round(round_index))
+        rows.append(loop.play_round(round_index, rows))
         write_record(config, rows, baselines)
         write_table(config, rows, baselines)
         plot_rounds(config, rows, baselines)
     plot_rounds(config, rows, baselines)  # also when every round was done before (a rerun)
-    finals = loop.finals() if config.final_episodes else {}
+    finals = loop.finals(rows) if config.final_episodes else {}
     write_record(config, rows, baselines, finals)
     write_table(config, rows, baselines, finals)
     return {"rounds": rows, "baselines": baselines, "final": finals}
@@ -413,7 +467,9 @@ def read_record(config: LoopConfig) -> dict[str, Any]:
     if not path.exists():
         return {}
     record = json.loads(path.read_text())
-    old, new = dict(record["config"]), _jsonable(config)
+    # settings added since the record was written count as their defaults
+    defaults = _jsonable(LoopConfig(config.game, config.workdir))
+    old, new = {**defaults, **record["config"]}, _jsonable(config)
     if {k: v for k, v in old.items() if k not in EXTENDABLE} != {
         k: v for k, v in new.items() if k not in EXTENDABLE
     }:
@@ -508,8 +564,8 @@ def write_table(
 def _final_table(config: LoopConfig, finals: dict[str, Any]) -> list[str]:
     lines = [
         "",
-        f"Final evaluation, {config.final_episodes} episodes per protocol "
-        "(round 0 = plain behaviour cloning):",
+        f"Final evaluation, {config.final_episodes} episodes per protocol (round 0 = plain "
+        "behaviour cloning; the other, the round with the best round evaluation):",
         "",
         "| policy | protocol | mean ± 95% CI | std | min | max | human-normalized |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
