@@ -7,6 +7,7 @@ library's ValueError/FileNotFoundError into one line and exit code 2.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -84,186 +85,154 @@ ENV = "Environment"
 GUIDE = "Guided by a policy"
 OUTPUT = "Output"
 
+
+def _in_panel(panel: str) -> Callable[..., Any]:
+    """`typer.Option` shown in one panel of `fil-collect --help`."""
+    return functools.partial(typer.Option, rich_help_panel=panel)
+
+
+_swarm, _env, _guide, _output = (_in_panel(panel) for panel in (SWARM, ENV, GUIDE, OUTPUT))
+
 # The options of collecting, declared once here so that `collect` reads as its parameter list.
 GameOption = Annotated[
     str | None,
-    typer.Option(
+    _env(
         "--game",
         "-g",
         help="Game, e.g. SpaceInvaders, space_invaders or ALE/SpaceInvaders-v5.",
-        rich_help_panel=ENV,
     ),
 ]
 OutOption = Annotated[
     Path | None,
-    typer.Option(
-        "--out", "-o", help="Dataset file; an existing one is appended to.", rich_help_panel=OUTPUT
-    ),
+    _output("--out", "-o", help="Dataset file; an existing one is appended to."),
 ]
 EpisodesOption = Annotated[
     int,
-    typer.Option(
+    _output(
         "--episodes",
         "-n",
         help="Episodes the file should hold in all (one swarm run each): an existing file "
         "gets the missing ones, so the same command continues an interrupted run.",
-        rich_help_panel=OUTPUT,
     ),
 ]
-WalkersOption = Annotated[int, typer.Option(help="Walkers in the swarm.", rich_help_panel=SWARM)]
+WalkersOption = Annotated[int, _swarm(help="Walkers in the swarm.")]
 EpochsOption = Annotated[
     int | None,
-    typer.Option(
+    _swarm(
         help="Most swarm iterations per episode \\[default: no limit; --max-frames decides].",
-        rich_help_panel=SWARM,
     ),
 ]
 MaxFramesOption = Annotated[
     int | None,
-    typer.Option(
+    _swarm(
         help="Emulator frames per episode, all walkers together (deterministic; 2M is 2-4 "
         "minutes of one core; 0: no limit).",
-        rich_help_panel=SWARM,
     ),
 ]
 MinutesOption = Annotated[
     float | None,
-    typer.Option(
+    _swarm(
         help="CPU minutes per episode (then the result depends on the machine's speed).",
-        rich_help_panel=SWARM,
     ),
 ]
-MinDtOption = Annotated[
-    int, typer.Option(help="Fewest agent steps an action is repeated.", rich_help_panel=SWARM)
-]
-MaxDtOption = Annotated[
-    int, typer.Option(help="Most agent steps an action is repeated.", rich_help_panel=SWARM)
-]
-LocDtOption = Annotated[
-    float, typer.Option(help="Mean of the repeat-count Gaussian.", rich_help_panel=SWARM)
-]
-ScaleDtOption = Annotated[
-    float, typer.Option(help="Std of the repeat-count Gaussian.", rich_help_panel=SWARM)
-]
-RewardScaleOption = Annotated[
-    float, typer.Option(help="Exponent of the score in the virtual reward.", rich_help_panel=SWARM)
-]
+MinDtOption = Annotated[int, _swarm(help="Fewest agent steps an action is repeated.")]
+MaxDtOption = Annotated[int, _swarm(help="Most agent steps an action is repeated.")]
+LocDtOption = Annotated[float, _swarm(help="Mean of the repeat-count Gaussian.")]
+ScaleDtOption = Annotated[float, _swarm(help="Std of the repeat-count Gaussian.")]
+RewardScaleOption = Annotated[float, _swarm(help="Exponent of the score in the virtual reward.")]
 DistanceScaleOption = Annotated[
     float,
-    typer.Option(help="Exponent of the RAM distance in the virtual reward.", rich_help_panel=SWARM),
+    _swarm(help="Exponent of the RAM distance in the virtual reward."),
 ]
 LivesScaleOption = Annotated[
     float,
-    typer.Option(
+    _swarm(
         help="Exponent of the lives left in the virtual reward (0: ignore lives).",
-        rich_help_panel=SWARM,
     ),
 ]
 RewindEveryOption = Annotated[
     int,
-    typer.Option(
+    _swarm(
         help="On games with lives, save the walkers every k epochs and return to them when "
         "all die at once (0: a swarm-wide death ends the episode).",
-        rich_help_panel=SWARM,
     ),
 ]
-MaxRewindsOption = Annotated[
-    int, typer.Option(help="Swarm-wide deaths survived per episode.", rich_help_panel=SWARM)
-]
+MaxRewindsOption = Annotated[int, _swarm(help="Swarm-wide deaths survived per episode.")]
 ElitePatienceOption = Annotated[
     int,
-    typer.Option(
+    _swarm(
         help="Epochs the best walker is retried before a lower-scoring continuation of its "
         "game replaces it (games that cost points: Pong, Skiing).",
-        rich_help_panel=SWARM,
     ),
 ]
 LifeLossOption = Annotated[
     bool,
-    typer.Option(
+    _swarm(
         "--life-loss-is-death/--game-over-is-death",
         help="Whether losing a life kills a walker.",
-        rich_help_panel=SWARM,
     ),
 ]
 PolicyOption = Annotated[
     Path | None,
-    typer.Option(
+    _guide(
         help="An ONNX policy (`fil-learn export`) that walkers draw actions from instead of "
         "uniformly (expert iteration). Needs fil-collect\\[guide].",
-        rich_help_panel=GUIDE,
     ),
 ]
-TemperatureOption = Annotated[
-    float, typer.Option(help="Softmax temperature of the policy's logits.", rich_help_panel=GUIDE)
-]
+TemperatureOption = Annotated[float, _guide(help="Softmax temperature of the policy's logits.")]
 EpsilonOption = Annotated[
     float,
-    typer.Option(
-        help="Share of each draw that stays uniform (1: plain FMC).", rich_help_panel=GUIDE
-    ),
+    _guide(help="Share of each draw that stays uniform (1: plain FMC)."),
 ]
 ElitismOption = Annotated[
     bool,
-    typer.Option(
+    _swarm(
         "--elitism/--no-elitism",
         help="Keep the best walker alive by copying it each epoch.",
-        rich_help_panel=SWARM,
     ),
 ]
 PruneTreeOption = Annotated[
     bool,
-    typer.Option(
+    _swarm(
         "--prune-tree/--no-prune-tree",
         help="Drop unreachable history (flat memory).",
-        rich_help_panel=SWARM,
     ),
 ]
-FrameskipOption = Annotated[
-    int, typer.Option(help="Emulator frames per agent step.", rich_help_panel=ENV)
-]
-MaxEpisodeFramesOption = Annotated[
-    int, typer.Option(help="Frame cap of an episode.", rich_help_panel=ENV)
-]
+FrameskipOption = Annotated[int, _env(help="Emulator frames per agent step.")]
+MaxEpisodeFramesOption = Annotated[int, _env(help="Frame cap of an episode.")]
 RawFramesOption = Annotated[
     bool,
-    typer.Option(
-        "--raw-frames", help="Also store full 210x160 RGB screens.", rich_help_panel=OUTPUT
-    ),
+    _output("--raw-frames", help="Also store full 210x160 RGB screens."),
 ]
 SeedOption = Annotated[
     int,
-    typer.Option(help="Base seed: the same seed gives the same episodes.", rich_help_panel=OUTPUT),
+    _output(help="Base seed: the same seed gives the same episodes."),
 ]
 WorkersOption = Annotated[
     int | None,
-    typer.Option(help=r"Swarm processes \[default: all cores].", rich_help_panel=OUTPUT),
+    _output(help=r"Swarm processes \[default: all cores]."),
 ]
 RayOption = Annotated[
     str | None,
-    typer.Option(
+    _output(
         "--ray",
         help="Run the swarms as tasks on a Ray cluster: 'auto' (the one started on this "
         r"machine with `ray start`) or its HOST:PORT. Needs fil-collect\[ray].",
-        rich_help_panel=OUTPUT,
     ),
 ]
 CompressionOption = Annotated[
     CompressionName,
-    typer.Option(help="gzip: every HDF5 reader; lzf: h5py only.", rich_help_panel=OUTPUT),
+    _output(help="gzip: every HDF5 reader; lzf: h5py only."),
 ]
-LevelOption = Annotated[int, typer.Option(help="gzip level 0-9.", rich_help_panel=OUTPUT)]
+LevelOption = Annotated[int, _output(help="gzip level 0-9.")]
 ForceOption = Annotated[
     bool,
-    typer.Option(
+    _output(
         "--force",
         help="Replace an existing --out file instead of appending.",
-        rich_help_panel=OUTPUT,
     ),
 ]
-QuietOption = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No progress display.", rich_help_panel=OUTPUT)
-]
+QuietOption = Annotated[bool, _output("--quiet", "-q", help="No progress display.")]
 VersionOption = Annotated[
     bool,
     typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_version),

@@ -15,10 +15,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import ale_py
 import h5py
@@ -232,11 +232,42 @@ def _required(handle: h5py.File | h5py.Group, name: str) -> Any:
     return handle.attrs[name]
 
 
-@dataclass(frozen=True)
+Value = TypeVar("Value")
+
+
+class _Attribute(Generic[Value]):
+    """An attribute of the spec, read by name from the file or episode (`node`) that holds it:
+    a required one raises DatasetError naming it when missing, an optional one reads None."""
+
+    def __init__(self, name: str, kind: Callable[[Any], Value], required: bool = True) -> None:
+        self.name, self.kind, self.required = name, kind, required
+
+    def __get__(self, owner: Any, owner_type: Any = None) -> Value:
+        node = owner.node
+        if self.required:
+            return self.kind(_required(node, self.name))
+        stored = node.attrs.get(self.name)
+        return None if stored is None else self.kind(stored)  # type: ignore[return-value]
+
+
 class StoredEpisode:
     """One episode of an open dataset: its attributes by name, its arrays read on demand."""
 
-    group: h5py.Group
+    length = _Attribute("length", int)
+    episode_return = _Attribute("episode_return", float)
+    sha256: _Attribute[str | None] = _Attribute("sha256", str, required=False)
+    seed: _Attribute[int | None] = _Attribute("seed", int, required=False)
+    config_json: _Attribute[str | None] = _Attribute("config_json", str, required=False)
+    """The settings of its collection, where a merge of mixed settings keeps them."""
+    _stored_index: _Attribute[int | None] = _Attribute("index", int, required=False)
+    _source: _Attribute[str | None] = _Attribute("source", str, required=False)
+
+    def __init__(self, group: h5py.Group) -> None:
+        self.group = group
+
+    @property
+    def node(self) -> h5py.Group:
+        return self.group
 
     @property
     def name(self) -> str:
@@ -247,41 +278,19 @@ class StoredEpisode:
         return episode_index(self.name)
 
     @property
-    def length(self) -> int:
-        return int(_required(self.group, "length"))
-
-    @property
-    def episode_return(self) -> float:
-        return float(_required(self.group, "episode_return"))
-
-    @property
-    def sha256(self) -> str | None:
-        stored = self.group.attrs.get("sha256")
-        return None if stored is None else str(stored)
-
-    @property
-    def seed(self) -> int | None:
-        return int(self.group.attrs["seed"]) if "seed" in self.group.attrs else None
-
-    @property
     def source_index(self) -> int:
         """Its index in the file it was collected in (merged files renumber episodes)."""
-        return int(self.group.attrs.get("index", self.index))
-
-    @property
-    def config_json(self) -> str | None:
-        """The settings of its collection, where a merge of mixed settings keeps them."""
-        stored = self.group.attrs.get("config_json")
-        return None if stored is None else str(stored)
+        stored = self._stored_index
+        return self.index if stored is None else stored
 
     @property
     def relabelled(self) -> bool:
-        return self.group.attrs.get("source") == RELABEL_SOURCE
+        return self._source == RELABEL_SOURCE
 
     def check(self) -> None:
         """Raise DatasetError unless the attributes every episode must carry are there."""
-        for name in ("episode_return", "length"):
-            _required(self.group, name)
+        _required(self.group, "episode_return")
+        _required(self.group, "length")
 
     def has(self, array: str) -> bool:
         return array in self.group
@@ -316,35 +325,36 @@ class Dataset:
     command reads what it needs before it starts its work.
     """
 
+    version = _Attribute("format_version", int)
+    game = _Attribute("game", str)
+    env_id = _Attribute("env_id", str)
+    n_actions = _Attribute("n_actions", int)
+    config_json = _Attribute("config_json", str)
+    """The collection settings as stored: every append must match them."""
+    checksum: _Attribute[str | None] = _Attribute("sha256", str, required=False)
+    """The stored file digest (None in files that carry none)."""
+    total_episodes = _Attribute("total_episodes", int)
+    _rom = _Attribute("rom", str)
+    _rom_md5 = _Attribute("rom_md5", str)
+    _frameskip = _Attribute("frameskip", int)
+    _max_episode_frames = _Attribute("max_episode_frames", int)
+    _fil_collect_version = _Attribute("fil_collect_version", str)
+    _ale_py_version = _Attribute("ale_py_version", str)
+    _stored_frameskip: _Attribute[int | None] = _Attribute("frameskip", int, required=False)
+
     def __init__(self, handle: h5py.File, path: Path) -> None:
         self.handle = handle
         self.path = path
 
     @property
-    def version(self) -> int:
-        return int(self.handle.attrs["format_version"])
-
-    @property
-    def game(self) -> str:
-        return str(_required(self.handle, "game"))
-
-    @property
-    def env_id(self) -> str:
-        return str(_required(self.handle, "env_id"))
-
-    @property
-    def n_actions(self) -> int:
-        return int(_required(self.handle, "n_actions"))
+    def node(self) -> h5py.File:
+        return self.handle
 
     @property
     def frameskip(self) -> int:
         """Emulator frames per step (files from before it was recorded used 4)."""
-        return int(self.handle.attrs.get("frameskip", 4))
-
-    @property
-    def config_json(self) -> str:
-        """The collection settings as stored: every append must match them."""
-        return str(_required(self.handle, "config_json"))
+        stored = self._stored_frameskip
+        return 4 if stored is None else stored
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -354,35 +364,18 @@ class Dataset:
     def versions(self) -> dict[str, str]:
         """The software and ROM that wrote the file."""
         return {
-            "fil_collect": str(_required(self.handle, "fil_collect_version")),
-            "ale_py": str(_required(self.handle, "ale_py_version")),
-            "rom_md5": str(_required(self.handle, "rom_md5")),
+            "fil_collect": self._fil_collect_version,
+            "ale_py": self._ale_py_version,
+            "rom_md5": self._rom_md5,
         }
 
     @property
     def emulation(self) -> Emulation:
-        return Emulation(
-            rom=str(_required(self.handle, "rom")),
-            frameskip=int(_required(self.handle, "frameskip")),
-            max_episode_frames=int(_required(self.handle, "max_episode_frames")),
-        )
+        return Emulation(self._rom, self._frameskip, self._max_episode_frames)
 
     def written_with(self) -> tuple[str, str]:
         """(ale-py version, ROM md5) of the machine that wrote the file."""
-        return (
-            str(_required(self.handle, "ale_py_version")),
-            str(_required(self.handle, "rom_md5")),
-        )
-
-    @property
-    def checksum(self) -> str | None:
-        """The stored file digest (None in files that carry none)."""
-        stored = self.handle.attrs.get("sha256")
-        return None if stored is None else str(stored)
-
-    @property
-    def total_episodes(self) -> int:
-        return int(self.handle.attrs["total_episodes"])
+        return self._ale_py_version, self._rom_md5
 
     def header(self) -> dict[str, Any]:
         """The file attributes a new file made from this one starts from (totals left out)."""
