@@ -80,7 +80,7 @@ def test_a_visited_file_fil_learn_writes_is_read_by_fil_collect(tmp_path: Path) 
     assert (read.policy, read.protocol) == ("runs/x", "v5")
     back = collect_format.read_visited_episode(path, 0)
     written = episode.arrays()
-    assert back.seed == 11 and back.length == 5
-    assert (back.observations == written["observations"]).all()
+    assert back.seed == 11 and back.played.length == 5
+    assert (back.played.observations == written["observations"]).all()
     assert (back.states == written["states"]).all()
     assert back.state_steps.tolist() == [0, 2, 4]

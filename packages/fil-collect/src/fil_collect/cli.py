@@ -96,15 +96,10 @@ _swarm, _env, _guide, _output = (_in_panel(panel) for panel in (SWARM, ENV, GUID
 # The options of collecting, declared once here so that `collect` reads as its parameter list.
 GameOption = Annotated[
     str | None,
-    _env(
-        "--game",
-        "-g",
-        help="Game, e.g. SpaceInvaders, space_invaders or ALE/SpaceInvaders-v5.",
-    ),
+    _env("--game", "-g", help="Game, e.g. SpaceInvaders, space_invaders or ALE/SpaceInvaders-v5."),
 ]
 OutOption = Annotated[
-    Path | None,
-    _output("--out", "-o", help="Dataset file; an existing one is appended to."),
+    Path | None, _output("--out", "-o", help="Dataset file; an existing one is appended to.")
 ]
 EpisodesOption = Annotated[
     int,
@@ -118,22 +113,18 @@ EpisodesOption = Annotated[
 WalkersOption = Annotated[int, _swarm(help="Walkers in the swarm.")]
 EpochsOption = Annotated[
     int | None,
-    _swarm(
-        help="Most swarm iterations per episode \\[default: no limit; --max-frames decides].",
-    ),
+    _swarm(help="Most swarm iterations per episode \\[default: no limit; --max-frames decides]."),
 ]
 MaxFramesOption = Annotated[
     int | None,
     _swarm(
         help="Emulator frames per episode, all walkers together (deterministic; 2M is 2-4 "
-        "minutes of one core; 0: no limit).",
+        "minutes of one core; 0: no limit)."
     ),
 ]
 MinutesOption = Annotated[
     float | None,
-    _swarm(
-        help="CPU minutes per episode (then the result depends on the machine's speed).",
-    ),
+    _swarm(help="CPU minutes per episode (then the result depends on the machine's speed)."),
 ]
 MinDtOption = Annotated[int, _swarm(help="Fewest agent steps an action is repeated.")]
 MaxDtOption = Annotated[int, _swarm(help="Most agent steps an action is repeated.")]
@@ -141,20 +132,16 @@ LocDtOption = Annotated[float, _swarm(help="Mean of the repeat-count Gaussian.")
 ScaleDtOption = Annotated[float, _swarm(help="Std of the repeat-count Gaussian.")]
 RewardScaleOption = Annotated[float, _swarm(help="Exponent of the score in the virtual reward.")]
 DistanceScaleOption = Annotated[
-    float,
-    _swarm(help="Exponent of the RAM distance in the virtual reward."),
+    float, _swarm(help="Exponent of the RAM distance in the virtual reward.")
 ]
 LivesScaleOption = Annotated[
-    float,
-    _swarm(
-        help="Exponent of the lives left in the virtual reward (0: ignore lives).",
-    ),
+    float, _swarm(help="Exponent of the lives left in the virtual reward (0: ignore lives).")
 ]
 RewindEveryOption = Annotated[
     int,
     _swarm(
         help="On games with lives, save the walkers every k epochs and return to them when "
-        "all die at once (0: a swarm-wide death ends the episode).",
+        "all die at once (0: a swarm-wide death ends the episode)."
     ),
 ]
 MaxRewindsOption = Annotated[int, _swarm(help="Swarm-wide deaths survived per episode.")]
@@ -162,56 +149,40 @@ ElitePatienceOption = Annotated[
     int,
     _swarm(
         help="Epochs the best walker is retried before a lower-scoring continuation of its "
-        "game replaces it (games that cost points: Pong, Skiing).",
+        "game replaces it (games that cost points: Pong, Skiing)."
     ),
 ]
 LifeLossOption = Annotated[
     bool,
     _swarm(
-        "--life-loss-is-death/--game-over-is-death",
-        help="Whether losing a life kills a walker.",
+        "--life-loss-is-death/--game-over-is-death", help="Whether losing a life kills a walker."
     ),
 ]
 PolicyOption = Annotated[
     Path | None,
     _guide(
         help="An ONNX policy (`fil-learn export`) that walkers draw actions from instead of "
-        "uniformly (expert iteration). Needs fil-collect\\[guide].",
+        "uniformly (expert iteration). Needs fil-collect\\[guide]."
     ),
 ]
 TemperatureOption = Annotated[float, _guide(help="Softmax temperature of the policy's logits.")]
 EpsilonOption = Annotated[
-    float,
-    _guide(help="Share of each draw that stays uniform (1: plain FMC)."),
+    float, _guide(help="Share of each draw that stays uniform (1: plain FMC).")
 ]
 ElitismOption = Annotated[
     bool,
-    _swarm(
-        "--elitism/--no-elitism",
-        help="Keep the best walker alive by copying it each epoch.",
-    ),
+    _swarm("--elitism/--no-elitism", help="Keep the best walker alive by copying it each epoch."),
 ]
 PruneTreeOption = Annotated[
-    bool,
-    _swarm(
-        "--prune-tree/--no-prune-tree",
-        help="Drop unreachable history (flat memory).",
-    ),
+    bool, _swarm("--prune-tree/--no-prune-tree", help="Drop unreachable history (flat memory).")
 ]
 FrameskipOption = Annotated[int, _env(help="Emulator frames per agent step.")]
 MaxEpisodeFramesOption = Annotated[int, _env(help="Frame cap of an episode.")]
 RawFramesOption = Annotated[
-    bool,
-    _output("--raw-frames", help="Also store full 210x160 RGB screens."),
+    bool, _output("--raw-frames", help="Also store full 210x160 RGB screens.")
 ]
-SeedOption = Annotated[
-    int,
-    _output(help="Base seed: the same seed gives the same episodes."),
-]
-WorkersOption = Annotated[
-    int | None,
-    _output(help=r"Swarm processes \[default: all cores]."),
-]
+SeedOption = Annotated[int, _output(help="Base seed: the same seed gives the same episodes.")]
+WorkersOption = Annotated[int | None, _output(help=r"Swarm processes \[default: all cores].")]
 RayOption = Annotated[
     str | None,
     _output(
@@ -221,16 +192,11 @@ RayOption = Annotated[
     ),
 ]
 CompressionOption = Annotated[
-    CompressionName,
-    _output(help="gzip: every HDF5 reader; lzf: h5py only."),
+    CompressionName, _output(help="gzip: every HDF5 reader; lzf: h5py only.")
 ]
 LevelOption = Annotated[int, _output(help="gzip level 0-9.")]
 ForceOption = Annotated[
-    bool,
-    _output(
-        "--force",
-        help="Replace an existing --out file instead of appending.",
-    ),
+    bool, _output("--force", help="Replace an existing --out file instead of appending.")
 ]
 QuietOption = Annotated[bool, _output("--quiet", "-q", help="No progress display.")]
 VersionOption = Annotated[

@@ -250,7 +250,14 @@ class _Attribute(Generic[Value]):
         return None if stored is None else self.kind(stored)  # type: ignore[return-value]
 
 
-class StoredEpisode:
+class _Node:
+    """An HDF5 file or group whose attributes are read through `_Attribute`s."""
+
+    def __init__(self, node: h5py.File | h5py.Group) -> None:
+        self.node = node
+
+
+class StoredEpisode(_Node):
     """One episode of an open dataset: its attributes by name, its arrays read on demand."""
 
     length = _Attribute("length", int)
@@ -262,12 +269,9 @@ class StoredEpisode:
     _stored_index: _Attribute[int | None] = _Attribute("index", int, required=False)
     _source: _Attribute[str | None] = _Attribute("source", str, required=False)
 
-    def __init__(self, group: h5py.Group) -> None:
-        self.group = group
-
     @property
-    def node(self) -> h5py.Group:
-        return self.group
+    def group(self) -> h5py.Group:
+        return self.node
 
     @property
     def name(self) -> str:
@@ -318,7 +322,7 @@ class Emulation:
     max_episode_frames: int
 
 
-class Dataset:
+class Dataset(_Node):
     """An open fil dataset whose format and version were checked, read through the spec's names.
 
     A required attribute that is missing raises DatasetError naming it when it is read, so a
@@ -334,21 +338,12 @@ class Dataset:
     checksum: _Attribute[str | None] = _Attribute("sha256", str, required=False)
     """The stored file digest (None in files that carry none)."""
     total_episodes = _Attribute("total_episodes", int)
-    _rom = _Attribute("rom", str)
-    _rom_md5 = _Attribute("rom_md5", str)
-    _frameskip = _Attribute("frameskip", int)
-    _max_episode_frames = _Attribute("max_episode_frames", int)
-    _fil_collect_version = _Attribute("fil_collect_version", str)
-    _ale_py_version = _Attribute("ale_py_version", str)
     _stored_frameskip: _Attribute[int | None] = _Attribute("frameskip", int, required=False)
 
     def __init__(self, handle: h5py.File, path: Path) -> None:
+        super().__init__(handle)
         self.handle = handle
         self.path = path
-
-    @property
-    def node(self) -> h5py.File:
-        return self.handle
 
     @property
     def frameskip(self) -> int:
@@ -360,22 +355,24 @@ class Dataset:
     def settings(self) -> dict[str, Any]:
         return dict(json.loads(self.config_json))
 
+    def _strings(self, *names: str) -> list[str]:
+        return [str(_required(self.handle, name)) for name in names]
+
     @property
     def versions(self) -> dict[str, str]:
         """The software and ROM that wrote the file."""
-        return {
-            "fil_collect": self._fil_collect_version,
-            "ale_py": self._ale_py_version,
-            "rom_md5": self._rom_md5,
-        }
+        values = self._strings("fil_collect_version", "ale_py_version", "rom_md5")
+        return dict(zip(("fil_collect", "ale_py", "rom_md5"), values, strict=True))
 
     @property
     def emulation(self) -> Emulation:
-        return Emulation(self._rom, self._frameskip, self._max_episode_frames)
+        rom, frameskip, frames = self._strings("rom", "frameskip", "max_episode_frames")
+        return Emulation(rom, int(frameskip), int(frames))
 
     def written_with(self) -> tuple[str, str]:
         """(ale-py version, ROM md5) of the machine that wrote the file."""
-        return self._ale_py_version, self._rom_md5
+        ale_py_version, md5 = self._strings("ale_py_version", "rom_md5")
+        return ale_py_version, md5
 
     def header(self) -> dict[str, Any]:
         """The file attributes a new file made from this one starts from (totals left out)."""
@@ -409,21 +406,23 @@ def open_dataset(path: Path) -> Iterator[Dataset]:
 
     An append whose writer was killed is completed or undone first (`journal.finish_append`).
     """
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
     if path.is_dir():
         raise DatasetError(f"{path} is a folder; give a fil dataset file (.h5)")
     if path.is_file():
         finish_append(path)
-    try:
-        handle = h5py.File(path, "r")
-    except OSError:
-        raise DatasetError(
-            f"{path} is not a fil dataset: not a readable HDF5 file (truncated, or not HDF5)"
-        ) from None
-    with handle:
+    with _open_hdf5(path, "a fil dataset", " (truncated, or not HDF5)") as handle:
         check_format(handle, path)
         yield Dataset(handle, path)
+
+
+def _open_hdf5(path: Path, kind: str, detail: str = "") -> h5py.File:
+    """`path` opened read-only, or FileNotFoundError / DatasetError saying it is no `kind`."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    try:
+        return h5py.File(path, "r")
+    except OSError:
+        raise DatasetError(f"{path} is not {kind}: not a readable HDF5 file{detail}") from None
 
 
 def check_format(handle: h5py.File, path: Path) -> None:
@@ -444,18 +443,10 @@ class VisitedEpisode:
     """One episode the learner played, and the emulator states saved before some of its steps."""
 
     seed: int
-    observations: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    terminations: np.ndarray
-    truncations: np.ndarray
-    lives: np.ndarray
+    played: Demonstration
+    """What the learner saw and did (its own actions; no raw screens)."""
     state_steps: np.ndarray
     states: np.ndarray
-
-    @property
-    def length(self) -> int:
-        return int(self.actions.shape[0])
 
 
 @dataclass(frozen=True)
@@ -472,15 +463,7 @@ class VisitedHeader:
 
 @contextlib.contextmanager
 def _open_visited(path: Path) -> Iterator[h5py.File]:
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
-    try:
-        handle = h5py.File(path, "r")
-    except OSError:
-        raise DatasetError(
-            f"{path} is not a visited-states file: not a readable HDF5 file"
-        ) from None
-    with handle:
+    with _open_hdf5(path, "a visited-states file") as handle:
         _check_visited_format(handle, path)
         yield handle
 
@@ -540,14 +523,14 @@ def read_visited_episode(path: Path, index: int) -> VisitedEpisode:
     with _open_visited(path) as handle:
         group = handle[episode_name(index)]
         arrays = {name: group[name][()] for name in VISITED_ARRAYS}
-        return VisitedEpisode(
-            seed=int(group.attrs.get("seed", -1)),
+        played = Demonstration(
             observations=arrays["observations"],
             actions=arrays["actions"],
             rewards=arrays["rewards"],
             terminations=arrays["terminations"],
             truncations=arrays["truncations"],
             lives=arrays["infos/lives"],
-            state_steps=arrays["state_steps"],
-            states=arrays["states"],
+            raw_observations=None,
         )
+        seed = int(group.attrs.get("seed", -1))
+        return VisitedEpisode(seed, played, arrays["state_steps"], arrays["states"])

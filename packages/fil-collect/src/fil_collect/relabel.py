@@ -14,6 +14,7 @@ swarm's labels as `actions` (-1 where a step was not labelled), what the learner
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,8 +29,8 @@ from fil_collect.format import (
     NO_LABEL,
     RELABEL_FORMAT_VERSION,
     RELABEL_SOURCE,
-    Demonstration,
     EpisodeRecord,
+    VisitedEpisode,
     VisitedHeader,
     file_header,
     read_visited_episode,
@@ -197,67 +198,73 @@ class RelabelTask:
     """Emulator frames per step of the visited episodes (the learner's; the labels use it too)."""
 
 
+@dataclass
+class _Labels:
+    """The labels of one visited episode: an action or NO_LABEL per step, and the evidence."""
+
+    actions: np.ndarray
+    evidence: dict[str, np.ndarray]
+    emulator_frames: int
+
+
 def relabel_episode(
     task: RelabelTask, index: int, progress: TaskProgress | None = None
 ) -> EpisodeRecord:
     """Label the chosen steps of one visited episode with short swarms from their states."""
     started = time.perf_counter()
-    config = task.config
     visited = read_visited_episode(Path(task.path), task.episode)
-    env = EnvConfig(resolve_game(task.game), frameskip=task.frameskip)
-    emulators = [AtariEmulator(env, seed=0) for _ in range(config.swarm.n_walkers)]
-    n_actions = emulators[0].n_actions
-    steps = visited.length
-    labels = np.full(steps, NO_LABEL, dtype=np.int64)
-    evidence: dict[str, np.ndarray] = {}
-    state_of = dict(zip(visited.state_steps.tolist(), range(len(visited.state_steps)), strict=True))
-    frames = 0
-    chosen = chosen_steps(visited.state_steps, config)
-    for done, step in enumerate(chosen.tolist(), start=1):
-        state = state_from_bytes(visited.states[state_of[step]].tobytes())
-        rng = np.random.default_rng([config.seed, task.episode, step])
-        label = label_state(emulators, state, config, rng, int(visited.actions[step]))
-        labels[step] = label.action
-        for name, values in label.evidence.items():
-            if name not in evidence:
-                evidence[name] = np.zeros((steps, n_actions), dtype=values.dtype)
-            evidence[name][step] = values
-        frames += label.emulator_frames
-        if progress is not None:
-            progress(done, len(chosen), None)
+    chosen = chosen_steps(visited.state_steps, task.config)
+    labels = _label_steps(task, visited, chosen, progress)
     seconds = time.perf_counter() - started
-    demo = Demonstration(
-        observations=visited.observations,
-        actions=labels,
-        rewards=visited.rewards,
-        terminations=visited.terminations,
-        truncations=visited.truncations,
-        lives=visited.lives,
-        raw_observations=None,
-    )
+    played = visited.played
     return EpisodeRecord(
         index=index,
-        demo=demo,
+        demo=dataclasses.replace(played, actions=labels.actions),
         start_state=visited.states[0].tobytes(),
         attrs={
             "source": RELABEL_SOURCE,
             "visited_file": task.path,
             "visited_index": task.episode,
             "seed": visited.seed,
-            "terminated": bool(visited.terminations[-1]) if steps else False,
-            "truncated": bool(visited.truncations[-1]) if steps else False,
+            "terminated": bool(played.terminations[-1]) if played.length else False,
+            "truncated": bool(played.truncations[-1]) if played.length else False,
             "labels": int(chosen.size),
-            "label_emulator_frames": frames,
+            "label_emulator_frames": labels.emulator_frames,
             "label_seconds": seconds,
-            "emulator_frames": frames,
+            "emulator_frames": labels.emulator_frames,
             "wall_seconds": seconds,
         },
         extra_arrays={
-            "behaviour_actions": visited.actions.astype(np.int64),
-            "label_examined": np.isin(np.arange(steps), chosen),
-            **{f"label_{name}": values for name, values in evidence.items()},
+            "behaviour_actions": played.actions.astype(np.int64),
+            "label_examined": np.isin(np.arange(played.length), chosen),
+            **{f"label_{name}": values for name, values in labels.evidence.items()},
         },
     )
+
+
+def _label_steps(
+    task: RelabelTask, visited: VisitedEpisode, chosen: np.ndarray, progress: TaskProgress | None
+) -> _Labels:
+    """Run the label swarms from the saved states of the `chosen` steps."""
+    config = task.config
+    env = EnvConfig(resolve_game(task.game), frameskip=task.frameskip)
+    emulators = [AtariEmulator(env, seed=0) for _ in range(config.swarm.n_walkers)]
+    steps, n_actions = visited.played.length, emulators[0].n_actions
+    labels = _Labels(np.full(steps, NO_LABEL, dtype=np.int64), {}, 0)
+    state_of = {step: position for position, step in enumerate(visited.state_steps.tolist())}
+    for done, step in enumerate(chosen.tolist(), start=1):
+        state = state_from_bytes(visited.states[state_of[step]].tobytes())
+        rng = np.random.default_rng([config.seed, task.episode, step])
+        learner_action = int(visited.played.actions[step])
+        label = label_state(emulators, state, config, rng, learner_action)
+        labels.actions[step] = label.action
+        for name, values in label.evidence.items():
+            shape = (steps, n_actions)
+            labels.evidence.setdefault(name, np.zeros(shape, dtype=values.dtype))[step] = values
+        labels.emulator_frames += label.emulator_frames
+        if progress is not None:
+            progress(done, len(chosen), None)
+    return labels
 
 
 def relabel_header(config: RelabelConfig, visited: VisitedHeader, game: Game) -> dict[str, Any]:
