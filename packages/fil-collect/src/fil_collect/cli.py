@@ -521,11 +521,7 @@ def info(
         out.print(table)
     damaged = list(summary["checksums"]["damaged_episodes"].values())
     if damaged:
-        more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
-        # one unwrapped line: it holds a path and a command to copy
-        err.print(
-            f"[bold red]FAILED:[/] {escape(damaged[0])}{more}", highlight=False, soft_wrap=True
-        )
+        _print_failures(damaged)
     if not summary["checksums"]["ok"]:
         raise typer.Exit(EXIT_FAILED)
 
@@ -546,45 +542,46 @@ def verify(
         preflight = verification.preflight(path)
         for note in preflight.warnings:
             err.print(f"[yellow]warning:[/] {note}", highlight=False)
-        status = preflight.status
-        failures = list(status.damaged.values())
-        failures += [f"{name}: content does not match its sha256" for name in status.bad]
-        if status.file_ok is False:
-            failures.append("the file checksum does not match its episodes")
-        missing = status.missing
-        if missing:
-            err.print(
-                f"[yellow]warning:[/] {len(missing)} episode(s) carry no checksum", highlight=False
-            )
-        progress = Progress(
-            TextColumn("re-simulating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            disable=quiet,
-        )
-        task = progress.add_task("episodes", total=preflight.episodes)
+        failures = preflight.failures()
+        with _resimulating(preflight.episodes, quiet) as advance:
 
-        def on_result(check: EpisodeCheck) -> None:
-            progress.advance(task)
-            if check.problem and check.name not in status.damaged:  # said once is enough
-                failures.append(check.describe())
+            def on_result(check: EpisodeCheck) -> None:
+                advance()
+                if preflight.reports(check):
+                    failures.append(check.describe())
 
-        with progress:
             verification.verify(path, runner, on_result)
     if failures:
-        err.print(
-            f"[bold red]FAILED:[/] {escape(failures[0])}"
-            + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""),
-            highlight=False,
-            soft_wrap=True,
-        )
+        _print_failures(failures)
         raise typer.Exit(EXIT_FAILED)
+    missing = preflight.status.missing
     sums = "checksums ok" if not missing else f"{len(missing)} episode(s) without checksum"
     out.print(
         f"verified: {preflight.episodes} episode(s) re-simulated bit-exact, {sums}", highlight=False
     )
+
+
+@contextlib.contextmanager
+def _resimulating(episodes: int, quiet: bool) -> Iterator[Callable[[], None]]:
+    """A progress bar of episodes re-simulated; yields what advances it."""
+    progress = Progress(
+        TextColumn("re-simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+    )
+    task = progress.add_task("episodes", total=episodes)
+    with progress:
+        yield lambda: progress.advance(task)
+
+
+def _print_failures(failures: list[str]) -> None:
+    """The first failure, and how many more; one unwrapped line (it holds a path and a command
+    to copy)."""
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    err.print(f"[bold red]FAILED:[/] {escape(failures[0])}{more}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -48,11 +48,8 @@ def export_minari(
     """
     check_dataset_id(dataset_id)
     try:
-        import ale_py
-        import gymnasium as gym
         import minari
         import PIL  # noqa: F401  (Minari's HDF5 storage imports pillow without declaring it)
-        from gymnasium.wrappers import AtariPreprocessing
         from minari.data_collector import EpisodeBuffer
         from minari.storage import get_dataset_path
     except ImportError as error:
@@ -65,12 +62,7 @@ def export_minari(
         raise ValueError(
             f"a local Minari dataset {dataset_id} exists: delete it or choose another --name"
         )
-    gym.register_envs(ale_py)
-    env = AtariPreprocessing(
-        gym.make(source.env_id, frameskip=1, repeat_action_probability=0.0),
-        frame_skip=source.frameskip,
-        noop_max=0,
-    )
+    env = _preprocessed_env(source)
     walkers = source.settings.get("swarm.n_walkers", "?")
     created = _first_missing(get_dataset_path(), dataset_id)
     try:
@@ -92,6 +84,21 @@ def export_minari(
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)
         raise
+
+
+def _preprocessed_env(source: _Source) -> Any:
+    """Gymnasium's `AtariPreprocessing` on the dataset's env id without sticky actions: what
+    produced the observations, so `recover_environment()` matches the data."""
+    import ale_py
+    import gymnasium as gym
+    from gymnasium.wrappers import AtariPreprocessing
+
+    gym.register_envs(ale_py)
+    return AtariPreprocessing(
+        gym.make(source.env_id, frameskip=1, repeat_action_probability=0.0),
+        frame_skip=source.frameskip,
+        noop_max=0,
+    )
 
 
 @dataclass(frozen=True)

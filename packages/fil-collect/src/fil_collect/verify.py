@@ -109,13 +109,30 @@ class Preflight:
     episodes: int
     status: ChecksumStatus
     warnings: list[str]
+    """Versions that differ from this machine's, episodes without checksum."""
+
+    def failures(self) -> list[str]:
+        """What the checksums already prove wrong, one line each."""
+        status = self.status
+        failures = list(status.damaged.values())
+        failures += [f"{name}: content does not match its sha256" for name in status.bad]
+        if status.file_ok is False:
+            failures.append("the file checksum does not match its episodes")
+        return failures
+
+    def reports(self, check: EpisodeCheck) -> bool:
+        """Whether a re-simulation failure is news (a damaged episode was named already)."""
+        return check.problem is not None and check.name not in self.status.damaged
 
 
 def preflight(path: Path) -> Preflight:
     """Check that the file has what re-simulation needs, and its checksums."""
     with open_dataset(path) as dataset:
         warnings = version_warnings(dataset)
-        return Preflight(len(dataset.names()), checksum_status(dataset), warnings)
+        status = checksum_status(dataset)
+        if status.missing:
+            warnings.append(f"{len(status.missing)} episode(s) carry no checksum")
+        return Preflight(len(dataset.names()), status, warnings)
 
 
 def _first_difference(
