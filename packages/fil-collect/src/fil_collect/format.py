@@ -62,6 +62,7 @@ VISITED_FILE_ATTRS = ("format", "format_version", "game")
 """File attributes of a visited-states file that relabelling needs (`frameskip`, `policy` and
 `protocol` are read where present)."""
 VISITED_EPISODE_ATTRS = ("index", "seed", "episode_return", "length")
+"""Attributes of each visited episode (relabelling reads `seed`, the learner's reset seed)."""
 
 
 class DatasetError(ValueError):
