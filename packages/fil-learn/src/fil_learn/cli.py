@@ -314,12 +314,15 @@ def _play(
     if game is not None:
         check_v5_name(game)
     best = load_best(run_dir)
-    if game is not None and not same_game(game, best.game):
+    settings = best.settings
+    if game is not None and not same_game(game, settings["game"]):
         raise ValueError(
-            f"{run_dir} was trained on {best.game}, not {game}: omit --game or choose that game"
+            f"{run_dir} was trained on {settings['game']}, not {game}: omit --game or choose that game"
         )
     progress = _progress(quiet)
-    task = progress.add_task(f"{best.game} ({config.protocol})", total=config.episodes, status="")
+    task = progress.add_task(
+        f"{settings['game']} ({config.protocol})", total=config.episodes, status=""
+    )
 
     def on_episode(index: int, episode_return: float, steps: int) -> None:
         progress.update(task, advance=1, status=f"last {episode_return:,.0f} in {steps:,} steps")
@@ -332,8 +335,8 @@ def _play(
     with progress:
         report = evaluate(
             best.forward,
-            best.env_id,
-            best.game,
+            settings["env_id"],
+            settings["game"],
             config,
             video,
             on_episode,
@@ -344,7 +347,7 @@ def _play(
     if not report.returns:
         err.print("interrupted before the first episode finished: nothing was written")
         raise typer.Exit(EXIT_INTERRUPTED)
-    return report, best.settings
+    return report, settings
 
 
 def _report(

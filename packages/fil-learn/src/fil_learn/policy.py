@@ -124,11 +124,12 @@ def _from_run(run_dir: Path) -> Policy:
     def forward(batch: np.ndarray) -> np.ndarray:
         return best.forward(np.moveaxis(batch, 1, -1))
 
+    settings = best.settings
     return Policy(
         forward,
-        best.game,
-        best.env_id,
-        best.action_meanings,
+        settings["game"],
+        settings["env_id"],
+        settings["action_meanings"],
         best.frameskip,
         f"{run_dir} (epoch {best.epoch})",
     )
@@ -152,23 +153,12 @@ class BestPolicy:
     """The epoch `best/` kept."""
 
     @property
-    def game(self) -> str:
-        return str(self.settings["game"])
-
-    @property
-    def env_id(self) -> str:
-        return str(self.settings["env_id"])
-
-    @property
-    def action_meanings(self) -> list[str]:
-        return list(self.settings["action_meanings"])
-
-    @property
     def frameskip(self) -> int:
         return run_frameskip(self.settings)
 
     @property
     def stack(self) -> int:
+        """Frames per observation."""
         return int(self.settings["model"]["stack"])
 
     def forward(self, observations: np.ndarray) -> np.ndarray:

@@ -160,40 +160,35 @@ def plan_stages(
     grows one file). Every stage keeps its own settings; a continued stage must keep those that
     shape its training (`RESUME_SETTINGS`).
     """
-    stages, text = _stages(previous, datasets, digests, content, config, last_epoch, out)
+    new = Stage(
+        datasets=tuple(datasets),
+        data=tuple(digests),
+        content=content,
+        first_epoch=last_epoch + 1,
+        epochs=config.epochs,
+        fit=dataclasses.asdict(config),
+    )
+    stages, text = _stages(previous, new, config, last_epoch, out)
     final_epoch = stages[-1].first_epoch + config.epochs - 1
     nothing_to_do = previous is not None and final_epoch <= last_epoch
     return StagePlan(tuple(stages), last_epoch, final_epoch, nothing_to_do, text)
 
 
 def _stages(
-    previous: dict[str, Any] | None,
-    datasets: list[str],
-    digests: list[str],
-    content: dict[str, int],
-    config: FitConfig,
-    last_epoch: int,
-    out: Path,
+    previous: dict[str, Any] | None, new: Stage, config: FitConfig, last_epoch: int, out: Path
 ) -> tuple[list[Stage], str]:
+    """`plan_stages`'s stages and words; `new` is this call's data as a stage of its own."""
+    epochs, fit_settings = config.epochs, dataclasses.asdict(config)
     stages = [Stage.from_json(s) for s in (previous or {}).get("stages", [])]
     if previous is not None and not stages:  # a run written before stages existed
         stages = [Stage(datasets=tuple(previous["datasets"]), first_epoch=1)]
-    fit_settings = dataclasses.asdict(config)
-    new = Stage(
-        datasets=tuple(datasets),
-        data=tuple(digests),
-        content=content,
-        first_epoch=last_epoch + 1 if stages else 1,
-        epochs=config.epochs,
-        fit=fit_settings,
-    )
     if not stages:
-        return [new], f"new run {out}: {config.epochs} epoch(s)"
+        return [dataclasses.replace(new, first_epoch=1)], f"new run {out}: {epochs} epoch(s)"
     current = stages[-1]
     if not _same_data(current, new):
         return [*stages, new], (
             f"{out} holds a fit on other data: stage {len(stages) + 1} trains "
-            f"{config.epochs} epoch(s) on this data from the best parameters so far"
+            f"{epochs} epoch(s) on this data from the best parameters so far"
         )
     done = last_epoch - current.first_epoch + 1
     earlier = current.fit if current.fit is not None else (previous or {}).get("fit", {})
@@ -205,17 +200,16 @@ def _stages(
             "to start a fresh run"
         )
     number = len(stages)
-    if config.epochs <= done:
+    if epochs <= done:
         return stages, (
             f"{out} already trained stage {number} for {done} epoch(s) on this data "
-            f"(--epochs {config.epochs} is the stage's total): nothing to do; raise --epochs "
+            f"(--epochs {epochs} is the stage's total): nothing to do; raise --epochs "
             "to train more, or --force to start over"
         )
-    stages[-1] = dataclasses.replace(current, epochs=config.epochs, fit=fit_settings, data=new.data)
+    stages[-1] = dataclasses.replace(current, epochs=epochs, fit=fit_settings, data=new.data)
     what = "continues" if done else "starts"
     return stages, (
-        f"{out} {what} stage {number} on the same data: epochs {done + 1}-{config.epochs} "
-        f"of {config.epochs}"
+        f"{out} {what} stage {number} on the same data: epochs {done + 1}-{epochs} of {epochs}"
     )
 
 
@@ -250,18 +244,9 @@ class RunDir:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-
-    @property
-    def settings_file(self) -> Path:
-        return self.path / "run.json"
-
-    @property
-    def metrics_file(self) -> Path:
-        return self.path / "metrics.jsonl"
-
-    @property
-    def plot_file(self) -> Path:
-        return self.path / "training.png"
+        self.settings_file = path / "run.json"
+        self.metrics_file = path / "metrics.jsonl"
+        self.plot_file = path / "training.png"
 
     def read_settings(self) -> dict[str, Any] | None:
         if not self.settings_file.exists():

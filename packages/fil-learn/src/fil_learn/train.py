@@ -286,8 +286,7 @@ def train_and_evaluate(
             plan = plan.with_bar(bar)
             run.write_settings({**settings, "stages": plan.stages_json()})
         history = run.history(plan.last_epoch, saved_row)
-        stage_rows = [row for row in history if row.get("stage", 1) == plan.number]
-        state.stale = _epochs_since_best(stage_rows, plan.stage.bar)
+        state.stale = _epochs_since_best(history, plan)
         with contextlib.closing(MetricsBoard(run.path)) as board:
             ledger = Ledger(run, stores, board, history, plan.number)
             results = _train_epochs(epochs, state, plan, ledger, on_event)
@@ -535,9 +534,11 @@ def _train_epochs(
     return results
 
 
-def _epochs_since_best(history: list[dict[str, Any]], bar: float = math.inf) -> int:
-    best, stale = bar, 0
-    for row in history:
+def _epochs_since_best(history: list[dict[str, Any]], plan: StagePlan) -> int:
+    """Epochs of the current stage since one beat the stage's bar or the best before it (what
+    `--patience` counts, carried over a resumed stage)."""
+    best, stale = plan.stage.bar, 0
+    for row in (row for row in history if row.get("stage", 1) == plan.number):
         score = row["val_loss"] if row["val_loss"] is not None else row["train_loss"]
         if score < best:
             best, stale = score, 0
