@@ -4,7 +4,8 @@ Observations are taken exactly as Gymnasium gives them: `FrameStackObservation(
 AtariPreprocessing(...), 4)` yields (4, 84, 84) uint8, frames first, and `Policy.logits` takes a
 batch of those. The network itself is channels-last (`model.py`); the transposition happens
 here, once, so no caller has to know. JAX is imported only for a run folder, and onnxruntime
-only for an `.onnx` file, so `import fil_learn` stays light.
+only for an `.onnx` file, so `import fil_learn` stays light. `load_best` is the one loader of
+a run's best parameters: `load_policy`, `fil-learn eval` and `fil-learn export` use it.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ The frame array goes to the device once; a jitted call receives only sample indi
 Shapes never change between calls (the last partial batch of an epoch is dropped and the data
 reshuffled every epoch), so the step compiles once. With several local devices the batch is
 split over them and the parameters replicated (`jax.sharding`); one device runs the same code.
+
+`fit` -> `train_and_evaluate` reads top to bottom: load and split, plan (`run_folder`: run.json,
+stages, what to resume), initial state, then `Epochs.run` and `Ledger.record` per epoch.
 """
 
 from __future__ import annotations
