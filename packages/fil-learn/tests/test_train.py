@@ -17,6 +17,7 @@ from flax import nnx
 from fil_learn.checkpoint import CheckpointStore
 from fil_learn.data import load
 from fil_learn.model import ModelConfig, NatureCNN
+from fil_learn.policy import load_best
 from fil_learn.train import (
     CallDone,
     EpochStarted,
@@ -24,7 +25,6 @@ from fil_learn.train import (
     Trainer,
     cross_entropy,
     fit,
-    load_policy,
 )
 
 from .conftest import TINY_MODEL, write_dataset
@@ -102,8 +102,9 @@ def test_the_frame_stack_follows_the_model_config(dataset: Path, tmp_path: Path)
     run = tmp_path / "run"
     model = {**TINY_MODEL, "stack": 2}
     fit([dataset], run, FitConfig(epochs=1, batch_size=16), model_config=model)
-    settings, policy = load_policy(run)
-    assert settings["model"]["stack"] == 2
+    best = load_best(run)
+    settings, policy = best.settings, best.forward
+    assert best.stack == 2
     assert policy(np.zeros((1, 84, 84, 2), np.uint8)).shape == (1, 6)
     assert load([dataset], stack=2).stacks.shape[1] == 2
     env = make_env(settings["env_id"], "v5", stack=2)
@@ -124,7 +125,8 @@ def test_fit_again_continues_the_run(dataset: Path, tmp_path: Path) -> None:
     first = fit([dataset], run, FitConfig(epochs=1, batch_size=16), model_config=TINY_MODEL)
     more = fit([dataset], run, FitConfig(epochs=3, batch_size=16), model_config=TINY_MODEL)
     assert [m.epoch for m in first] == [1] and [m.epoch for m in more] == [2, 3]
-    settings, policy = load_policy(run)
+    best = load_best(run)
+    settings, policy = best.settings, best.forward
     assert settings["game"] == "SpaceInvaders"
     assert policy(np.zeros((2, 84, 84, 4), np.uint8)).shape == (2, 6)
 
