@@ -27,15 +27,8 @@ from typing import Any
 
 import h5py
 
-from fil_collect.dataset import (
-    Compression,
-    DatasetWriter,
-    EpisodeRecord,
-    episode_names,
-    write_episode,
-    write_file_totals,
-)
-from fil_collect.replay import Demonstration
+from fil_collect.dataset import Compression, DatasetWriter, write_episode, write_file_totals
+from fil_collect.format import Demonstration, EpisodeRecord, episode_names
 
 SAMPLE = Path(__file__).resolve().parent.parent / "datasets/samples/space_invaders-tiny.h5"
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from fil_collect.dataset import OBS_CHUNK_ROWS, episode_names, open_dataset
+from fil_collect.dataset import OBS_CHUNK_ROWS
+from fil_collect.format import open_dataset
 
 SETTINGS: list[tuple[str, dict]] = [
     ("none", {}),
@@ -35,7 +36,7 @@ def main() -> None:
     parser.add_argument("dataset", type=Path)
     args = parser.parse_args()
     with open_dataset(args.dataset) as source:
-        frames = [source[name]["observations"][:] for name in episode_names(source)]
+        frames = [episode.array("observations") for episode in source.episodes()]
     raw_bytes = sum(f.nbytes for f in frames)
     print(
         f"{len(frames)} episodes, {sum(len(f) for f in frames):,} frames, {raw_bytes / 2**20:,.1f} MiB raw\n"

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from fil_collect.collect import CollectConfig, Collection, collect_episode, dataset_header
-from fil_collect.dataset import Compression, DatasetError, DatasetWriter, open_dataset
+from fil_collect.dataset import Compression, DatasetWriter
+from fil_collect.format import DatasetError, open_dataset
 from fil_collect.swarm import SwarmConfig
 
 
@@ -54,8 +55,8 @@ def test_appending_continues_the_episode_indices(
     _collect(tiny_config, path, 1)
     second = _collect(tiny_config, path, 3)  # episodes is the file's total
     assert [e.index for e in second] == [1, 2]
-    with open_dataset(path) as f:
-        assert sorted(k for k in f if k.startswith("episode_")) == [
+    with open_dataset(path) as dataset:
+        assert dataset.names() == [
             "episode_0",
             "episode_1",
             "episode_2",
@@ -80,9 +81,9 @@ def test_other_settings_cannot_be_appended(tiny_config: CollectConfig, tmp_path:
         _collect(other, path, 1)
     assert path.read_bytes() == before
     _collect(other, path, 1, force=True)
-    with open_dataset(path) as f:
-        assert json.loads(f.attrs["config_json"])["swarm.n_walkers"] == 5
-        assert f.attrs["total_episodes"] == 1
+    with open_dataset(path) as dataset:
+        assert dataset.settings["swarm.n_walkers"] == 5
+        assert dataset.total_episodes == 1
 
 
 def test_a_file_that_is_not_a_fil_dataset_is_refused(
@@ -129,5 +130,7 @@ def test_other_compressions_write_readable_files(
 ) -> None:
     path = tmp_path / "ds.h5"
     Collection(tiny_config, path, 1, workers=1, compression=Compression(name)).run()
-    with open_dataset(path) as f:
-        assert f["episode_0"]["observations"].compression == (None if name == "none" else name)
+    with open_dataset(path) as dataset:
+        assert dataset.handle["episode_0"]["observations"].compression == (
+            None if name == "none" else name
+        )

@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from fil_collect.dataset import open_dataset
+from fil_collect.format import open_dataset
 
 COLLECT = [
     sys.executable,
@@ -57,8 +57,8 @@ def _reported_until(process: subprocess.Popen[str], count: int) -> set[int]:
 
 
 def _episodes_in(path: Path) -> set[int]:
-    with open_dataset(path) as f:
-        return {int(k.split("_")[1]) for k in f if k.startswith("episode_")}
+    with open_dataset(path) as dataset:
+        return {episode.index for episode in dataset.episodes()}
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.05, 0.13, 0.31])

@@ -20,12 +20,10 @@ from fil_collect.collect import CollectConfig, dataset_header
 from fil_collect.dataset import (
     Compression,
     DatasetWriter,
-    EpisodeRecord,
-    episode_names,
-    open_dataset,
     write_episode,
     write_file_totals,
 )
+from fil_collect.format import Demonstration, EpisodeRecord, episode_names, open_dataset
 from fil_collect.journal import (
     ShadowFile,
     _write_journal,
@@ -33,7 +31,6 @@ from fil_collect.journal import (
     journal_path,
     journal_state,
 )
-from fil_collect.replay import Demonstration
 from fil_collect.verify import checksum_status
 
 
@@ -58,12 +55,13 @@ def _writer(path: Path, config: CollectConfig) -> DatasetWriter:
 def _check_whole(path: Path, must_hold: set[int], full: bool = True) -> set[int]:
     """Every episode in `must_hold` is in the file and readable; all checksums agree (`full`),
     else the frames of the episodes in `must_hold` have their shape."""
-    with open_dataset(path) as handle:
+    with open_dataset(path) as dataset:
+        handle = dataset.handle
         held = {int(name[8:]) for name in episode_names(handle)}
         assert must_hold <= held, f"lost {sorted(must_hold - held)}"
         assert handle.attrs["total_episodes"] == len(held)
         if full:
-            status = checksum_status(handle)
+            status = checksum_status(dataset)
             assert not status.bad and not status.missing and status.file_ok
             assert not status.damaged
         else:
@@ -119,7 +117,8 @@ def test_a_writer_killed_while_writing_its_last_pages_is_completed_by_the_next_r
         writer.append([_record(index)])
     _crash_after_commit_point(path, 20, pages_written)
     assert journal_state(path) == "commit"
-    with open_dataset(path) as handle:  # finishes the append first
+    with open_dataset(path) as dataset:  # finishes the append first
+        handle = dataset.handle
         assert "episode_20" in handle and handle.attrs["total_episodes"] == 21
         assert handle["episode_20/observations"][()].shape == (7, 84, 84)
     assert journal_state(path) is None

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from fil_collect.cli import app
 from fil_collect.collect import CollectConfig, Collection, EpisodeWritten, Event
-from fil_collect.dataset import Compression, open_dataset
+from fil_collect.dataset import Compression
+from fil_collect.format import open_dataset
 from fil_collect.ray_backend import LocalCluster, local_cluster, require_ray
 from fil_collect.swarm import SwarmConfig
 
@@ -101,8 +102,8 @@ def _wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -
 
 
 def _digests(path: Path) -> dict[str, str]:
-    with open_dataset(path) as f:
-        return {k: str(f[k].attrs["sha256"]) for k in f if k.startswith("episode_")}
+    with open_dataset(path) as dataset:
+        return {e.name: str(e.sha256) for e in dataset.episodes()}
 
 
 @pytest.mark.slow
@@ -187,5 +188,5 @@ def test_relabelling_on_the_cluster_equals_a_local_run(
     )
     on_ray.run()
     with open_dataset(tmp_path / "local.h5") as a, open_dataset(tmp_path / "ray.h5") as b:
-        assert a.attrs["sha256"] == b.attrs["sha256"]
-        assert b.attrs["total_episodes"] == 2
+        assert a.checksum == b.checksum
+        assert b.total_episodes == 2

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from fil_collect.cli import app
 from fil_collect.collect import CollectConfig, Collection
-from fil_collect.dataset import NO_LABEL, Compression, DatasetError
+from fil_collect.dataset import Compression
 from fil_collect.env import AtariEmulator, EnvConfig
+from fil_collect.format import NO_LABEL, DatasetError
 from fil_collect.games import resolve_game
 from fil_collect.relabel import RelabelConfig, Relabelling, _value_label, chosen_steps
 from fil_collect.swarm import SwarmConfig

@@ -18,6 +18,7 @@ from flax import nnx
 from fil_learn.checkpoint import CheckpointStore
 from fil_learn.data import inclusive_targets, load, pooled_targets
 from fil_learn.model import ModelConfig, NatureCNN
+from fil_learn.policy import load_best
 from fil_learn.train import (
     CallDone,
     EpochStarted,
@@ -25,7 +26,6 @@ from fil_learn.train import (
     Trainer,
     cross_entropy,
     fit,
-    load_policy,
     pooled_cross_entropies,
 )
 
@@ -104,8 +104,9 @@ def test_the_frame_stack_follows_the_model_config(dataset: Path, tmp_path: Path)
     run = tmp_path / "run"
     model = {**TINY_MODEL, "stack": 2}
     fit([dataset], run, FitConfig(epochs=1, batch_size=16), model_config=model)
-    settings, policy = load_policy(run)
-    assert settings["model"]["stack"] == 2
+    best = load_best(run)
+    settings, policy = best.settings, best.forward
+    assert best.stack == 2
     assert policy(np.zeros((1, 84, 84, 2), np.uint8)).shape == (1, 6)
     assert load([dataset], stack=2).stacks.shape[1] == 2
     env = make_env(settings["env_id"], "v5", stack=2)
@@ -126,7 +127,8 @@ def test_fit_again_continues_the_run(dataset: Path, tmp_path: Path) -> None:
     first = fit([dataset], run, FitConfig(epochs=1, batch_size=16), model_config=TINY_MODEL)
     more = fit([dataset], run, FitConfig(epochs=3, batch_size=16), model_config=TINY_MODEL)
     assert [m.epoch for m in first] == [1] and [m.epoch for m in more] == [2, 3]
-    settings, policy = load_policy(run)
+    best = load_best(run)
+    settings, policy = best.settings, best.forward
     assert settings["game"] == "SpaceInvaders"
     assert policy(np.zeros((2, 84, 84, 4), np.uint8)).shape == (2, 6)
 
@@ -278,7 +280,7 @@ def test_a_coin_flip_among_equivalent_actions_becomes_learnable(tmp_path: Path) 
     for equivalent in ("ignore", "inclusive", "pool"):
         run = tmp_path / equivalent
         fit([data], run, dataclasses.replace(config, equivalent=equivalent), TINY_MODEL)
-        _, policy = load_policy(run)
+        policy = load_best(run).forward
         loaded = load([data])
         observations = np.moveaxis(loaded.frames[loaded.stacks], 1, -1)
         chosen = policy(observations).argmax(-1)

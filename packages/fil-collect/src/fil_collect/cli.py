@@ -7,11 +7,11 @@ library's ValueError/FileNotFoundError into one line and exit code 2.
 from __future__ import annotations
 
 import contextlib
-import os
+import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,23 +22,18 @@ from rich.table import Table
 import fil_collect
 from fil_collect import interrupt
 from fil_collect import verify as verification
-from fil_collect.collect import CollectConfig, Collection, EpisodeWritten, Event
+from fil_collect.collect import Collection, EpisodeWritten
 from fil_collect.combine import all_of, copy_episodes, intact, return_between
-from fil_collect.dataset import (
-    Compression,
-    CompressionName,
-    episode_names,
-    open_dataset,
-    require_attrs,
-)
+from fil_collect.dataset import Compression, CompressionName
 from fil_collect.env import EnvConfig
-from fil_collect.games import Game, available_roms, resolve_game
+from fil_collect.games import Game, available_roms
 from fil_collect.guide import GuideConfig
-from fil_collect.relabel import LabelsWritten, RelabelConfig, Relabelling, Rule, label_swarm
+from fil_collect.jobs import EpisodeJobs, Written
+from fil_collect.relabel import LabelsWritten, Relabelling, Rule
 from fil_collect.summary import summarize, summary_rows
 from fil_collect.swarm import SwarmConfig
-from fil_collect.verify import EpisodeCheck, checksum_status, version_warnings
-from fil_collect.workers import EpisodeProgress
+from fil_collect.verify import EpisodeCheck
+from fil_collect.workers import EpisodeProgress, TaskRunner, local_workers
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -91,284 +86,235 @@ GUIDE = "Guided by a policy"
 OUTPUT = "Output"
 
 
+def _in_panel(panel: str) -> Callable[..., Any]:
+    """`typer.Option` shown in one panel of `fil-collect --help`."""
+    return functools.partial(typer.Option, rich_help_panel=panel)
+
+
+_swarm, _env, _guide, _output = (_in_panel(panel) for panel in (SWARM, ENV, GUIDE, OUTPUT))
+
+# The options of collecting, declared once here so that `collect` reads as its parameter list.
+GameOption = Annotated[
+    str | None,
+    _env("--game", "-g", help="Game, e.g. SpaceInvaders, space_invaders or ALE/SpaceInvaders-v5."),
+]
+OutOption = Annotated[
+    Path | None, _output("--out", "-o", help="Dataset file; an existing one is appended to.")
+]
+EpisodesOption = Annotated[
+    int,
+    _output(
+        "--episodes",
+        "-n",
+        help="Episodes the file should hold in all (one swarm run each): an existing file "
+        "gets the missing ones, so the same command continues an interrupted run.",
+    ),
+]
+WalkersOption = Annotated[int, _swarm(help="Walkers in the swarm.")]
+EpochsOption = Annotated[
+    int | None,
+    _swarm(help="Most swarm iterations per episode \\[default: no limit; --max-frames decides]."),
+]
+MaxFramesOption = Annotated[
+    int | None,
+    _swarm(
+        help="Emulator frames per episode, all walkers together (deterministic; 2M is 2-4 "
+        "minutes of one core; 0: no limit)."
+    ),
+]
+MinutesOption = Annotated[
+    float | None,
+    _swarm(help="CPU minutes per episode (then the result depends on the machine's speed)."),
+]
+MinDtOption = Annotated[int, _swarm(help="Fewest agent steps an action is repeated.")]
+MaxDtOption = Annotated[int, _swarm(help="Most agent steps an action is repeated.")]
+LocDtOption = Annotated[float, _swarm(help="Mean of the repeat-count Gaussian.")]
+ScaleDtOption = Annotated[float, _swarm(help="Std of the repeat-count Gaussian.")]
+RewardScaleOption = Annotated[float, _swarm(help="Exponent of the score in the virtual reward.")]
+DistanceScaleOption = Annotated[
+    float, _swarm(help="Exponent of the RAM distance in the virtual reward.")
+]
+LivesScaleOption = Annotated[
+    float, _swarm(help="Exponent of the lives left in the virtual reward (0: ignore lives).")
+]
+RewindEveryOption = Annotated[
+    int,
+    _swarm(
+        help="On games with lives, save the walkers every k epochs and return to them when "
+        "all die at once (0: a swarm-wide death ends the episode)."
+    ),
+]
+MaxRewindsOption = Annotated[int, _swarm(help="Swarm-wide deaths survived per episode.")]
+ElitePatienceOption = Annotated[
+    int,
+    _swarm(
+        help="Epochs the best walker is retried before a lower-scoring continuation of its "
+        "game replaces it (games that cost points: Pong, Skiing)."
+    ),
+]
+LifeLossOption = Annotated[
+    bool,
+    _swarm(
+        "--life-loss-is-death/--game-over-is-death", help="Whether losing a life kills a walker."
+    ),
+]
+PolicyOption = Annotated[
+    Path | None,
+    _guide(
+        help="An ONNX policy (`fil-learn export`) that walkers draw actions from instead of "
+        "uniformly (expert iteration). Needs fil-collect\\[guide]."
+    ),
+]
+TemperatureOption = Annotated[float, _guide(help="Softmax temperature of the policy's logits.")]
+EpsilonOption = Annotated[
+    float, _guide(help="Share of each draw that stays uniform (1: plain FMC).")
+]
+ElitismOption = Annotated[
+    bool,
+    _swarm("--elitism/--no-elitism", help="Keep the best walker alive by copying it each epoch."),
+]
+PruneTreeOption = Annotated[
+    bool, _swarm("--prune-tree/--no-prune-tree", help="Drop unreachable history (flat memory).")
+]
+FrameskipOption = Annotated[int, _env(help="Emulator frames per agent step.")]
+MaxEpisodeFramesOption = Annotated[int, _env(help="Frame cap of an episode.")]
+RawFramesOption = Annotated[
+    bool, _output("--raw-frames", help="Also store full 210x160 RGB screens.")
+]
+SeedOption = Annotated[int, _output(help="Base seed: the same seed gives the same episodes.")]
+WorkersOption = Annotated[int | None, _output(help=r"Swarm processes \[default: all cores].")]
+RayOption = Annotated[
+    str | None,
+    _output(
+        "--ray",
+        help="Run the swarms as tasks on a Ray cluster: 'auto' (the one started on this "
+        r"machine with `ray start`) or its HOST:PORT. Needs fil-collect\[ray].",
+    ),
+]
+CompressionOption = Annotated[
+    CompressionName, _output(help="gzip: every HDF5 reader; lzf: h5py only.")
+]
+LevelOption = Annotated[int, _output(help="gzip level 0-9.")]
+ForceOption = Annotated[
+    bool, _output("--force", help="Replace an existing --out file instead of appending.")
+]
+QuietOption = Annotated[bool, _output("--quiet", "-q", help="No progress display.")]
+VersionOption = Annotated[
+    bool,
+    typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_version),
+]
+
+
 @app.callback(invoke_without_command=True)
 def collect(
     ctx: typer.Context,
-    game: Annotated[
-        str | None,
-        typer.Option(
-            "--game",
-            "-g",
-            help="Game, e.g. SpaceInvaders, space_invaders or ALE/SpaceInvaders-v5.",
-            rich_help_panel=ENV,
-        ),
-    ] = None,
-    out_path: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Dataset file; an existing one is appended to.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None,
-    episodes: Annotated[
-        int,
-        typer.Option(
-            "--episodes",
-            "-n",
-            help="Episodes the file should hold in all (one swarm run each): an existing file "
-            "gets the missing ones, so the same command continues an interrupted run.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = 5,
-    walkers: Annotated[
-        int, typer.Option(help="Walkers in the swarm.", rich_help_panel=SWARM)
-    ] = SwarmConfig.n_walkers,
-    epochs: Annotated[
-        int | None,
-        typer.Option(
-            help="Most swarm iterations per episode \\[default: no limit; --max-frames decides].",
-            rich_help_panel=SWARM,
-        ),
-    ] = SwarmConfig.max_epochs,
-    max_frames: Annotated[
-        int | None,
-        typer.Option(
-            help="Emulator frames per episode, all walkers together (deterministic; 2M is 2-4 "
-            "minutes of one core; 0: no limit).",
-            rich_help_panel=SWARM,
-        ),
-    ] = SwarmConfig.max_frames,
-    minutes: Annotated[
-        float | None,
-        typer.Option(
-            help="CPU minutes per episode (then the result depends on the machine's speed).",
-            rich_help_panel=SWARM,
-        ),
-    ] = SwarmConfig.max_minutes,
-    min_dt: Annotated[
-        int, typer.Option(help="Fewest agent steps an action is repeated.", rich_help_panel=SWARM)
-    ] = SwarmConfig.min_dt,
-    max_dt: Annotated[
-        int, typer.Option(help="Most agent steps an action is repeated.", rich_help_panel=SWARM)
-    ] = SwarmConfig.max_dt,
-    loc_dt: Annotated[
-        float, typer.Option(help="Mean of the repeat-count Gaussian.", rich_help_panel=SWARM)
-    ] = SwarmConfig.loc_dt,
-    scale_dt: Annotated[
-        float, typer.Option(help="Std of the repeat-count Gaussian.", rich_help_panel=SWARM)
-    ] = SwarmConfig.scale_dt,
-    reward_scale: Annotated[
-        float,
-        typer.Option(help="Exponent of the score in the virtual reward.", rich_help_panel=SWARM),
-    ] = SwarmConfig.reward_scale,
-    distance_scale: Annotated[
-        float,
-        typer.Option(
-            help="Exponent of the RAM distance in the virtual reward.", rich_help_panel=SWARM
-        ),
-    ] = SwarmConfig.distance_scale,
-    lives_scale: Annotated[
-        float,
-        typer.Option(
-            help="Exponent of the lives left in the virtual reward (0: ignore lives).",
-            rich_help_panel=SWARM,
-        ),
-    ] = SwarmConfig.lives_scale,
-    rewind_every: Annotated[
-        int,
-        typer.Option(
-            help="On games with lives, save the walkers every k epochs and return to them when "
-            "all die at once (0: a swarm-wide death ends the episode).",
-            rich_help_panel=SWARM,
-        ),
-    ] = SwarmConfig.rewind_every,
-    max_rewinds: Annotated[
-        int, typer.Option(help="Swarm-wide deaths survived per episode.", rich_help_panel=SWARM)
-    ] = SwarmConfig.max_rewinds,
-    elite_patience: Annotated[
-        int,
-        typer.Option(
-            help="Epochs the best walker is retried before a lower-scoring continuation of its "
-            "game replaces it (games that cost points: Pong, Skiing).",
-            rich_help_panel=SWARM,
-        ),
-    ] = SwarmConfig.elite_patience,
-    life_loss_is_death: Annotated[
-        bool,
-        typer.Option(
-            "--life-loss-is-death/--game-over-is-death",
-            help="Whether losing a life kills a walker.",
-            rich_help_panel=SWARM,
-        ),
-    ] = SwarmConfig.life_loss_is_death,
-    policy: Annotated[
-        Path | None,
-        typer.Option(
-            help="An ONNX policy (`fil-learn export`) that walkers draw actions from instead of "
-            "uniformly (expert iteration). Needs fil-collect\\[guide].",
-            rich_help_panel=GUIDE,
-        ),
-    ] = None,
-    policy_temperature: Annotated[
-        float,
-        typer.Option(help="Softmax temperature of the policy's logits.", rich_help_panel=GUIDE),
-    ] = GuideConfig.temperature,
-    policy_epsilon: Annotated[
-        float,
-        typer.Option(
-            help="Share of each draw that stays uniform (1: plain FMC).", rich_help_panel=GUIDE
-        ),
-    ] = GuideConfig.epsilon,
-    elitism: Annotated[
-        bool,
-        typer.Option(
-            "--elitism/--no-elitism",
-            help="Keep the best walker alive by copying it each epoch.",
-            rich_help_panel=SWARM,
-        ),
-    ] = SwarmConfig.elitism,
-    prune_tree: Annotated[
-        bool,
-        typer.Option(
-            "--prune-tree/--no-prune-tree",
-            help="Drop unreachable history (flat memory).",
-            rich_help_panel=SWARM,
-        ),
-    ] = SwarmConfig.prune_tree,
-    frameskip: Annotated[
-        int, typer.Option(help="Emulator frames per agent step.", rich_help_panel=ENV)
-    ] = EnvConfig.frameskip,
-    max_episode_frames: Annotated[
-        int, typer.Option(help="Frame cap of an episode.", rich_help_panel=ENV)
-    ] = EnvConfig.max_episode_frames,
-    raw_frames: Annotated[
-        bool,
-        typer.Option(
-            "--raw-frames", help="Also store full 210x160 RGB screens.", rich_help_panel=OUTPUT
-        ),
-    ] = False,
-    seed: Annotated[
-        int,
-        typer.Option(
-            help="Base seed: the same seed gives the same episodes.", rich_help_panel=OUTPUT
-        ),
-    ] = 0,
-    workers: Annotated[
-        int | None,
-        typer.Option(help=r"Swarm processes \[default: all cores].", rich_help_panel=OUTPUT),
-    ] = None,
-    ray: Annotated[
-        str | None,
-        typer.Option(
-            "--ray",
-            help="Run the swarms as tasks on a Ray cluster: 'auto' (the one started on this "
-            r"machine with `ray start`) or its HOST:PORT. Needs fil-collect\[ray].",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None,
-    compression: Annotated[
-        CompressionName,
-        typer.Option(help="gzip: every HDF5 reader; lzf: h5py only.", rich_help_panel=OUTPUT),
-    ] = Compression.name,
-    compression_level: Annotated[
-        int, typer.Option(help="gzip level 0-9.", rich_help_panel=OUTPUT)
-    ] = Compression.level,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace an existing --out file instead of appending.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress display.", rich_help_panel=OUTPUT)
-    ] = False,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", help="Print the version and exit.", is_eager=True, callback=_version
-        ),
-    ] = False,
+    game: GameOption = None,
+    out_path: OutOption = None,
+    episodes: EpisodesOption = 5,
+    walkers: WalkersOption = SwarmConfig.n_walkers,
+    epochs: EpochsOption = SwarmConfig.max_epochs,
+    max_frames: MaxFramesOption = SwarmConfig.max_frames,
+    minutes: MinutesOption = SwarmConfig.max_minutes,
+    min_dt: MinDtOption = SwarmConfig.min_dt,
+    max_dt: MaxDtOption = SwarmConfig.max_dt,
+    loc_dt: LocDtOption = SwarmConfig.loc_dt,
+    scale_dt: ScaleDtOption = SwarmConfig.scale_dt,
+    reward_scale: RewardScaleOption = SwarmConfig.reward_scale,
+    distance_scale: DistanceScaleOption = SwarmConfig.distance_scale,
+    lives_scale: LivesScaleOption = SwarmConfig.lives_scale,
+    rewind_every: RewindEveryOption = SwarmConfig.rewind_every,
+    max_rewinds: MaxRewindsOption = SwarmConfig.max_rewinds,
+    elite_patience: ElitePatienceOption = SwarmConfig.elite_patience,
+    life_loss_is_death: LifeLossOption = SwarmConfig.life_loss_is_death,
+    policy: PolicyOption = None,
+    policy_temperature: TemperatureOption = GuideConfig.temperature,
+    policy_epsilon: EpsilonOption = GuideConfig.epsilon,
+    elitism: ElitismOption = SwarmConfig.elitism,
+    prune_tree: PruneTreeOption = SwarmConfig.prune_tree,
+    frameskip: FrameskipOption = EnvConfig.frameskip,
+    max_episode_frames: MaxEpisodeFramesOption = EnvConfig.max_episode_frames,
+    raw_frames: RawFramesOption = False,
+    seed: SeedOption = 0,
+    workers: WorkersOption = None,
+    ray: RayOption = None,
+    compression: CompressionOption = Compression.name,
+    compression_level: LevelOption = Compression.level,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+    version: VersionOption = False,
 ) -> None:
     """Collect demonstrations: `fil-collect --game SpaceInvaders --out ds.h5`."""
     if ctx.invoked_subcommand is not None:
         _refuse_collect_options(ctx)
         return
-    with user_errors():
-        if game is None or out_path is None:
-            raise ValueError(
-                "give --game and --out, e.g. fil-collect --game SpaceInvaders --out ds.h5"
-            )
-        config = CollectConfig(
-            env=EnvConfig(
-                resolve_game(game), frameskip=frameskip, max_episode_frames=max_episode_frames
-            ),
-            swarm=SwarmConfig(
-                n_walkers=walkers,
-                max_epochs=epochs,
-                max_frames=max_frames or None,
-                max_minutes=minutes,
-                lives_scale=lives_scale,
-                rewind_every=rewind_every,
-                max_rewinds=max_rewinds,
-                elite_patience=elite_patience,
-                min_dt=min_dt,
-                max_dt=max_dt,
-                loc_dt=loc_dt,
-                scale_dt=scale_dt,
-                reward_scale=reward_scale,
-                distance_scale=distance_scale,
-                life_loss_is_death=life_loss_is_death,
-                elitism=elitism,
-                prune_tree=prune_tree,
-            ),
-            raw_frames=raw_frames,
-            seed=seed,
-            guide=None
-            if policy is None
-            else GuideConfig(policy, temperature=policy_temperature, epsilon=policy_epsilon),
-        )
-        collection = Collection(
-            config,
-            out_path,
-            episodes,
-            _local_workers(workers, ray),
-            Compression(compression, compression_level),
-            force=force,
-            ray_address=ray,
-        )
+    with user_errors():  # every parameter is an option of `Collection.from_options`
+        collection = Collection.from_options(**_options(ctx, "quiet", "version"))
+    _collect(collection, quiet)
+
+
+def _options(ctx: typer.Context, *leave_out: str) -> dict[str, Any]:
+    """The command's parameters by name, as typer parsed them, less the CLI's own."""
+    return {name: value for name, value in ctx.params.items() if name not in leave_out}
+
+
+def _collect(collection: Collection, quiet: bool) -> None:
+    """Run the collection with progress bars, and say what was written."""
+    out_path = collection.writer.path
     if not collection.indices:
         out.print(
-            f"{out_path} already holds {collection.existing} episode(s), --episodes {episodes} "
-            "is the total: raise it to add more",
+            f"{out_path} already holds {collection.existing} episode(s), --episodes "
+            f"{collection.episodes} is the total: raise it to add more",
             highlight=False,
             soft_wrap=True,
         )
         return
-    bars = _EpisodeBars(len(collection.indices), quiet)
-    done: list[EpisodeWritten] = []
 
-    def on_event(event: Event) -> None:
-        if isinstance(event, EpisodeProgress):
-            bars.running(event.index, event.done, event.total, f"score {event.score:,.0f}")
-            return
-        done.append(event)
-        bars.finished(
-            event.index,
-            line=f"episode {event.index}: return {event.episode_return:,.0f}, {event.length:,} "
+    def on_written(event: EpisodeWritten) -> tuple[str, str | None]:
+        line = (
+            f"episode {event.index}: return {event.episode_return:,.0f}, {event.length:,} "
             f"steps, {event.epochs} epochs, {event.emulator_frames:,} frames, "
-            f"{event.wall_seconds:.1f} s",
+            f"{event.wall_seconds:.1f} s"
         )
+        return "", line
+
+    written = _run_jobs(
+        collection,
+        quiet,
+        out_path,
+        "episode(s)",
+        lambda event: f"score {event.score:,.0f}",
+        on_written,
+    )
+    _print_written(written, out_path, collection.config.env.game)
+
+
+def _run_jobs(
+    jobs: EpisodeJobs[Written],
+    quiet: bool,
+    out_path: Path,
+    what: str,
+    status: Callable[[EpisodeProgress], str],
+    on_written: Callable[[Written], tuple[str, str | None]],
+) -> list[Written]:
+    """Run `jobs` under progress bars: a running episode's bar shows `status`, a written one's
+    `on_written` gives (the run bar's status, a line to print). Ctrl-C says what was kept."""
+    bars = _EpisodeBars(len(jobs.indices), quiet)
+    written: list[Written] = []
+
+    def on_event(event: EpisodeProgress | Written) -> None:
+        if isinstance(event, EpisodeProgress):
+            bars.running(event.index, event.done, event.total, status(event))
+            return
+        written.append(event)
+        run_status, line = on_written(event)
+        bars.finished(event.index, run_status, line)
 
     try:
         with bars:
-            written = collection.run(on_event)
+            jobs.run(on_event)
     except KeyboardInterrupt:
-        _interrupted(out_path, len(done), "episode(s)")
-    _print_written(written, out_path, config.env.game)
+        _interrupted(out_path, len(written), what)
+    return written
 
 
 def _interrupted(path: Path, written: int, what: str) -> NoReturn:
@@ -388,15 +334,6 @@ def _interrupted(path: Path, written: int, what: str) -> NoReturn:
             soft_wrap=True,
         )
     raise typer.Exit(EXIT_INTERRUPTED)
-
-
-def _local_workers(workers: int | None, ray: str | None) -> int:
-    """Local processes to run: `--workers`, else all cores; `--ray` leaves it to the cluster."""
-    if ray is not None and workers is not None:
-        raise ValueError(
-            "--workers sets local processes; with --ray the cluster's CPUs decide: drop one"
-        )
-    return workers if workers is not None else (os.cpu_count() or 1)
 
 
 class _EpisodeBars:
@@ -464,88 +401,89 @@ def _print_written(written: list[EpisodeWritten], path: Path, game: Game) -> Non
     out.print(table)
 
 
+VisitedArgument = Annotated[
+    Path, typer.Argument(help="States a policy visited: `fil-learn eval --save-states`.")
+]
+RelabelOutOption = Annotated[
+    Path, typer.Option("--out", "-o", help="Relabelled dataset; an existing one is continued.")
+]
+LabelWalkersOption = Annotated[int, typer.Option(help="Walkers per label swarm.")]
+LabelEpochsOption = Annotated[int, typer.Option(help="Swarm iterations per label.")]
+LabelMaxDtOption = Annotated[int, typer.Option(help="Most agent steps an action is repeated.")]
+LabelLifeLossOption = Annotated[
+    bool,
+    typer.Option(
+        "--life-loss-is-death/--game-over-is-death",
+        help="A walker that loses a life must clone (the short horizon cannot see the cost).",
+    ),
+]
+EveryOption = Annotated[int, typer.Option(help="Label every k-th visited step.")]
+MaxLabelsOption = Annotated[
+    int | None, typer.Option(help="At most this many labels per episode, evenly spaced.")
+]
+RuleOption = Annotated[
+    Rule,
+    typer.Option(
+        help="vote: the swarm's majority first action; best: the best walker's; value: one "
+        "swarm per first action (--walkers each, same random numbers), most lives then "
+        "score; a full tie is left unlabelled, other ties keep the learner's move if best."
+    ),
+]
+LabelSeedOption = Annotated[int, typer.Option(help="Seeds the label swarms.")]
+ProcessesOption = Annotated[int | None, typer.Option(help=r"Processes \[default: all cores].")]
+LabelRayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        help="Label episodes as tasks on a Ray cluster: 'auto' or HOST:PORT. "
+        r"Needs fil-collect\[ray].",
+    ),
+]
+ReplaceOption = Annotated[bool, typer.Option("--force", help="Replace an existing --out.")]
+PlainQuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+
+
 @app.command()
 def relabel(
-    visited: Annotated[
-        Path, typer.Argument(help="States a policy visited: `fil-learn eval --save-states`.")
-    ],
-    out_path: Annotated[
-        Path, typer.Option("--out", "-o", help="Relabelled dataset; an existing one is continued.")
-    ],
-    walkers: Annotated[int, typer.Option(help="Walkers per label swarm.")] = 16,
-    epochs: Annotated[int, typer.Option(help="Swarm iterations per label.")] = 10,
-    max_dt: Annotated[int, typer.Option(help="Most agent steps an action is repeated.")] = 8,
-    life_loss_is_death: Annotated[
-        bool,
-        typer.Option(
-            "--life-loss-is-death/--game-over-is-death",
-            help="A walker that loses a life must clone (the short horizon cannot see the cost).",
-        ),
-    ] = True,
-    every: Annotated[int, typer.Option(help="Label every k-th visited step.")] = 1,
-    max_labels: Annotated[
-        int | None, typer.Option(help="At most this many labels per episode, evenly spaced.")
-    ] = None,
-    rule: Annotated[
-        Rule,
-        typer.Option(
-            help="vote: the swarm's majority first action; best: the best walker's; value: one "
-            "swarm per first action (--walkers each, same random numbers), most lives then "
-            "score; a full tie is left unlabelled, other ties keep the learner's move if best."
-        ),
-    ] = "vote",
-    seed: Annotated[int, typer.Option(help="Seeds the label swarms.")] = 0,
-    workers: Annotated[int | None, typer.Option(help=r"Processes \[default: all cores].")] = None,
-    ray: Annotated[
-        str | None,
-        typer.Option(
-            "--ray",
-            help="Label episodes as tasks on a Ray cluster: 'auto' or HOST:PORT. "
-            r"Needs fil-collect\[ray].",
-        ),
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    ctx: typer.Context,
+    visited: VisitedArgument,
+    out_path: RelabelOutOption,
+    walkers: LabelWalkersOption = 16,
+    epochs: LabelEpochsOption = 10,
+    max_dt: LabelMaxDtOption = 8,
+    life_loss_is_death: LabelLifeLossOption = True,
+    every: EveryOption = 1,
+    max_labels: MaxLabelsOption = None,
+    rule: RuleOption = "vote",
+    seed: LabelSeedOption = 0,
+    workers: ProcessesOption = None,
+    ray: LabelRayOption = None,
+    force: ReplaceOption = False,
+    quiet: PlainQuietOption = False,
 ) -> None:
     """Label a learner's visited states with short swarms (DAgger); writes a fil dataset."""
-    with user_errors():
-        config = RelabelConfig(
-            swarm=label_swarm(walkers, epochs, max_dt, life_loss_is_death),
-            every=every,
-            max_labels=max_labels,
-            rule=rule,
-            seed=seed,
-        )
-        relabelling = Relabelling(
-            visited,
-            out_path,
-            config,
-            _local_workers(workers, ray),
-            Compression(),
-            force=force,
-            ray_address=ray,
-        )
+    with user_errors():  # every parameter is an option of `Relabelling.from_options`
+        relabelling = Relabelling.from_options(**_options(ctx, "quiet"))
+    _relabel(relabelling, quiet)
+
+
+def _relabel(relabelling: Relabelling, quiet: bool) -> None:
+    """Run the relabelling with progress bars, and say what it cost per label."""
+    out_path = relabelling.writer.path
     if not relabelling.indices:
         out.print(
-            f"every episode of {visited} is already relabelled in {out_path}", highlight=False
+            f"every episode of {relabelling.visited} is already relabelled in {out_path}",
+            highlight=False,
         )
         return
-    bars = _EpisodeBars(len(relabelling.indices), quiet)
-    written: list[LabelsWritten] = []
 
-    def on_event(event: EpisodeProgress | LabelsWritten) -> None:
-        if isinstance(event, EpisodeProgress):
-            bars.running(event.index, event.done, event.total, "labels")
-            return
-        written.append(event)
+    def on_written(event: LabelsWritten) -> tuple[str, str | None]:
         per_label = event.seconds / max(event.labels, 1)
-        bars.finished(event.index, f"last: {event.labels:,} labels, {per_label:.2f} s each")
+        return f"last: {event.labels:,} labels, {per_label:.2f} s each", None
 
-    try:
-        with bars:
-            relabelling.run(on_event)
-    except KeyboardInterrupt:
-        _interrupted(out_path, len(written), "relabelled episode(s)")
+    written = _run_jobs(
+        relabelling, quiet, out_path, "relabelled episode(s)", lambda event: "labels", on_written
+    )
     labels = sum(e.labels for e in written)
     frames = sum(e.emulator_frames for e in written)
     seconds = sum(e.seconds for e in written)
@@ -583,11 +521,7 @@ def info(
         out.print(table)
     damaged = list(summary["checksums"]["damaged_episodes"].values())
     if damaged:
-        more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
-        # one unwrapped line: it holds a path and a command to copy
-        err.print(
-            f"[bold red]FAILED:[/] {escape(damaged[0])}{more}", highlight=False, soft_wrap=True
-        )
+        _print_failures(damaged)
     if not summary["checksums"]["ok"]:
         raise typer.Exit(EXIT_FAILED)
 
@@ -604,50 +538,50 @@ def verify(
     difference is named); 2: the file is not a readable fil dataset.
     """
     with user_errors():
-        if workers is not None and workers < 1:
-            raise ValueError(f"--workers must be at least 1, got {workers}")
-        with open_dataset(path) as handle:
-            require_attrs(handle, path, verification.REQUIRED)
-            for note in version_warnings(handle):
-                err.print(f"[yellow]warning:[/] {note}", highlight=False)
-            status = checksum_status(handle)
-            total = len(episode_names(handle))
-        failures = list(status.damaged.values())
-        failures += [f"{name}: content does not match its sha256" for name in status.bad]
-        if status.file_ok is False:
-            failures.append("the file checksum does not match its episodes")
-        missing = status.missing
-        if missing:
-            err.print(
-                f"[yellow]warning:[/] {len(missing)} episode(s) carry no checksum", highlight=False
-            )
-        progress = Progress(
-            TextColumn("re-simulating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            disable=quiet,
-        )
-        task = progress.add_task("episodes", total=total)
+        runner = TaskRunner(local_workers(workers, None))
+        preflight = verification.preflight(path)
+        for note in preflight.warnings:
+            err.print(f"[yellow]warning:[/] {note}", highlight=False)
+        failures = preflight.failures()
+        with _resimulating(preflight.episodes, quiet) as advance:
 
-        def on_result(check: EpisodeCheck) -> None:
-            progress.advance(task)
-            if check.problem and check.name not in status.damaged:  # said once is enough
-                failures.append(check.describe())
+            def on_result(check: EpisodeCheck) -> None:
+                advance()
+                if preflight.reports(check):
+                    failures.append(check.describe())
 
-        with progress:
-            verification.verify(path, workers or os.cpu_count() or 1, on_result)
+            verification.verify(path, runner, on_result)
     if failures:
-        err.print(
-            f"[bold red]FAILED:[/] {escape(failures[0])}"
-            + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""),
-            highlight=False,
-            soft_wrap=True,
-        )
+        _print_failures(failures)
         raise typer.Exit(EXIT_FAILED)
+    missing = preflight.status.missing
     sums = "checksums ok" if not missing else f"{len(missing)} episode(s) without checksum"
-    out.print(f"verified: {total} episode(s) re-simulated bit-exact, {sums}", highlight=False)
+    out.print(
+        f"verified: {preflight.episodes} episode(s) re-simulated bit-exact, {sums}", highlight=False
+    )
+
+
+@contextlib.contextmanager
+def _resimulating(episodes: int, quiet: bool) -> Iterator[Callable[[], None]]:
+    """A progress bar of episodes re-simulated; yields what advances it."""
+    progress = Progress(
+        TextColumn("re-simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+    )
+    task = progress.add_task("episodes", total=episodes)
+    with progress:
+        yield lambda: progress.advance(task)
+
+
+def _print_failures(failures: list[str]) -> None:
+    """The first failure, and how many more; one unwrapped line (it holds a path and a command
+    to copy)."""
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    err.print(f"[bold red]FAILED:[/] {escape(failures[0])}{more}", highlight=False, soft_wrap=True)
 
 
 @app.command()

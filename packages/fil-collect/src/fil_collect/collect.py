@@ -7,35 +7,24 @@ and an interrupted run, continued, gives the episodes an uninterrupted one would
 
 from __future__ import annotations
 
-import contextlib
-import datetime
-import json
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import ale_py
-import h5py
 import numpy as np
 
-import fil_collect
-from fil_collect.dataset import (
-    FORMAT_NAME,
-    SWARM_FORMAT_VERSION,
-    Compression,
-    DatasetWriter,
-    EpisodeRecord,
-)
-from fil_collect.env import AtariEmulator, EnvConfig, rom_md5
+from fil_collect.dataset import Compression, CompressionName
+from fil_collect.env import AtariEmulator, EnvConfig
+from fil_collect.format import SWARM_FORMAT_VERSION, EpisodeRecord, file_header
+from fil_collect.games import resolve_game
 from fil_collect.guide import GuideConfig, PolicyGuide
-from fil_collect.observation import OBS_SIZE
+from fil_collect.jobs import EpisodeJobs
 from fil_collect.replay import check_return, expand, replay
 from fil_collect.swarm import Swarm, SwarmConfig, SwarmResult
-from fil_collect.workers import EpisodeProgress, TaskProgress, TaskRunner
+from fil_collect.workers import EpisodeProgress, TaskProgress, local_workers
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +52,44 @@ class CollectConfig:
             self.guide.validate()
         if self.seed < 0:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        game: str,
+        frameskip: int,
+        max_episode_frames: int,
+        walkers: int,
+        epochs: int | None,
+        max_frames: int | None,
+        minutes: float | None,
+        policy: Path | None,
+        policy_temperature: float,
+        policy_epsilon: float,
+        raw_frames: bool,
+        seed: int,
+        **swarm: Any,
+    ) -> CollectConfig:
+        """The config the command-line options describe; `swarm` are the options named as
+        `SwarmConfig` fields (`min_dt`, `reward_scale`, ...). `max_frames` 0 means no limit."""
+        return cls(
+            env=EnvConfig(
+                resolve_game(game), frameskip=frameskip, max_episode_frames=max_episode_frames
+            ),
+            swarm=SwarmConfig(
+                n_walkers=walkers,
+                max_epochs=epochs,
+                max_frames=max_frames or None,
+                max_minutes=minutes,
+                **swarm,
+            ),
+            raw_frames=raw_frames,
+            seed=seed,
+            guide=None
+            if policy is None
+            else GuideConfig(policy, temperature=policy_temperature, epsilon=policy_epsilon),
+        )
 
     def settings(self) -> dict[str, Any]:
         """The settings that every episode of one file must share (the seed may differ)."""
@@ -138,34 +165,8 @@ def load_guide(config: GuideConfig, emulator: AtariEmulator) -> PolicyGuide:
 
 
 def dataset_header(config: CollectConfig) -> dict[str, Any]:
-    """File attributes of a new dataset of swarm episodes (format version 1)."""
+    """File attributes of a new dataset of swarm episodes."""
     return file_header(config.env, config.settings(), SWARM_FORMAT_VERSION)
-
-
-def file_header(env: EnvConfig, settings: dict[str, Any], format_version: int) -> dict[str, Any]:
-    """The spec's file attributes: the game, its actions, the emulation and the software;
-    `settings` become `config_json`, which every append must match."""
-    probe = AtariEmulator(env, seed=0)
-    return {
-        "format": FORMAT_NAME,
-        "format_version": format_version,
-        "game": env.game.name,
-        "rom": env.game.rom,
-        "rom_md5": rom_md5(env.game.rom),
-        "env_id": env.game.env_id,
-        "n_actions": probe.n_actions,
-        "action_meanings": probe.action_meanings,
-        "ale_actions": probe.ale_actions,
-        "frameskip": env.frameskip,
-        "obs_shape": [OBS_SIZE, OBS_SIZE],
-        "max_episode_frames": env.max_episode_frames,
-        "fil_collect_version": fil_collect.__version__,
-        "ale_py_version": ale_py.__version__,
-        "numpy_version": np.__version__,
-        "h5py_version": h5py.__version__,
-        "config_json": json.dumps(settings, sort_keys=True),
-        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    }
 
 
 @dataclass(frozen=True)
@@ -198,9 +199,11 @@ def plan_indices(existing: set[int], episodes: int) -> list[int]:
     return planned
 
 
-class Collection:
+class Collection(EpisodeJobs[EpisodeWritten]):
     """A checked collection run: construction validates everything before any search starts,
     so bad input costs nothing and damages nothing; `run` then does the work."""
+
+    work = staticmethod(collect_episode)
 
     def __init__(
         self,
@@ -214,10 +217,8 @@ class Collection:
     ) -> None:
         """`episodes` is the total the file should hold, so the same command continues an
         interrupted run (and adds nothing to a complete one). `ray_address` (e.g. 'auto') runs
-        the swarms as tasks on that Ray cluster instead of in `workers` local processes; the
-        writer stays here either way."""
+        the swarms as tasks on that Ray cluster instead of in `workers` local processes."""
         config.validate()
-        compression.validate()
         if config.guide is not None:  # a policy for another game fails before any work
             load_guide(config.guide, AtariEmulator(config.env, seed=0))
         if episodes < 1:
@@ -227,34 +228,53 @@ class Collection:
                 f"--episodes {episodes:,} is more than one file holds ({MAX_EPISODES:,}; each "
                 "episode is minutes of search): collect in several files and `fil-collect merge`"
             )
-        self.runner = TaskRunner(workers, ray_address)
         self.config = config
-        self.writer = DatasetWriter(path, dataset_header(config), compression, force=force)
-        existing = self.writer.existing_indices()
-        self.existing = len(existing)
-        self.indices = plan_indices(existing, max(episodes - len(existing), 0))
-        self.runner.connect()  # last, so that no check above can leave a connection open
+        self.episodes = episodes
+        super().__init__(path, compression, workers, ray_address, force)
 
-    def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[EpisodeWritten]:
-        """Collect the planned episodes; each is written as soon as it finishes.
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        out_path: Path | None,
+        episodes: int,
+        workers: int | None,
+        ray: str | None,
+        compression: CompressionName,
+        compression_level: int,
+        force: bool,
+        **settings: Any,
+    ) -> Collection:
+        """The run the command-line options describe (`settings`: `CollectConfig.from_options`)."""
+        if settings.get("game") is None or out_path is None:
+            raise ValueError(
+                "give --game and --out, e.g. fil-collect --game SpaceInvaders --out ds.h5"
+            )
+        return cls(
+            CollectConfig.from_options(**settings),
+            out_path,
+            episodes,
+            local_workers(workers, ray),
+            Compression(compression, compression_level),
+            force=force,
+            ray_address=ray,
+        )
 
-        The episode source is closed however the loop ends, so an interrupt stops the workers
-        (local or on the cluster) at once; what was written stays written.
-        """
-        written: list[EpisodeWritten] = []
-        tasks = [(index, self.config) for index in self.indices]
-        finished = self.runner.results(collect_episode, tasks, on_event)
-        with contextlib.closing(finished):
-            for record in finished:
-                self.writer.append([record])
-                event = EpisodeWritten(
-                    index=record.index,
-                    episode_return=record.demo.episode_return,
-                    length=record.demo.length,
-                    epochs=record.attrs["swarm_epochs"],
-                    emulator_frames=record.attrs["emulator_frames"],
-                    wall_seconds=record.attrs["wall_seconds"],
-                )
-                written.append(event)
-                on_event(event)
-        return written
+    def header(self) -> dict[str, Any]:
+        return dataset_header(self.config)
+
+    def plan(self, existing: set[int]) -> list[int]:
+        return plan_indices(existing, max(self.episodes - len(existing), 0))
+
+    def task(self, index: int) -> CollectConfig:
+        return self.config
+
+    def written(self, record: EpisodeRecord) -> EpisodeWritten:
+        return EpisodeWritten(
+            index=record.index,
+            episode_return=record.demo.episode_return,
+            length=record.demo.length,
+            epochs=record.attrs["swarm_epochs"],
+            emulator_frames=record.attrs["emulator_frames"],
+            wall_seconds=record.attrs["wall_seconds"],
+        )

@@ -9,28 +9,60 @@ episode keeps its attributes plus where it came from (`source_file`, `source_ind
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import h5py
 
-from fil_collect.checksum import DamagedEpisodeError, array_digest, group_arrays
-from fil_collect.dataset import (
+from fil_collect.checksum import DamagedEpisodeError, array_digest
+from fil_collect.dataset import copy_episode, new_file, write_attrs, write_file_totals
+from fil_collect.format import (
+    Dataset,
     DatasetError,
-    check_format,
-    episode_names,
+    StoredEpisode,
+    merged_header,
     open_dataset,
-    require_attrs,
-    write_file_totals,
+    provenance,
 )
 
-EpisodeTest = Callable[[h5py.Group], bool]
+EpisodeTest = Callable[[StoredEpisode], bool]
+
+
+@dataclass(frozen=True)
+class _Input:
+    """What a merge compares of an input file, and the header a new file starts from."""
+
+    path: Path
+    game: str
+    version: int
+    config_json: str
+    header: dict[str, Any]
 
 
 def copy_episodes(inputs: list[Path], out: Path, keep: EpisodeTest, force: bool = False) -> int:
     """Write the episodes of `inputs` that `keep` accepts to `out`; returns how many."""
+    _check_paths(inputs, out, force)
+    sources = [_read_input(path) for path in inputs]
+    _check_compatible(sources)
+    _refuse_duplicates(inputs)
+    with new_file(out) as target:
+        write_attrs(target, merged_header([s.header for s in sources], inputs))
+        written = 0
+        for path in inputs:
+            with open_dataset(path) as source:
+                written += _copy_kept(source, target, keep, written)
+        if not written:
+            raise ValueError(
+                f"no episode of {', '.join(map(str, inputs))} is kept, so nothing was "
+                "written: loosen the limits (`fil-collect info` shows the returns)"
+            )
+        write_file_totals(target)
+    return written
+
+
+def _check_paths(inputs: list[Path], out: Path, force: bool) -> None:
     if not inputs:
         raise ValueError("give at least one input dataset")
     resolved = {p.resolve() for p in inputs}
@@ -42,62 +74,37 @@ def copy_episodes(inputs: list[Path], out: Path, keep: EpisodeTest, force: bool 
         raise ValueError(f"{out} exists: choose another --out, or --force to replace it")
     if not out.parent.is_dir():
         raise ValueError(f"cannot write {out}: folder {out.parent} does not exist")
-    headers = []
-    for path in inputs:
-        with open_dataset(path) as handle:
-            require_attrs(handle, path, ("game", "format_version", "config_json"))
-            headers.append(dict(handle.attrs))
-    first = headers[0]
-    for path, header in zip(inputs[1:], headers[1:], strict=True):
-        if header["game"] != first["game"]:
+
+
+def _read_input(path: Path) -> _Input:
+    with open_dataset(path) as dataset:
+        return _Input(path, dataset.game, dataset.version, dataset.config_json, dataset.header())
+
+
+def _check_compatible(sources: list[_Input]) -> None:
+    first = sources[0]
+    for source in sources[1:]:
+        if source.game != first.game:
             raise DatasetError(
-                f"{path} holds {header['game']} episodes, {inputs[0]} holds {first['game']}: merge one game at a time"
+                f"{source.path} holds {source.game} episodes, {first.path} holds {first.game}: merge one game at a time"
             )
-        if int(header["format_version"]) != int(first["format_version"]):
+        if source.version != first.version:
             raise DatasetError(
-                f"{path} is format version {header['format_version']}, {inputs[0]} is "
-                f"{first['format_version']}: convert them to one version first"
+                f"{source.path} is format version {source.version}, {first.path} is "
+                f"{first.version}: convert them to one version first"
             )
-    _refuse_duplicates(inputs)
-    temp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    written = 0
-    try:
-        with h5py.File(temp, "w") as target:
-            for key, value in first.items():
-                if key not in ("sha256", "total_episodes", "total_steps"):
-                    target.attrs[key] = value
-            settings = {h["config_json"] for h in headers}
-            if len(settings) > 1:
-                target.attrs["config_json"] = json.dumps(
-                    {"mixed": "see each episode's config_json"}
-                )
-            target.attrs["merged_from"] = json.dumps([str(p) for p in inputs])
-            for path, header in zip(inputs, headers, strict=True):
-                with h5py.File(path, "r") as source:
-                    check_format(source, path)
-                    for name in episode_names(source):
-                        group = source[name]
-                        if not keep(group):
-                            continue
-                        new_name = f"episode_{written}"
-                        source.copy(group, target, name=new_name)
-                        copied = target[new_name]
-                        copied.attrs["index"] = written
-                        copied.attrs["source_file"] = str(path)
-                        copied.attrs["source_index"] = int(group.attrs.get("index", int(name[8:])))
-                        copied.attrs.setdefault("config_json", header["config_json"])
-                        written += 1
-            if not written:
-                raise ValueError(
-                    f"no episode of {', '.join(map(str, inputs))} is kept, so nothing was "
-                    "written: loosen the limits (`fil-collect info` shows the returns)"
-                )
-            write_file_totals(target)
-        os.replace(temp, out)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return written
+
+
+def _copy_kept(source: Dataset, target: h5py.File, keep: EpisodeTest, first: int) -> int:
+    """Copy the episodes of `source` that `keep` accepts, numbered from `first`; how many."""
+    copied = 0
+    for episode in source.episodes():
+        if keep(episode):
+            index = first + copied
+            attrs = provenance(episode, index, source.path, source.config_json)
+            copy_episode(episode, target, index, attrs)
+            copied += 1
+    return copied
 
 
 def _refuse_duplicates(inputs: list[Path]) -> None:
@@ -105,33 +112,31 @@ def _refuse_duplicates(inputs: list[Path]) -> None:
     or a file merged with a copy or a filtered subset of itself, would train on it twice."""
     seen: dict[str, str] = {}
     for path in inputs:
-        with open_dataset(path) as handle:
-            for name in episode_names(handle):
-                digest = handle[name].attrs.get("sha256")
-                if digest is None:
+        with open_dataset(path) as dataset:
+            for episode in dataset.episodes():
+                if episode.sha256 is None:
                     continue
-                where = f"{name} of {path}"
-                if str(digest) in seen:
+                where = f"{episode.name} of {path}"
+                if episode.sha256 in seen:
                     raise ValueError(
-                        f"{where} is the same episode as {seen[str(digest)]} (same sha256): "
+                        f"{where} is the same episode as {seen[episode.sha256]} (same sha256): "
                         "give each dataset once"
                     )
-                seen[str(digest)] = where
+                seen[episode.sha256] = where
 
 
-def intact(group: h5py.Group) -> bool:
+def intact(episode: StoredEpisode) -> bool:
     """Whether an episode decompresses and matches its sha256 (`filter --drop-damaged`)."""
     try:
-        arrays = group_arrays(group)
+        arrays = episode.arrays()
     except DamagedEpisodeError:
         return False
-    stored = group.attrs.get("sha256")
-    return stored is None or array_digest(arrays) == stored
+    return episode.sha256 is None or array_digest(arrays) == episode.sha256
 
 
 def all_of(*tests: EpisodeTest) -> EpisodeTest:
     """Keep an episode that passes every test."""
-    return lambda group: all(test(group) for test in tests)
+    return lambda episode: all(test(episode) for test in tests)
 
 
 def return_between(low: float | None, high: float | None, min_length: int | None) -> EpisodeTest:
@@ -143,13 +148,11 @@ def return_between(low: float | None, high: float | None, min_length: int | None
     if min_length is not None and min_length < 0:
         raise ValueError(f"--min-length must be >= 0, got {min_length}")
 
-    def keep(group: h5py.Group) -> bool:
-        episode_return = float(group.attrs["episode_return"])
-        length = int(group.attrs["length"])
+    def keep(episode: StoredEpisode) -> bool:
         return (
-            (low is None or episode_return >= low)
-            and (high is None or episode_return <= high)
-            and (min_length is None or length >= min_length)
+            (low is None or episode.episode_return >= low)
+            and (high is None or episode.episode_return <= high)
+            and (min_length is None or episode.length >= min_length)
         )
 
     return keep

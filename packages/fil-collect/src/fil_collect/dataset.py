@@ -1,48 +1,45 @@
-"""The HDF5 dataset file (format v1 and v2, specified in `datasets/README.md`): writing and checking.
+"""Writing fil datasets safely: what `format.py` says a file holds, on disk whole or not at all.
 
 Appends cost O(episode) and a collector killed at any moment, even by SIGKILL in the middle of a
 write, leaves every episode it reported readable: a new file is written under a temporary name
-and renamed into place; later appends write into the file through a redo journal
-(`journal.py`), and every reader here first completes or undoes an append whose writer died.
+and renamed into place (`new_file`); later appends write into the file through a redo journal
+(`journal.py`), and every reader (`format.open_dataset`) first completes or undoes an append
+whose writer died. This module and `journal.py` are the only ones that write HDF5; the names
+they write come from `format.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import h5py
 import numpy as np
 
-from fil_collect.checksum import array_digest, file_digest
-from fil_collect.journal import finish_append, in_place_append
-from fil_collect.replay import Demonstration
+from fil_collect.checksum import array_digest
+from fil_collect.format import (
+    Dataset,
+    DatasetError,
+    EpisodeRecord,
+    StoredEpisode,
+    check_appendable,
+    episode_arrays,
+    episode_attrs,
+    episode_name,
+    file_totals,
+    open_dataset,
+)
+from fil_collect.journal import in_place_append
 
-FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 4
-"""The newest version this code reads. Version 2 adds relabelled episodes (`relabel.py`),
-version 3 the swarm's visit shares (`visit_shares`, soft targets), version 4 the classes of
-equivalent actions at every step (`action_classes`)."""
-SWARM_FORMAT_VERSION = 4
-"""Files of swarm episodes, which carry `visit_shares` and `action_classes`."""
-RELABEL_FORMAT_VERSION = 2
-"""Files of relabelled episodes (no visit shares), still version 2."""
-NO_LABEL = -1
-"""`actions` value of a relabelled episode's unlabelled step (frame-stack context only)."""
 OBS_CHUNK_ROWS = 64
 """Frames per observation chunk: ~450 KB raw, inside HDF5's recommended chunk size range."""
 VECTOR_CHUNK_ROWS = 4096
 CompressionName = Literal["gzip", "lzf", "none"]
 COMPRESSIONS: tuple[str, ...] = get_args(CompressionName)
-
-
-class DatasetError(ValueError):
-    """A file that is not a fil dataset, or does not fit what was asked of it."""
 
 
 @dataclass(frozen=True)
@@ -68,79 +65,6 @@ class Compression:
         return {"compression": "gzip", "compression_opts": self.level}
 
 
-@dataclass(frozen=True)
-class EpisodeRecord:
-    """One finished episode, ready to be written."""
-
-    index: int
-    demo: Demonstration
-    start_state: bytes
-    attrs: dict[str, Any] = field(default_factory=dict)
-    extra_arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    """More time-indexed arrays by path in the group (relabelling's `behaviour_actions`, ...)."""
-
-
-def episode_name(index: int) -> str:
-    return f"episode_{index}"
-
-
-def episode_names(handle: h5py.File) -> list[str]:
-    """Episode group names in index order (the spec's reading order)."""
-    names = [k for k in handle if k.startswith("episode_") and k[8:].isdigit()]
-    return sorted(names, key=lambda k: int(k[8:]))
-
-
-@contextlib.contextmanager
-def open_dataset(path: Path) -> Iterator[h5py.File]:
-    """Open a fil dataset read-only, or raise DatasetError/FileNotFoundError saying what is wrong."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
-    if path.is_dir():
-        raise DatasetError(f"{path} is a folder; give a fil dataset file (.h5)")
-    if path.is_file():
-        finish_append(path)
-    try:
-        handle = h5py.File(path, "r")
-    except OSError:
-        raise DatasetError(
-            f"{path} is not a fil dataset: not a readable HDF5 file (truncated, or not HDF5)"
-        ) from None
-    with handle:
-        check_format(handle, path)
-        yield handle
-
-
-def check_format(handle: h5py.File, path: Path) -> None:
-    """Raise DatasetError unless the file says it is a fil dataset this code can read."""
-    if handle.attrs.get("format") != FORMAT_NAME:
-        raise DatasetError(f"{path} is not a fil dataset (no format={FORMAT_NAME!r} attribute)")
-    version = int(handle.attrs.get("format_version", -1))
-    if version > FORMAT_VERSION:
-        raise DatasetError(
-            f"{path} is format version {version}; this fil-collect reads up to {FORMAT_VERSION}: upgrade fil-collect"
-        )
-    if version < 1:
-        raise DatasetError(f"{path} has an invalid format_version {version}")
-
-
-def require_attrs(handle: h5py.File | h5py.Group, path: Path, names: tuple[str, ...]) -> None:
-    """Raise DatasetError naming the first attribute the spec requires that is missing."""
-    for name in names:
-        if name not in handle.attrs:
-            where = "" if isinstance(handle, h5py.File) else f" of {handle.name.lstrip('/')}"
-            raise DatasetError(
-                f"{path} is an incomplete fil dataset: attribute {name!r}{where} is missing"
-            )
-
-
-def refuse_relabelled(handle: h5py.File, path: Path, why: str) -> None:
-    """Raise DatasetError if the file holds relabelled episodes, which some tools cannot use."""
-    if any(handle[name].attrs.get("source") == "relabel" for name in episode_names(handle)):
-        raise DatasetError(
-            f"{path} holds relabelled episodes (a learner's states with swarm labels): {why}"
-        )
-
-
 def _attr_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         if value and isinstance(value[0], str):
@@ -163,9 +87,10 @@ def _write_series(
     )
 
 
-def write_episode(handle: h5py.File, record: EpisodeRecord, compression: Compression) -> None:
-    """Write one episode group; the layout is the spec's."""
-    demo = record.demo
+def write_episode(
+    handle: h5py.File, record: EpisodeRecord, compression: Compression
+) -> tuple[str, int]:
+    """Write one episode group (the layout is the spec's); returns its (sha256, length)."""
     group = handle.create_group(episode_name(record.index))
     arrays = episode_arrays(record)
     for name, data in arrays.items():
@@ -176,58 +101,50 @@ def write_episode(handle: h5py.File, record: EpisodeRecord, compression: Compres
                 name, VECTOR_CHUNK_ROWS
             )
             _write_series(group, name, data, rows, compression)
-    attrs = {
-        "sha256": array_digest(arrays),
-        "index": record.index,
-        "episode_return": demo.episode_return,
-        "length": demo.length,
-        **record.attrs,
-    }
+    digest = array_digest(arrays)
+    write_attrs(group, episode_attrs(record, digest))
+    return digest, record.demo.length
+
+
+def write_attrs(where: h5py.File | h5py.Group, attrs: dict[str, Any]) -> None:
     for key, value in attrs.items():
-        group.attrs[key] = _attr_value(value)
-
-
-def episode_arrays(record: EpisodeRecord) -> dict[str, np.ndarray]:
-    """The arrays of an episode by their path in its group, as they are written."""
-    demo = record.demo
-    arrays = {
-        "observations": demo.observations,
-        "actions": demo.actions.astype(np.int64),
-        "rewards": demo.rewards.astype(np.float64),
-        "terminations": demo.terminations.astype(bool),
-        "truncations": demo.truncations.astype(bool),
-        "infos/lives": demo.lives.astype(np.int32),
-        "start_state": np.frombuffer(record.start_state, dtype=np.uint8),
-    }
-    if demo.raw_observations is not None:
-        arrays["raw_observations"] = demo.raw_observations
-    if demo.action_classes is not None:
-        arrays["action_classes"] = demo.action_classes.astype(np.int8)
-    arrays.update(record.extra_arrays)
-    return arrays
+        where.attrs[key] = _attr_value(value)
 
 
 def write_file_totals(handle: h5py.File) -> None:
     """File attributes that summarize the episodes: counts and the file checksum."""
-    set_file_totals(handle, read_episode_totals(handle))
+    write_attrs(handle, file_totals(Dataset(handle, Path(handle.filename)).totals()))
 
 
-def read_episode_totals(handle: h5py.File) -> dict[int, tuple[str, int]]:
-    """(sha256, length) of every episode by index: what the file totals are made of."""
-    return {
-        int(name[8:]): (
-            str(handle[name].attrs.get("sha256", "")),
-            int(handle[name].attrs["length"]),
-        )
-        for name in episode_names(handle)
-    }
+def temp_path(path: Path) -> Path:
+    """Where this process writes a file that appears at `path` only when it is whole."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
-def set_file_totals(handle: h5py.File, episodes: dict[int, tuple[str, int]]) -> None:
-    """Write `total_episodes`, `total_steps` and the file checksum from per-episode totals."""
-    handle.attrs["total_episodes"] = len(episodes)
-    handle.attrs["total_steps"] = sum(length for _, length in episodes.values())
-    handle.attrs["sha256"] = file_digest(episodes[index][0] for index in sorted(episodes))
+@contextlib.contextmanager
+def new_file(path: Path) -> Iterator[h5py.File]:
+    """A new HDF5 file that appears at `path` whole, by one rename, when the block ends (an
+    existing file is replaced then); if the block raises, nothing appears and nothing changes."""
+    temp = temp_path(path)
+    try:
+        with h5py.File(temp, "w") as handle:
+            yield handle
+        with open(temp, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def copy_episode(
+    episode: StoredEpisode, target: h5py.File, index: int, attrs: dict[str, Any]
+) -> None:
+    """Copy an episode group as HDF5 stores it (chunks and compression kept) to episode `index`
+    of `target`, with `attrs` set (`format.provenance`)."""
+    name = episode_name(index)
+    episode.group.file.copy(episode.group, target, name=name)
+    write_attrs(target[name], attrs)
 
 
 class DatasetWriter:
@@ -246,14 +163,15 @@ class DatasetWriter:
         self.compression = compression
         self._replace = False
         self._totals: dict[int, tuple[str, int]] | None = None
-        self._temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self._temp = temp_path(path)
         self._check_writable()
         self._remove_stale_temps()
         if path.exists():
             if force:
                 self._replace = True
             else:
-                self._check_compatible()
+                with open_dataset(self.path) as dataset:
+                    check_appendable(dataset, header)
 
     def _check_writable(self) -> None:
         parent = self.path.parent
@@ -284,39 +202,12 @@ class DatasetWriter:
             if pid.isdigit() and not _process_alive(int(pid)):
                 temp.unlink(missing_ok=True)
 
-    def _check_compatible(self) -> None:
-        with open_dataset(self.path) as handle:
-            game = handle.attrs.get("game")
-            if game != self.header["game"]:
-                raise DatasetError(
-                    f"{self.path} holds {game} episodes, not {self.header['game']}: "
-                    "choose another --out, or --force to replace it"
-                )
-            version = int(handle.attrs.get("format_version", -1))
-            if version != int(self.header["format_version"]):
-                raise DatasetError(
-                    f"{self.path} is format version {version} and new episodes would be "
-                    f"{self.header['format_version']} (datasets/README.md): collect into "
-                    "another --out, or --force to replace it"
-                )
-            theirs = json.loads(handle.attrs.get("config_json", "{}"))
-            ours = json.loads(self.header["config_json"])
-            changed = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
-            if changed:
-                diffs = ", ".join(
-                    f"{k}: file {theirs.get(k)!r} vs now {ours.get(k)!r}" for k in changed
-                )
-                raise DatasetError(
-                    f"{self.path} was collected with other settings ({diffs}): "
-                    "use the same settings to append, another --out, or --force to replace it"
-                )
-
     def existing_indices(self) -> set[int]:
         """Episode indices already in the file (none when it is new or being replaced)."""
         if self._replace or not self.path.exists():
             return set()
-        with open_dataset(self.path) as handle:
-            return {int(name[8:]) for name in episode_names(handle)}
+        with open_dataset(self.path) as dataset:
+            return {episode.index for episode in dataset.episodes()}
 
     def append(self, records: list[EpisodeRecord]) -> None:
         """Add episodes; on return they are on disk, and nothing is half-written at any time."""
@@ -324,33 +215,22 @@ class DatasetWriter:
             with in_place_append(self.path) as shadow, h5py.File(shadow, "r+") as handle:
                 self._write(handle, records)
             return
-        try:  # a new file (or one replacing the old) appears whole, by one rename
-            with h5py.File(self._temp, "w") as handle:
-                for key, value in self.header.items():
-                    handle.attrs[key] = _attr_value(value)
-                self._totals = {}
-                self._write(handle, records)
-            with open(self._temp, "rb") as written:
-                os.fsync(written.fileno())
-            os.replace(self._temp, self.path)
-            self._replace = False
-        except BaseException:
-            self._temp.unlink(missing_ok=True)
-            raise
+        with new_file(self.path) as handle:  # a new file (or one replacing the old) appears whole
+            write_attrs(handle, self.header)
+            self._totals = {}
+            self._write(handle, records)
+        self._replace = False
 
     def _write(self, handle: h5py.File, records: list[EpisodeRecord]) -> None:
         """The episodes and the file totals. The totals are kept here rather than re-read from
         every episode, which would make an append cost O(file); they are re-read when another
         writer changed the file in between."""
-        if self._totals is None or file_digest(
-            self._totals[index][0] for index in sorted(self._totals)
-        ) != handle.attrs.get("sha256"):
-            self._totals = read_episode_totals(handle)
+        dataset = Dataset(handle, self.path)
+        if self._totals is None or file_totals(self._totals)["sha256"] != dataset.checksum:
+            self._totals = dataset.totals()
         for record in records:
-            write_episode(handle, record, self.compression)
-            attrs = handle[episode_name(record.index)].attrs
-            self._totals[record.index] = (str(attrs["sha256"]), int(attrs["length"]))
-        set_file_totals(handle, self._totals)
+            self._totals[record.index] = write_episode(handle, record, self.compression)
+        write_attrs(handle, file_totals(self._totals))
 
 
 def _process_alive(pid: int) -> bool:

@@ -9,16 +9,15 @@ minari is an optional extra: `pip install 'fil-collect[minari]'`.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fil_collect.checksum import read_array
-from fil_collect.dataset import episode_names, open_dataset, refuse_relabelled, require_attrs
+from fil_collect.format import Dataset, StoredEpisode, open_dataset
 
 DATASET_ID = re.compile(r"^(?:[-\w][-\w/]*[-\w]/)?[-\w]+?-v\d+$", re.ASCII)
 """Minari's `(namespace/)name-vN` ids; checked here before Minari creates any folder."""
@@ -49,72 +48,34 @@ def export_minari(
     """
     check_dataset_id(dataset_id)
     try:
-        import ale_py
-        import gymnasium as gym
         import minari
         import PIL  # noqa: F401  (Minari's HDF5 storage imports pillow without declaring it)
-        from gymnasium.wrappers import AtariPreprocessing
         from minari.data_collector import EpisodeBuffer
         from minari.storage import get_dataset_path
     except ImportError as error:
         raise ValueError(
             f"export to Minari needs {error.name}: pip install 'fil-collect[minari]'"
         ) from None
-    with open_dataset(path) as handle:
-        require_attrs(handle, path, ("env_id", "n_actions", "game", "config_json"))
-        refuse_relabelled(
-            handle, path, "Minari has no way to mark unlabelled steps; export swarm datasets"
-        )
-        env_id = str(handle.attrs["env_id"])
-        frameskip = int(handle.attrs.get("frameskip", 4))
-        version = int(handle.attrs["format_version"])
-        settings = json.loads(handle.attrs["config_json"])
-        buffers = []
-        for name in episode_names(handle):
-            group = handle[name]
-            steps = int(group.attrs["length"])
-            buffers.append(
-                EpisodeBuffer(
-                    id=len(buffers),
-                    seed=int(group.attrs["seed"]) if "seed" in group.attrs else None,
-                    observations=read_array(group, "observations"),
-                    actions=read_array(group, "actions"),
-                    rewards=read_array(group, "rewards").tolist(),
-                    terminations=read_array(group, "terminations").tolist(),
-                    truncations=read_array(group, "truncations").tolist(),
-                    infos={"lives": read_array(group, "infos/lives").astype(np.int64)}
-                    if "infos/lives" in group
-                    else {},
-                )
-            )
-            if len(buffers[-1].actions) != steps:
-                raise ValueError(
-                    f"{name} of {path} has {len(buffers[-1].actions)} actions but length "
-                    f"{steps}: the file is damaged; `fil-collect verify {path}` tells more"
-                )
+    with open_dataset(path) as dataset:
+        source = _read_source(dataset, EpisodeBuffer)
     if dataset_id in minari.list_local_datasets():
         raise ValueError(
             f"a local Minari dataset {dataset_id} exists: delete it or choose another --name"
         )
-    gym.register_envs(ale_py)
-    env = AtariPreprocessing(
-        gym.make(env_id, frameskip=1, repeat_action_probability=0.0),
-        frame_skip=frameskip,
-        noop_max=0,
-    )
-    walkers = settings.get("swarm.n_walkers", "?")
+    env = _preprocessed_env(source)
+    walkers = source.settings.get("swarm.n_walkers", "?")
     created = _first_missing(get_dataset_path(), dataset_id)
     try:
         return minari.create_dataset_from_buffers(
             dataset_id=dataset_id,
-            buffer=buffers,
+            buffer=source.buffers,
             env=env.spec,
             algorithm_name=f"fil FMC swarm ({walkers} walkers)",
             author=author,
             author_email=author_email,
             code_permalink=code_permalink,
             description=description
-            or f"FMC swarm demonstrations exported from {path.name} (fil dataset v{version})",
+            or f"FMC swarm demonstrations exported from {path.name} (fil dataset v{source.version})",
             action_space=env.action_space,
             observation_space=env.observation_space,
             jpeg_encoding=False,
@@ -123,6 +84,64 @@ def export_minari(
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)
         raise
+
+
+def _preprocessed_env(source: _Source) -> Any:
+    """Gymnasium's `AtariPreprocessing` on the dataset's env id without sticky actions: what
+    produced the observations, so `recover_environment()` matches the data."""
+    import ale_py
+    import gymnasium as gym
+    from gymnasium.wrappers import AtariPreprocessing
+
+    gym.register_envs(ale_py)
+    return AtariPreprocessing(
+        gym.make(source.env_id, frameskip=1, repeat_action_probability=0.0),
+        frame_skip=source.frameskip,
+        noop_max=0,
+    )
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What the export takes from the fil dataset, read before Minari writes anything."""
+
+    env_id: str
+    frameskip: int
+    version: int
+    settings: dict[str, Any]
+    buffers: list[Any]
+
+
+def _read_source(dataset: Dataset, buffer_type: Any) -> _Source:
+    """The file's settings and every episode as one of Minari's `EpisodeBuffer`s."""
+    env_id, settings = dataset.env_id, dataset.settings
+    dataset.refuse_relabelled("Minari has no way to mark unlabelled steps; export swarm datasets")
+    buffers = [
+        _buffer(dataset, episode, buffer_type, position)
+        for position, episode in enumerate(dataset.episodes())
+    ]
+    return _Source(env_id, dataset.frameskip, dataset.version, settings, buffers)
+
+
+def _buffer(dataset: Dataset, episode: StoredEpisode, buffer_type: Any, position: int) -> Any:
+    """One episode as Minari's buffer, checked against its stored length."""
+    lives = episode.array("infos/lives").astype(np.int64) if episode.has("infos/lives") else None
+    buffer = buffer_type(
+        id=position,
+        seed=episode.seed,
+        observations=episode.array("observations"),
+        actions=episode.array("actions"),
+        rewards=episode.array("rewards").tolist(),
+        terminations=episode.array("terminations").tolist(),
+        truncations=episode.array("truncations").tolist(),
+        infos={} if lives is None else {"lives": lives},
+    )
+    if len(buffer.actions) != episode.length:
+        raise ValueError(
+            f"{episode.name} of {dataset.path} has {len(buffer.actions)} actions but length "
+            f"{episode.length}: the file is damaged; `fil-collect verify {dataset.path}` tells more"
+        )
+    return buffer
 
 
 def _first_missing(root: Path, dataset_id: str) -> Path | None:

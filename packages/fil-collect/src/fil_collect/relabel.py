@@ -14,9 +14,8 @@ swarm's labels as `actions` (-1 where a step was not labelled), what the learner
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -24,20 +23,23 @@ from typing import Any, Literal, get_args
 import numpy as np
 from ale_py import ALEState
 
-from fil_collect.collect import file_header
-from fil_collect.dataset import (
+from fil_collect.dataset import Compression
+from fil_collect.env import AtariEmulator, EnvConfig, state_from_bytes
+from fil_collect.format import (
     NO_LABEL,
     RELABEL_FORMAT_VERSION,
-    Compression,
-    DatasetWriter,
+    RELABEL_SOURCE,
     EpisodeRecord,
+    VisitedEpisode,
+    VisitedHeader,
+    file_header,
+    read_visited_episode,
+    visited_header,
 )
-from fil_collect.env import AtariEmulator, EnvConfig, state_from_bytes
 from fil_collect.games import Game, resolve_game
-from fil_collect.replay import Demonstration
+from fil_collect.jobs import EpisodeJobs
 from fil_collect.swarm import Swarm, SwarmConfig
-from fil_collect.visited import read_visited_episode, visited_header
-from fil_collect.workers import EpisodeProgress, TaskProgress, TaskRunner
+from fil_collect.workers import EpisodeProgress, TaskProgress, local_workers
 
 Rule = Literal["vote", "best", "value"]
 RULES: tuple[str, ...] = get_args(Rule)
@@ -196,82 +198,83 @@ class RelabelTask:
     """Emulator frames per step of the visited episodes (the learner's; the labels use it too)."""
 
 
+@dataclass
+class _Labels:
+    """The labels of one visited episode: an action or NO_LABEL per step, and the evidence."""
+
+    actions: np.ndarray
+    evidence: dict[str, np.ndarray]
+    emulator_frames: int
+
+
 def relabel_episode(
     task: RelabelTask, index: int, progress: TaskProgress | None = None
 ) -> EpisodeRecord:
     """Label the chosen steps of one visited episode with short swarms from their states."""
     started = time.perf_counter()
-    config = task.config
     visited = read_visited_episode(Path(task.path), task.episode)
-    env = EnvConfig(resolve_game(task.game), frameskip=task.frameskip)
-    emulators = [AtariEmulator(env, seed=0) for _ in range(config.swarm.n_walkers)]
-    n_actions = emulators[0].n_actions
-    steps = visited.length
-    labels = np.full(steps, NO_LABEL, dtype=np.int64)
-    evidence: dict[str, np.ndarray] = {}
-    state_of = dict(zip(visited.state_steps.tolist(), range(len(visited.state_steps)), strict=True))
-    frames = 0
-    chosen = chosen_steps(visited.state_steps, config)
-    for done, step in enumerate(chosen.tolist(), start=1):
-        state = state_from_bytes(visited.states[state_of[step]].tobytes())
-        rng = np.random.default_rng([config.seed, task.episode, step])
-        label = label_state(emulators, state, config, rng, int(visited.actions[step]))
-        labels[step] = label.action
-        for name, values in label.evidence.items():
-            if name not in evidence:
-                evidence[name] = np.zeros((steps, n_actions), dtype=values.dtype)
-            evidence[name][step] = values
-        frames += label.emulator_frames
-        if progress is not None:
-            progress(done, len(chosen), None)
+    chosen = chosen_steps(visited.state_steps, task.config)
+    labels = _label_steps(task, visited, chosen, progress)
     seconds = time.perf_counter() - started
-    demo = Demonstration(
-        observations=visited.observations,
-        actions=labels,
-        rewards=visited.rewards,
-        terminations=visited.terminations,
-        truncations=visited.truncations,
-        lives=visited.lives,
-        raw_observations=None,
-    )
+    played = visited.played
     return EpisodeRecord(
         index=index,
-        demo=demo,
+        demo=dataclasses.replace(played, actions=labels.actions),
         start_state=visited.states[0].tobytes(),
         attrs={
-            "source": "relabel",
+            "source": RELABEL_SOURCE,
             "visited_file": task.path,
             "visited_index": task.episode,
             "seed": visited.seed,
-            "terminated": bool(visited.terminations[-1]) if steps else False,
-            "truncated": bool(visited.truncations[-1]) if steps else False,
+            "terminated": bool(played.terminations[-1]) if played.length else False,
+            "truncated": bool(played.truncations[-1]) if played.length else False,
             "labels": int(chosen.size),
-            "label_emulator_frames": frames,
+            "label_emulator_frames": labels.emulator_frames,
             "label_seconds": seconds,
-            "emulator_frames": frames,
+            "emulator_frames": labels.emulator_frames,
             "wall_seconds": seconds,
         },
         extra_arrays={
-            "behaviour_actions": visited.actions.astype(np.int64),
-            "label_examined": np.isin(np.arange(steps), chosen),
-            **{f"label_{name}": values for name, values in evidence.items()},
+            "behaviour_actions": played.actions.astype(np.int64),
+            "label_examined": np.isin(np.arange(played.length), chosen),
+            **{f"label_{name}": values for name, values in labels.evidence.items()},
         },
     )
 
 
-def visited_frameskip(visited: dict[str, Any]) -> int:
-    """The rate the learner played at (files from before it was recorded played at 4)."""
-    return int(visited.get("frameskip", 4))
+def _label_steps(
+    task: RelabelTask, visited: VisitedEpisode, chosen: np.ndarray, progress: TaskProgress | None
+) -> _Labels:
+    """Run the label swarms from the saved states of the `chosen` steps."""
+    config = task.config
+    env = EnvConfig(resolve_game(task.game), frameskip=task.frameskip)
+    emulators = [AtariEmulator(env, seed=0) for _ in range(config.swarm.n_walkers)]
+    steps, n_actions = visited.played.length, emulators[0].n_actions
+    labels = _Labels(np.full(steps, NO_LABEL, dtype=np.int64), {}, 0)
+    state_of = {step: position for position, step in enumerate(visited.state_steps.tolist())}
+    for done, step in enumerate(chosen.tolist(), start=1):
+        state = state_from_bytes(visited.states[state_of[step]].tobytes())
+        rng = np.random.default_rng([config.seed, task.episode, step])
+        learner_action = int(visited.played.actions[step])
+        label = label_state(emulators, state, config, rng, learner_action)
+        labels.actions[step] = label.action
+        for name, values in label.evidence.items():
+            shape = (steps, n_actions)
+            labels.evidence.setdefault(name, np.zeros(shape, dtype=values.dtype))[step] = values
+        labels.emulator_frames += label.emulator_frames
+        if progress is not None:
+            progress(done, len(chosen), None)
+    return labels
 
 
-def relabel_header(config: RelabelConfig, visited: dict[str, Any], game: Game) -> dict[str, Any]:
+def relabel_header(config: RelabelConfig, visited: VisitedHeader, game: Game) -> dict[str, Any]:
     """File attributes of a relabelled dataset: the spec's table, version 2, and the policy
     and protocol that played the visited episodes."""
-    env = EnvConfig(game, frameskip=visited_frameskip(visited))
+    env = EnvConfig(game, frameskip=visited.frameskip)
     return {
         **file_header(env, config.settings(env), RELABEL_FORMAT_VERSION),
-        "visited_policy": str(visited.get("policy", "")),
-        "visited_protocol": str(visited.get("protocol", "")),
+        "visited_policy": visited.policy,
+        "visited_protocol": visited.protocol,
     }
 
 
@@ -290,12 +293,14 @@ class LabelsWritten:
 Event = EpisodeProgress | LabelsWritten
 
 
-class Relabelling:
+class Relabelling(EpisodeJobs[LabelsWritten]):
     """A checked relabelling run: everything is validated before the first swarm starts.
 
     Output episode `i` is visited episode `i`, so an interrupted run continues where it stopped
     and never labels an episode twice.
     """
+
+    work = staticmethod(relabel_episode)
 
     def __init__(
         self,
@@ -310,35 +315,51 @@ class Relabelling:
         """`ray_address` (e.g. 'auto') labels episodes as tasks on that Ray cluster instead of
         in `workers` local processes; the writer stays here either way."""
         config.validate()
-        compression.validate()
-        self.runner = TaskRunner(workers, ray_address)
-        header, episodes = visited_header(visited)
-        self.game = resolve_game(str(header["game"]))
-        self.frameskip = visited_frameskip(header)
         self.visited = visited
         self.config = config
-        self.writer = DatasetWriter(
-            out, relabel_header(config, header, self.game), compression, force=force
+        super().__init__(out, compression, workers, ray_address, force)
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        visited: Path,
+        out_path: Path,
+        workers: int | None,
+        ray: str | None,
+        force: bool,
+        walkers: int,
+        epochs: int,
+        max_dt: int,
+        life_loss_is_death: bool,
+        **config: Any,
+    ) -> Relabelling:
+        """The run the command-line options describe (`config`: `RelabelConfig` fields)."""
+        swarm = label_swarm(walkers, epochs, max_dt, life_loss_is_death)
+        return cls(
+            visited,
+            out_path,
+            RelabelConfig(swarm=swarm, **config),
+            local_workers(workers, ray),
+            Compression(),
+            force=force,
+            ray_address=ray,
         )
-        done = self.writer.existing_indices()
-        self.indices = [i for i in range(episodes) if i not in done]
-        self.runner.connect()  # last, so that no check above can leave a connection open
 
-    def run(self, on_event: Callable[[Event], None] = lambda event: None) -> list[LabelsWritten]:
-        tasks = [
-            (i, RelabelTask(str(self.visited), i, self.game.rom, self.config, self.frameskip))
-            for i in self.indices
-        ]
-        written: list[LabelsWritten] = []
-        finished = self.runner.results(relabel_episode, tasks, on_event)
-        with contextlib.closing(finished):
-            for record in finished:
-                written.append(self._write(record))
-                on_event(written[-1])
-        return written
+    def header(self) -> dict[str, Any]:
+        """Read after the runner's checks: the visited file says the game and the rate."""
+        self.source = visited_header(self.visited)
+        self.game = resolve_game(self.source.game)
+        return relabel_header(self.config, self.source, self.game)
 
-    def _write(self, record: EpisodeRecord) -> LabelsWritten:
-        self.writer.append([record])
+    def plan(self, existing: set[int]) -> list[int]:
+        return [i for i in range(self.source.episodes) if i not in existing]
+
+    def task(self, index: int) -> RelabelTask:
+        frameskip = self.source.frameskip
+        return RelabelTask(str(self.visited), index, self.game.rom, self.config, frameskip)
+
+    def written(self, record: EpisodeRecord) -> LabelsWritten:
         return LabelsWritten(
             index=record.index,
             labels=record.attrs["labels"],

@@ -9,42 +9,17 @@ score: if it does not, the emulator was not deterministic and the data would be 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from ale_py import ALEState
 
 from fil_collect.env import AtariEmulator
+from fil_collect.format import Demonstration
 from fil_collect.observation import OBS_SIZE, PooledFrames
 from fil_collect.tree import Step
 
 
 class ReplayMismatchError(RuntimeError):
     """The replayed episode differs from what the swarm saw."""
-
-
-@dataclass(frozen=True)
-class Demonstration:
-    """One episode in Minari's layout: T actions, T+1 observations."""
-
-    observations: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    terminations: np.ndarray
-    truncations: np.ndarray
-    lives: np.ndarray
-    raw_observations: np.ndarray | None
-    action_classes: np.ndarray | None = None
-    """(T, n_actions) int8, format v4: at step t, actions with the same number lead to the
-    same emulator state (`equivalent_actions`)."""
-
-    @property
-    def length(self) -> int:
-        return int(self.actions.shape[0])
-
-    @property
-    def episode_return(self) -> float:
-        return float(self.rewards.sum())
 
 
 def expand(branch: list[Step]) -> np.ndarray:

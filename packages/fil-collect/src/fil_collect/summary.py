@@ -2,58 +2,64 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fil_collect.dataset import episode_names, open_dataset, require_attrs
-from fil_collect.verify import checksum_status
-
-REQUIRED = ("game", "env_id", "config_json", "fil_collect_version", "ale_py_version", "rom_md5")
+from fil_collect.format import FORMAT_NAME, StoredEpisode, open_dataset
+from fil_collect.verify import ChecksumStatus, checksum_status
 
 
 def summarize(path: Path) -> dict[str, Any]:
     """Game, episodes, steps, returns, settings, versions, size and checksum state of a dataset."""
-    with open_dataset(path) as handle:
-        require_attrs(handle, path, REQUIRED)
-        names = episode_names(handle)
-        for name in names:
-            require_attrs(handle[name], path, ("episode_return", "length"))
-        returns = np.array([handle[n].attrs["episode_return"] for n in names], dtype=np.float64)
-        steps = int(sum(int(handle[n].attrs["length"]) for n in names))
-        stored = sum(handle[n]["observations"].id.get_storage_size() for n in names)
-        raw = sum(handle[n]["observations"].nbytes for n in names)
-        status = checksum_status(handle)
-        attrs = handle.attrs
-        summary: dict[str, Any] = {
-            "game": str(attrs["game"]),
-            "env_id": str(attrs["env_id"]),
-            "format": f"{attrs['format']} v{attrs['format_version']}",
-            "episodes": len(names),
-            "steps": steps,
+    with open_dataset(path) as dataset:
+        game, env_id = dataset.game, dataset.env_id
+        settings, versions = dataset.settings, dataset.versions  # all missing ones fail here
+        episodes = dataset.episodes()
+        for episode in episodes:
+            episode.check()
+        return {
+            "game": game,
+            "env_id": env_id,
+            "format": f"{FORMAT_NAME} v{dataset.version}",
+            "episodes": len(episodes),
+            "steps": int(sum(e.length for e in episodes)),
+            **_returns(episodes),
+            "settings": settings,
+            "versions": versions,
+            "size_bytes": path.stat().st_size,
+            "observation_compression": _compression(episodes),
+            "checksums": _checksums(checksum_status(dataset)),
         }
-        if names:
-            summary["return_mean"] = float(returns.mean())
-            summary["return_min"] = float(returns.min())
-            summary["return_max"] = float(returns.max())
-        summary["settings"] = json.loads(attrs["config_json"])
-        summary["versions"] = {
-            "fil_collect": str(attrs["fil_collect_version"]),
-            "ale_py": str(attrs["ale_py_version"]),
-            "rom_md5": str(attrs["rom_md5"]),
-        }
-        summary["size_bytes"] = path.stat().st_size
-        summary["observation_compression"] = raw / stored if stored else None
-        summary["checksums"] = {
-            "ok": status.ok,
-            "bad_episodes": status.bad,
-            "damaged_episodes": status.damaged,
-            "episodes_without_checksum": status.missing,
-            "file": {None: "absent", True: "ok", False: "mismatch"}[status.file_ok],
-        }
-    return summary
+
+
+def _returns(episodes: list[StoredEpisode]) -> dict[str, float]:
+    if not episodes:
+        return {}
+    returns = np.array([e.episode_return for e in episodes], dtype=np.float64)
+    return {
+        "return_mean": float(returns.mean()),
+        "return_min": float(returns.min()),
+        "return_max": float(returns.max()),
+    }
+
+
+def _compression(episodes: list[StoredEpisode]) -> float | None:
+    """Decompressed over stored bytes of the observations (None when nothing is stored)."""
+    sizes = [e.observation_bytes() for e in episodes]
+    stored, raw = sum(s for s, _ in sizes), sum(r for _, r in sizes)
+    return raw / stored if stored else None
+
+
+def _checksums(status: ChecksumStatus) -> dict[str, Any]:
+    return {
+        "ok": status.ok,
+        "bad_episodes": status.bad,
+        "damaged_episodes": status.damaged,
+        "episodes_without_checksum": status.missing,
+        "file": {None: "absent", True: "ok", False: "mismatch"}[status.file_ok],
+    }
 
 
 def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:

@@ -7,31 +7,29 @@ bit for bit. Episodes are independent, so they are checked in parallel processes
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import ale_py
-import h5py
 import numpy as np
 
-from fil_collect.checksum import DamagedEpisodeError, array_digest, file_digest, group_arrays
-from fil_collect.dataset import (
+from fil_collect.checksum import DamagedEpisodeError, array_digest, file_digest
+from fil_collect.env import AtariEmulator, EnvConfig, rom_md5, state_from_bytes
+from fil_collect.format import (
+    Dataset,
+    Emulation,
     EpisodeRecord,
     episode_arrays,
-    episode_names,
+    episode_index,
     open_dataset,
-    refuse_relabelled,
-    require_attrs,
 )
-from fil_collect.env import AtariEmulator, EnvConfig, rom_md5, state_from_bytes
 from fil_collect.games import resolve_game
 from fil_collect.replay import ReplayMismatchError, replay
+from fil_collect.workers import TaskProgress, TaskRunner
 
-REQUIRED = ("rom", "rom_md5", "ale_py_version", "frameskip", "max_episode_frames")
-"""File attributes re-simulation needs."""
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
@@ -66,45 +64,75 @@ class ChecksumStatus:
         return not self.bad and not self.damaged and self.file_ok is not False
 
 
-def checksum_status(handle: h5py.File) -> ChecksumStatus:
+def checksum_status(dataset: Dataset) -> ChecksumStatus:
     """Check every episode's content against its sha256 and the file's digest."""
     bad, missing, digests = [], [], []
     damaged: dict[str, str] = {}
-    for name in episode_names(handle):
-        group = handle[name]
-        stored = group.attrs.get("sha256")
-        if stored is None:
-            missing.append(name)
+    for episode in dataset.episodes():
+        if episode.sha256 is None:
+            missing.append(episode.name)
             continue
-        digests.append(str(stored))
+        digests.append(episode.sha256)
         try:
-            if array_digest(group_arrays(group)) != stored:
-                bad.append(name)
+            if array_digest(episode.arrays()) != episode.sha256:
+                bad.append(episode.name)
         except DamagedEpisodeError as error:
-            damaged[name] = str(error)
-    stored_file = handle.attrs.get("sha256")
+            damaged[episode.name] = str(error)
+    stored_file = dataset.checksum
     file_ok = None if stored_file is None else file_digest(digests) == stored_file
     return ChecksumStatus(bad, missing, file_ok, damaged)
 
 
-def version_warnings(handle: h5py.File) -> list[str]:
+def version_warnings(dataset: Dataset) -> list[str]:
     """Differences between the software that wrote the file and this machine's."""
     notes = []
-    if handle.attrs.get("ale_py_version") != ale_py.__version__:
+    rom = dataset.emulation.rom  # first: a file without what re-simulation needs fails here
+    ale_version, md5 = dataset.written_with()
+    if ale_version != ale_py.__version__:
         notes.append(
-            f"the dataset was made with ale-py {handle.attrs.get('ale_py_version')}, "
+            f"the dataset was made with ale-py {ale_version}, "
             f"this machine has {ale_py.__version__}: emulation may differ"
         )
-    rom = str(handle.attrs.get("rom", ""))
     try:
         ours = rom_md5(rom)
     except (FileNotFoundError, RuntimeError):
         ours = "missing"
-    if handle.attrs.get("rom_md5") != ours:
-        notes.append(
-            f"the dataset's ROM md5 is {handle.attrs.get('rom_md5')}, this machine's is {ours}"
-        )
+    if md5 != ours:
+        notes.append(f"the dataset's ROM md5 is {md5}, this machine's is {ours}")
     return notes
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What the file alone says before any episode is re-simulated."""
+
+    episodes: int
+    status: ChecksumStatus
+    warnings: list[str]
+    """Versions that differ from this machine's, episodes without checksum."""
+
+    def failures(self) -> list[str]:
+        """What the checksums already prove wrong, one line each."""
+        status = self.status
+        failures = list(status.damaged.values())
+        failures += [f"{name}: content does not match its sha256" for name in status.bad]
+        if status.file_ok is False:
+            failures.append("the file checksum does not match its episodes")
+        return failures
+
+    def reports(self, check: EpisodeCheck) -> bool:
+        """Whether a re-simulation failure is news (a damaged episode was named already)."""
+        return check.problem is not None and check.name not in self.status.damaged
+
+
+def preflight(path: Path) -> Preflight:
+    """Check that the file has what re-simulation needs, and its checksums."""
+    with open_dataset(path) as dataset:
+        warnings = version_warnings(dataset)
+        status = checksum_status(dataset)
+        if status.missing:
+            warnings.append(f"{len(status.missing)} episode(s) carry no checksum")
+        return Preflight(len(dataset.names()), status, warnings)
 
 
 def _first_difference(
@@ -118,20 +146,24 @@ def _first_difference(
     return None
 
 
-def check_episode(task: tuple[str, str, dict[str, Any]]) -> EpisodeCheck:
+def check_episode(
+    task: tuple[str, str, Emulation], index: int, progress: TaskProgress | None = None
+) -> EpisodeCheck:
     """Re-simulate one episode and compare everything stored (runs in a worker process)."""
-    path, name, env_settings = task
-    with h5py.File(path, "r") as handle:
-        group = handle[name]
-        seed = int(group.attrs["seed"])
+    path, name, emulation = task
+    with open_dataset(Path(path)) as dataset:
+        episode = dataset.episode(name)
+        seed = episode.seed
+        if seed is None:
+            return EpisodeCheck(name, "it has no seed attribute, so it cannot be re-simulated")
         try:
-            stored = group_arrays(group)
+            stored = episode.arrays()
         except DamagedEpisodeError as error:
             return EpisodeCheck(name, str(error), damaged=True)
     env = EnvConfig(
-        resolve_game(env_settings["rom"]),
-        frameskip=env_settings["frameskip"],
-        max_episode_frames=env_settings["max_episode_frames"],
+        resolve_game(emulation.rom),
+        frameskip=emulation.frameskip,
+        max_episode_frames=emulation.max_episode_frames,
     )
     emulator = AtariEmulator(env, seed)
     start_state = stored["start_state"].tobytes()
@@ -153,33 +185,33 @@ def check_episode(task: tuple[str, str, dict[str, Any]]) -> EpisodeCheck:
     return EpisodeCheck(name, None)
 
 
-def verify_episodes(path: Path, workers: int) -> Iterator[EpisodeCheck]:
-    """Re-simulate every episode; yields results in episode order as they are ready."""
-    with open_dataset(path) as handle:
-        require_attrs(handle, path, REQUIRED)
-        refuse_relabelled(
-            handle,
-            path,
-            "they were played with sticky actions and cannot be re-simulated; "
-            "`fil-collect info` checks their checksums",
-        )
-        names = episode_names(handle)
-        settings = {
-            "rom": str(handle.attrs["rom"]),
-            "frameskip": int(handle.attrs["frameskip"]),
-            "max_episode_frames": int(handle.attrs["max_episode_frames"]),
-        }
-    tasks = [(str(path), name, settings) for name in names]
-    if workers <= 1 or len(tasks) <= 1:
-        yield from map(check_episode, tasks)
-        return
-    with multiprocessing.get_context("spawn").Pool(min(workers, len(tasks))) as pool:
-        yield from pool.imap(check_episode, tasks)
-
-
 def verify(
-    path: Path, workers: int, on_result: Callable[[EpisodeCheck], None] = lambda check: None
+    path: Path, runner: TaskRunner, on_result: Callable[[EpisodeCheck], None] = lambda check: None
 ) -> None:
-    """Every episode check, handed to `on_result` as it is ready (the caller reports them)."""
-    for check in verify_episodes(path, workers):
+    """Re-simulate every episode with `runner`'s workers; each check is handed to `on_result`
+    in episode order as it is ready (the caller reports them)."""
+    with open_dataset(path) as dataset:
+        emulation = dataset.emulation
+        dataset.refuse_relabelled(
+            "they were played with sticky actions and cannot be re-simulated; "
+            "`fil-collect info` checks their checksums"
+        )
+        names = dataset.names()
+    tasks = [(episode_index(name), (str(path), name, emulation)) for name in names]
+    checks = runner.results(check_episode, tasks, lambda progress: None)
+    order = [index for index, _ in tasks]
+    for check in in_order(checks, order, lambda check: episode_index(check.name)):
         on_result(check)
+
+
+def in_order(
+    results: Iterator[Result], order: list[int], index_of: Callable[[Result], int]
+) -> Iterator[Result]:
+    """`results`, which arrive in any order, in the order of their indices in `order`."""
+    waiting: dict[int, Result] = {}
+    position = 0
+    for result in results:
+        waiting[index_of(result)] = result
+        while position < len(order) and order[position] in waiting:
+            yield waiting.pop(order[position])
+            position += 1

@@ -9,6 +9,7 @@ ignore Ctrl-C: the parent stops them and keeps everything already written.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
 from collections.abc import Callable, Iterator
@@ -73,6 +74,15 @@ def run_tasks(
         pool.terminate()
         pool.join()
         manager.shutdown()
+
+
+def local_workers(workers: int | None, ray_address: str | None) -> int:
+    """Local processes to run: `--workers`, else all cores; `--ray` leaves it to the cluster."""
+    if ray_address is not None and workers is not None:
+        raise ValueError(
+            "--workers sets local processes; with --ray the cluster's CPUs decide: drop one"
+        )
+    return workers if workers is not None else (os.cpu_count() or 1)
 
 
 class TaskRunner:

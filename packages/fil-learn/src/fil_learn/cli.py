@@ -11,9 +11,9 @@ import contextlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,12 +23,15 @@ from rich.table import Table
 
 import fil_learn
 from fil_learn.config import Equivalent, FitConfig, Target
-from fil_learn.evaluate import EvalConfig, Protocol, evaluate
+from fil_learn.evaluate import EvalConfig, EvalReport, Protocol, evaluate
 from fil_learn.games import check_v5_name, same_game
 from fil_learn.loop import Guide as LoopGuide
 from fil_learn.loop import LoopConfig, Mode, Rule
 from fil_learn.loop import Target as LoopTarget
-from fil_learn.visited import VisitedRecorder, write_visited
+from fil_learn.visited import VisitedRecorder
+
+if TYPE_CHECKING:
+    from fil_learn.train import Event
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -155,12 +158,8 @@ def fit(
     Uses every local accelerator, data parallel: each batch is split over the devices, so
     --batch-size must be a multiple of their number.
     """
-    from fil_learn.train import CallDone, EpochMetrics, EpochStarted, Event, FitPlan
-    from fil_learn.train import fit as run_fit
-
     with user_errors():
         _split_cpu(cpu_devices, batch_size, datasets)
-    run_dir = out_dir or Path("runs") / datasets[0].stem
     config = FitConfig(
         epochs=epochs,
         batch_size=batch_size,
@@ -172,7 +171,40 @@ def fit(
         target=target,
         equivalent=equivalent,
     )
+    _run_fit(list(datasets), out_dir or Path("runs") / datasets[0].stem, config, force, quiet)
+
+
+def _run_fit(
+    datasets: list[Path], run_dir: Path, config: FitConfig, force: bool, quiet: bool
+) -> None:
+    """`fit` with a progress bar and a line an epoch; Ctrl-C keeps the finished epochs."""
+    from fil_learn.train import fit as run_fit
+
     progress = _progress(quiet)
+    with user_errors():
+        try:
+            trained = run_fit(
+                datasets, run_dir, config, on_event=_fit_display(progress, quiet), force=force
+            )
+        except KeyboardInterrupt:
+            progress.stop()
+            err.print(
+                f"interrupted: {run_dir} holds the last finished epoch; run the same command to continue"
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        finally:
+            progress.stop()
+    if trained:
+        out.print(
+            f"run written to {run_dir} (metrics.jsonl, training.png, checkpoints/, best/)",
+            highlight=False,
+        )
+
+
+def _fit_display(progress: Progress, quiet: bool) -> Callable[[Event], None]:
+    """What a person sees of `fit`'s events: the plan, a bar per epoch, a line per epoch."""
+    from fil_learn.train import CallDone, EpochMetrics, EpochStarted, FitPlan
+
     task = progress.add_task("epoch", total=None, status="")
 
     def on_event(event: Event) -> None:
@@ -190,7 +222,7 @@ def fit(
             )
         elif isinstance(event, CallDone):
             progress.update(task, advance=1, status=f"loss {event.loss:.3f}")
-        elif isinstance(event, EpochMetrics):
+        elif isinstance(event, EpochMetrics) and not quiet:
             val = (
                 f", val loss {event.val_loss:.3f} acc {event.val_accuracy:.3f}"
                 if event.val_loss is not None and event.val_accuracy is not None
@@ -200,26 +232,9 @@ def fit(
                 f"epoch {event.epoch}: train loss {event.train_loss:.3f} acc {event.train_accuracy:.3f}"
                 f"{val}, {event.samples_per_second:,.0f} samples/s"
             )
-            if quiet:
-                return
             progress.console.print(line, highlight=False)
 
-    with user_errors():
-        try:
-            trained = run_fit(list(datasets), run_dir, config, on_event=on_event, force=force)
-        except KeyboardInterrupt:
-            progress.stop()
-            err.print(
-                f"interrupted: {run_dir} holds the last finished epoch; run the same command to continue"
-            )
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        finally:
-            progress.stop()
-    if trained:
-        out.print(
-            f"run written to {run_dir} (metrics.jsonl, training.png, checkpoints/, best/)",
-            highlight=False,
-        )
+    return on_event
 
 
 def _split_cpu(requested: int, batch_size: int, datasets: list[Path]) -> None:
@@ -281,8 +296,6 @@ def eval_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Play the run's best policy and report mean, std, 95% CI, min, max, human-normalized."""
-    from fil_learn.train import load_policy
-
     with user_errors():
         config = EvalConfig(
             protocol=protocol,
@@ -300,59 +313,72 @@ def eval_command(
             ("--json", json_out),
         ):
             _check_output(option, path)  # before playing: a typo must not cost the episodes
-        if game is not None:
-            check_v5_name(game)
-        settings, policy = load_policy(run_dir)
-        if game is not None and not same_game(game, settings["game"]):
-            raise ValueError(
-                f"{run_dir} was trained on {settings['game']}, not {game}: omit --game or choose that game"
-            )
-        progress = _progress(quiet)
-        task = progress.add_task(f"{settings['game']} ({protocol})", total=episodes, status="")
-
-        def on_episode(index: int, episode_return: float, steps: int) -> None:
-            progress.update(
-                task, advance=1, status=f"last {episode_return:,.0f} in {steps:,} steps"
-            )
-            if not quiet:
-                progress.console.print(
-                    f"episode {index}: return {episode_return:,.0f} in {steps:,} steps",
-                    highlight=False,
-                )
-
-        with progress:
-            report = evaluate(
-                policy,
-                settings["env_id"],
-                settings["game"],
-                config,
-                video,
-                on_episode,
-                recorder,
-                stack=settings["model"]["stack"],
-                frameskip=int(settings.get("frameskip", 4)),  # runs from before it was kept: 4
-            )
-        if not report.returns:
-            err.print("interrupted before the first episode finished: nothing was written")
-            raise typer.Exit(EXIT_INTERRUPTED)
+        report, settings = _play(run_dir, game, config, video, recorder, quiet)
         if save_states is not None and recorder is not None:
-            write_visited(
-                save_states,
-                recorder.episodes,
-                {
-                    "game": settings["game"],
-                    "env_id": settings["env_id"],
-                    "frameskip": int(settings.get("frameskip", 4)),
-                    "protocol": protocol,
-                    "epsilon": epsilon,
-                    "temperature": temperature,
-                    "n_actions": settings["n_actions"],
-                    "action_meanings": settings["action_meanings"],
-                    "policy": str(run_dir),
-                    "state_every": state_every,
-                },
+            recorder.write(save_states, settings, str(run_dir), protocol, epsilon, temperature)
+    _report(report, settings["action_meanings"], episodes, save_states, json_out)
+
+
+def _play(
+    run_dir: Path,
+    game: str | None,
+    config: EvalConfig,
+    video: Path | None,
+    recorder: VisitedRecorder | None,
+    quiet: bool,
+) -> tuple[EvalReport, dict[str, Any]]:
+    """Play the run's best policy with a progress bar; the report and the run's settings."""
+    from fil_learn.policy import load_best
+
+    if game is not None:
+        check_v5_name(game)
+    best = load_best(run_dir)
+    settings = best.settings
+    if game is not None and not same_game(game, settings["game"]):
+        raise ValueError(
+            f"{run_dir} was trained on {settings['game']}, not {game}: omit --game or choose that game"
+        )
+    progress = _progress(quiet)
+    task = progress.add_task(
+        f"{settings['game']} ({config.protocol})", total=config.episodes, status=""
+    )
+
+    def on_episode(index: int, episode_return: float, steps: int) -> None:
+        progress.update(task, advance=1, status=f"last {episode_return:,.0f} in {steps:,} steps")
+        if not quiet:
+            progress.console.print(
+                f"episode {index}: return {episode_return:,.0f} in {steps:,} steps",
+                highlight=False,
             )
+
+    with progress:
+        report = evaluate(
+            best.forward,
+            settings["env_id"],
+            settings["game"],
+            config,
+            video,
+            on_episode,
+            recorder,
+            stack=best.stack,
+            frameskip=best.frameskip,
+        )
+    if not report.returns:
+        err.print("interrupted before the first episode finished: nothing was written")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    return report, settings
+
+
+def _report(
+    report: EvalReport,
+    action_meanings: list[str],
+    episodes: int,
+    save_states: Path | None,
+    json_out: Path | None,
+) -> None:
+    """The score table, the actions played, and the files written; exit 130 if interrupted."""
     summary = report.summary()
+    protocol = summary["protocol"]
     played = f"{len(report.returns)} of {episodes}" if report.interrupted else str(episodes)
     table = Table(title=f"{summary['game']}, protocol {protocol}, {played} episode(s)")
     for column in ("mean", "std", "95% CI", "min", "max", "human-normalized"):
@@ -367,7 +393,7 @@ def eval_command(
         "n/a" if hns is None else f"{hns:.1f}%",
     )
     out.print(table)
-    out.print(_action_table(summary["action_counts"], settings["action_meanings"]))
+    out.print(_action_table(summary["action_counts"], action_meanings))
     if save_states is not None:
         out.print(f"visited states written to {save_states}", highlight=False)
     if json_out is not None:

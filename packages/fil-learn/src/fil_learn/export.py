@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import fil_learn
-from fil_learn.policy import ONNX_EXTRA, SIZE, STACK
+from fil_learn.policy import ONNX_EXTRA, SIZE, STACK, run_frameskip
 
 OPSET = 17
 IR_VERSION = 8
@@ -124,7 +124,7 @@ def run_metadata(run_dir: Path, settings: dict[str, Any], epoch: int) -> dict[st
         "game": settings["game"],
         "env_id": settings["env_id"],
         "action_meanings": json.dumps(settings["action_meanings"]),
-        "frameskip": str(settings.get("frameskip", 4)),
+        "frameskip": str(run_frameskip(settings)),
         "observation": "uint8 (N, 4, 84, 84): FrameStackObservation(AtariPreprocessing(...), 4)",
         "fil_learn_version": fil_learn.__version__,
         "run": str(run_dir.resolve()),
@@ -173,8 +173,7 @@ def probe_frames(n: int = 8, seed: int = 0) -> np.ndarray:
 def export_run(run_dir: Path, out: Path) -> tuple[Path, float]:
     """Write the run's best policy to `out` (atomically); returns the path and the checked
     max |onnxruntime - JAX| difference."""
-    from fil_learn.policy import read_run_settings
-    from fil_learn.train import load_best
+    from fil_learn.policy import load_best, read_run_settings
 
     _onnx()
     read_run_settings(run_dir)  # a wrong folder fails before JAX starts

@@ -4,18 +4,24 @@ Observations are taken exactly as Gymnasium gives them: `FrameStackObservation(
 AtariPreprocessing(...), 4)` yields (4, 84, 84) uint8, frames first, and `Policy.logits` takes a
 batch of those. The network itself is channels-last (`model.py`); the transposition happens
 here, once, so no caller has to know. JAX is imported only for a run folder, and onnxruntime
-only for an `.onnx` file, so `import fil_learn` stays light.
+only for an `.onnx` file, so `import fil_learn` stays light. `load_best` is the one loader of
+a run's best parameters: `load_policy`, `fil-learn eval` and `fil-learn export` use it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from fil_learn.model import NatureCNN
+    from fil_learn.train import Trainer
 
 STACK, SIZE = 4, 84
 ONNX_EXTRA = "pip install 'fil-learn[onnx]'"
@@ -114,22 +120,87 @@ def read_run_settings(run_dir: Path) -> dict[str, Any]:
 
 
 def _from_run(run_dir: Path) -> Policy:
-    from fil_learn.train import load_best
-
     best = load_best(run_dir)
-    settings = best.settings
 
     def forward(batch: np.ndarray) -> np.ndarray:
         return best.forward(np.moveaxis(batch, 1, -1))
 
+    settings = best.settings
     return Policy(
         forward,
         settings["game"],
         settings["env_id"],
         settings["action_meanings"],
-        int(settings.get("frameskip", 4)),
+        best.frameskip,
         f"{run_dir} (epoch {best.epoch})",
     )
+
+
+def run_frameskip(settings: dict[str, Any]) -> int:
+    """The emulator frames per action a run was trained at (runs from before it was kept: 4)."""
+    return int(settings.get("frameskip", 4))
+
+
+@dataclass(frozen=True)
+class BestPolicy:
+    """A run's best parameters, loaded (JAX): what `eval` plays and `export` writes, and what
+    `load_policy` wraps. Network layout: channels last, (batch, 84, 84, 4)."""
+
+    settings: dict[str, Any]
+    """The run's run.json."""
+    trainer: Trainer
+    params: Any
+    epoch: int
+    """The epoch `best/` kept."""
+
+    @property
+    def frameskip(self) -> int:
+        return run_frameskip(self.settings)
+
+    @property
+    def stack(self) -> int:
+        """Frames per observation."""
+        return int(self.settings["model"]["stack"])
+
+    def forward(self, observations: np.ndarray) -> np.ndarray:
+        """(batch, 84, 84, 4) uint8 -> (batch, n_actions) logits, jitted."""
+        return np.asarray(self.trainer.forward(self.params, observations))
+
+    def model(self) -> NatureCNN:
+        """The network with these parameters (to read its weights)."""
+        from flax import nnx
+
+        return nnx.merge(self.trainer.graphdef, self.params)
+
+
+def load_best(run_dir: Path) -> BestPolicy:
+    """The run's settings and its best epoch's parameters (`best/`): the one loader of a run's
+    policy. A folder that is not a run fails before JAX is imported."""
+    settings = read_run_settings(run_dir)
+    import optax
+    from flax import nnx
+
+    from fil_learn.checkpoint import CheckpointStore
+    from fil_learn.model import ModelConfig, NatureCNN
+    from fil_learn.run_folder import BEST
+    from fil_learn.train import Trainer
+
+    model_settings = ModelConfig(
+        **{**settings["model"], "channels": tuple(settings["model"]["channels"])}
+    )
+    trainer = Trainer(NatureCNN(model_settings, nnx.Rngs(0)), optax.adam(1e-3))
+    params, _ = trainer.init()
+    store = CheckpointStore(run_dir, BEST, keep=1)
+    try:
+        step = store.latest_step()
+        if step is None:
+            raise FileNotFoundError(
+                f"{run_dir} has no checkpoint yet: let `fil-learn fit` finish an epoch"
+            )
+        params = store.restore(step, {"params": params})["params"]
+    finally:
+        store.close()
+    return BestPolicy(settings, trainer, params, step)
 
 
 def onnx_session(path: Path | bytes, threads: int | None = None) -> Any:

@@ -5,19 +5,21 @@ The frame array goes to the device once; a jitted call receives only sample indi
 Shapes never change between calls (the last partial batch of an epoch is dropped and the data
 reshuffled every epoch), so the step compiles once. With several local devices the batch is
 split over them and the parameters replicated (`jax.sharding`); one device runs the same code.
+
+`fit` -> `train_and_evaluate` reads top to bottom: load and split, plan (`run_folder`: run.json,
+stages, what to resume), initial state, then `Epochs.run` and `Ledger.record` per epoch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
 import logging
 import math
-import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +33,19 @@ from jax.sharding import PartitionSpec as P
 
 import fil_learn
 from fil_learn.board import MetricsBoard
-from fil_learn.checkpoint import CheckpointStore
 from fil_learn.config import FitConfig
 from fil_learn.data import Demonstrations, dataset_digest, load, split_by_episode
 from fil_learn.model import ModelConfig, NatureCNN, param_count
+from fil_learn.run_folder import (
+    Checkpoints,
+    EpochMetrics,
+    RunDir,
+    StagePlan,
+    check_resumable,
+    plan_stages,
+    restore_latest,
+    row_to_array,
+)
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +199,7 @@ def evaluate_split(
     data: Demonstrations,
     batch_size: int,
     soft: bool = False,
-    pool: str = "ignore",
+    equivalent: str = "ignore",
 ) -> tuple[float, float]:
     """Loss and accuracy over every sample of `data`, in fixed-size padded batches."""
     total_loss = total_correct = 0.0
@@ -197,7 +208,7 @@ def evaluate_split(
         raise ValueError("no labelled sample to evaluate: every held-out step is unlabelled")
     for start in range(0, n, batch_size):
         rows = data.stacks[start : start + batch_size]
-        labels = data.labels(soft, pool)[start : start + batch_size]
+        labels = data.labels(soft, equivalent)[start : start + batch_size]
         pad = batch_size - rows.shape[0]
         weights = np.concatenate([np.ones(rows.shape[0], np.float32), np.zeros(pad, np.float32)])
         rows = np.concatenate([rows, np.zeros((pad, rows.shape[1]), rows.dtype)])
@@ -206,17 +217,6 @@ def evaluate_split(
         total_loss += float(loss)
         total_correct += float(correct)
     return total_loss / n, total_correct / n
-
-
-@dataclass(frozen=True)
-class EpochMetrics:
-    epoch: int
-    train_loss: float
-    train_accuracy: float
-    val_loss: float | None
-    val_accuracy: float | None
-    samples_per_second: float
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -243,83 +243,6 @@ class FitPlan:
 
 Event = FitPlan | EpochStarted | CallDone | EpochMetrics
 
-METRIC_FIELDS = tuple(f.name for f in dataclasses.fields(EpochMetrics))
-RUN_FILES = ("run.json", "metrics.jsonl", "training.png", "checkpoints", "best")
-"""What `fit` writes into a run folder: all that `--force` removes, never anything else."""
-RESUME_SETTINGS = (
-    "batch_size", "learning_rate", "val_fraction", "seed", "target", "equivalent",
-)  # fmt: skip
-"""Settings a continued stage must keep: they decide the split, the batches, the steps and
-the loss."""
-
-
-class RunDir:
-    """A run folder: run.json (settings), metrics.jsonl (and TensorBoard event files), checkpoints,
-    best parameters, plot."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    @property
-    def settings_file(self) -> Path:
-        return self.path / "run.json"
-
-    @property
-    def metrics_file(self) -> Path:
-        return self.path / "metrics.jsonl"
-
-    @property
-    def plot_file(self) -> Path:
-        return self.path / "training.png"
-
-    def read_settings(self) -> dict[str, Any] | None:
-        if not self.settings_file.exists():
-            return None
-        return json.loads(self.settings_file.read_text())
-
-    def write_settings(self, settings: dict[str, Any]) -> None:
-        _write_atomic(self.settings_file, json.dumps(settings, indent=2) + "\n")
-
-    def read_metrics(self) -> list[dict[str, Any]]:
-        if not self.metrics_file.exists():
-            return []
-        return [
-            json.loads(line) for line in self.metrics_file.read_text().splitlines() if line.strip()
-        ]
-
-    def write_metrics(self, rows: list[dict[str, Any]]) -> None:
-        _write_atomic(self.metrics_file, "".join(json.dumps(r) + "\n" for r in rows))
-
-    def prepare(self, force: bool) -> bool:
-        """Make the folder writable before any data is read; `force` removes an earlier run's
-        files (only those `fit` writes). Returns whether the folder was created."""
-        if self.path.exists() and not self.path.is_dir():
-            raise ValueError(f"--out {self.path} is a file: give a folder for the run")
-        created = not self.path.exists()
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            probe = self.path / f".write-test-{os.getpid()}"
-            probe.touch()
-            probe.unlink()
-        except OSError as error:
-            raise ValueError(
-                f"cannot write the run folder {self.path}: {error.strerror}; choose another --out"
-            ) from None
-        if force:
-            for name in RUN_FILES:
-                target = self.path / name
-                if target.is_dir():
-                    shutil.rmtree(target)
-                else:
-                    target.unlink(missing_ok=True)
-        return created
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(text)
-    temp.replace(path)
-
 
 def fit(
     dataset_paths: list[Path],
@@ -333,65 +256,117 @@ def fit(
 
     The same data (by content, whatever the paths) continues an interrupted fit up to
     `config.epochs`; other data starts a new stage of `config.epochs` epochs from the best
-    parameters so far (see `_stages`). `force` starts a fresh run in `out`.
+    parameters so far (see `plan_stages`). `force` starts a fresh run in `out`.
     """
     config.validate()
     run = RunDir(out)
     created = run.prepare(force)
     try:
-        return _fit(dataset_paths, run, config, model_config, on_event)
+        return train_and_evaluate(dataset_paths, run, config, model_config, on_event)
     except BaseException:
         if created and not any(out.iterdir()):
             out.rmdir()  # a run that never started leaves no trace
         raise
 
 
-def _fit(
+def train_and_evaluate(
     dataset_paths: list[Path],
     run: RunDir,
     config: FitConfig,
     model_config: dict[str, Any] | None,
     on_event: Callable[[Event], None],
 ) -> list[EpochMetrics]:
-    out = run.path
-    soft = config.target == "visits"  # fit the swarm's visit shares, not one action
-    pool = config.equivalent  # how equivalent actions are fitted where files mark them
+    """Train in a prepared run folder, validating every epoch; returns this call's epochs.
+
+    Reads and splits the data, decides what the call does (`plan_stages`), starts from fresh,
+    resumed or best parameters (`_initial_state`), then trains epoch by epoch; each epoch is
+    recorded (`Ledger`) before the next starts, so a kill loses at most the running one.
+    """
     data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
     model_settings = ModelConfig(n_actions=data.n_actions, **(model_config or {}))
     previous = run.read_settings()
     if previous is not None:
-        _check_resumable(previous, data, model_settings, out)
+        check_resumable(previous, data.game, model_settings, run.path)
+    train, val = _split(data, config)
+    model = NatureCNN(model_settings, nnx.Rngs(config.seed))
+    trainer = Trainer(model, optax.adam(config.learning_rate))
+    trainer.check_batch_size(config.batch_size)
+    with run.checkpoints() as stores:
+        plan = _plan(previous, dataset_paths, data, config, stores, run.path)
+        on_event(FitPlan(plan.text))
+        if plan.nothing_to_do:
+            return []  # nothing to train; run.json keeps what was trained
+        settings = _run_settings(data, plan, model, model_settings, config, (train, val), trainer)
+        run.write_settings(settings)
+        epochs = Epochs(
+            trainer, jax.device_put(data.frames, trainer.replicated), train, val, config
+        )
+        state, saved_row = _initial_state(trainer, stores, plan)
+        if state.from_best and (bar := epochs.validate(state.params)[0]) is not None:
+            # The starting policy is the bar on the new validation data: an epoch that does not
+            # beat it does not replace it, so a round of poor labels cannot make `best/` worse.
+            state.best_val = bar
+            plan = plan.with_bar(bar)
+            run.write_settings({**settings, "stages": plan.stages_json()})
+        history = run.history(plan.last_epoch, saved_row)
+        state.stale = _epochs_since_best(history, plan)
+        with contextlib.closing(MetricsBoard(run.path)) as board:
+            ledger = Ledger(run, stores, board, history, plan.number)
+            results = _train_epochs(epochs, state, plan, ledger, on_event)
+        best_epoch = stores.best.latest_step()
+    from fil_learn.plots import plot_history
+
+    title = f"{data.game}: behaviour cloning"
+    plot_history(history, run.plot_file, title, data.n_actions, best_epoch)
+    return results
+
+
+def _split(data: Demonstrations, config: FitConfig) -> tuple[Demonstrations, Demonstrations | None]:
+    """Training and validation episodes; a training split smaller than a batch is an error."""
     train, val = split_by_episode(data, config.val_fraction, config.seed)
     if train.n_samples < config.batch_size:
         raise ValueError(
             f"{train.n_samples} training samples are fewer than --batch-size {config.batch_size}: "
             "lower the batch size or collect more episodes"
         )
-    model = NatureCNN(model_settings, nnx.Rngs(config.seed))
-    trainer = Trainer(model, optax.adam(config.learning_rate))
-    trainer.check_batch_size(config.batch_size)
-    latest = CheckpointStore(out, "checkpoints", keep=2)
-    best_store = CheckpointStore(out, "best", keep=1)
-    last_epoch = latest.latest_step() or 0
+    return train, val
+
+
+def _plan(
+    previous: dict[str, Any] | None,
+    dataset_paths: list[Path],
+    data: Demonstrations,
+    config: FitConfig,
+    stores: Checkpoints,
+    out: Path,
+) -> StagePlan:
+    """`plan_stages` for this data and what the folder's checkpoints hold."""
     content = {"episodes": data.n_episodes, "samples": data.n_samples}
     digests = [dataset_digest(p) for p in dataset_paths]
-    stages, plan = _stages(
-        previous, [str(p) for p in dataset_paths], digests, content, config, last_epoch, out
-    )
-    on_event(FitPlan(plan))
-    stage = stages[-1]
-    if stage["first_epoch"] + config.epochs - 1 <= last_epoch and previous is not None:
-        latest.close()
-        best_store.close()
-        return []  # nothing to train; run.json keeps what was trained
-    settings = {
+    last_epoch = stores.latest.latest_step() or 0
+    paths = [str(p) for p in dataset_paths]
+    return plan_stages(previous, paths, digests, content, config, last_epoch, out)
+
+
+def _run_settings(
+    data: Demonstrations,
+    plan: StagePlan,
+    model: NatureCNN,
+    model_settings: ModelConfig,
+    config: FitConfig,
+    split: tuple[Demonstrations, Demonstrations | None],
+    trainer: Trainer,
+) -> dict[str, Any]:
+    """run.json: what the policy plays, how it was trained, on what and where."""
+    train, val = split
+    return {
         "game": data.game,
         "env_id": data.env_id,
         "frameskip": data.frameskip,
         "n_actions": data.n_actions,
         "action_meanings": list(data.action_meanings),
-        "datasets": stage["datasets"],
-        "stages": stages,
+        "datasets": list(plan.stage.datasets),
+        "stages": plan.stages_json(),
         "model": dataclasses.asdict(model_settings),
         "fit": dataclasses.asdict(config),
         "parameters": param_count(model),
@@ -403,290 +378,199 @@ def _fit(
         "device_count": trainer.device_count,
         "devices": [str(d) for d in trainer.mesh.devices.flat],
     }
-    run.write_settings(settings)
+
+
+@dataclass
+class TrainState:
+    """What one epoch hands the next: the parameters and optimizer state, and the record that
+    decides `best/` and early stopping."""
+
+    params: Any
+    opt_state: Any
+    best_val: float = math.inf
+    """The loss to beat: validation loss (training loss without a validation split)."""
+    stale: int = 0
+    """Epochs since `best_val` last improved."""
+    from_best: bool = False
+    """Started a new stage from `best/` (the bar on its validation data is still to measure)."""
+
+
+def _initial_state(
+    trainer: Trainer, stores: Checkpoints, plan: StagePlan
+) -> tuple[TrainState, np.ndarray | None]:
+    """Fresh parameters for a new run; the latest checkpoint for an interrupted stage (with the
+    metrics row saved in it, if any); the best parameters so far for a new stage."""
     params, opt_state = trainer.init()
-    frames = jax.device_put(data.frames, trainer.replicated)
-    history = run.read_metrics()
-    start_epoch = stage["first_epoch"]
-    best_val = math.inf
-    if last_epoch >= start_epoch:  # an interrupted stage: continue exactly where it stopped
-        restored = _restore_latest(latest, last_epoch, params, opt_state)
-        params, opt_state = restored["params"], restored["opt_state"]
-        best_val = float(restored["best_val"])
-        if "row" in restored and all(row["epoch"] != last_epoch for row in history):
-            # killed after the checkpoint and before metrics.jsonl: its row is in the checkpoint
-            history.append(_row_from_array(restored["row"]))
-        log.info("continuing %s after epoch %d", out, last_epoch)
-    elif last_epoch and (best_epoch := best_store.latest_step()) is not None:
+    if plan.resumes_stage:  # an interrupted stage: continue exactly where it stopped
+        restored = restore_latest(stores.latest, plan.last_epoch, params, opt_state)
+        log.info("continuing after epoch %d", plan.last_epoch)
+        state = TrainState(restored["params"], restored["opt_state"], float(restored["best_val"]))
+        return state, restored.get("row")
+    if plan.last_epoch and (best_epoch := stores.best.latest_step()) is not None:
         # A new stage starts from the best policy so far (the one `eval` played and whose states
         # were relabelled), not from the last epoch, which noisy labels may have overfitted;
         # the optimizer starts afresh for the new data.
-        params = best_store.restore(best_epoch, {"params": params})["params"]
-        log.info("stage %d of %s starts from the best epoch %d", len(stages), out, best_epoch)
-        if val is not None:
-            # The starting policy is the bar on the new validation data: an epoch that does not
-            # beat it does not replace it, so a round of poor labels cannot make `best/` worse.
-            best_val = evaluate_split(trainer, params, frames, val, config.batch_size, soft, pool)[
-                0
-            ]
-            stage["start_val_loss"] = best_val
-            run.write_settings(settings)
-    start_epoch = last_epoch + 1
-    history = [row for row in history if row["epoch"] <= last_epoch]
-    final_epoch = stage["first_epoch"] + config.epochs - 1
-    steps_per_epoch = train.n_samples // config.batch_size
-    k = min(config.steps_per_call, steps_per_epoch)
-    full_calls, single_steps = divmod(steps_per_epoch, k)
-    calls = full_calls + single_steps
-    stale = _epochs_since_best(
-        [row for row in history if row.get("stage", 1) == len(stages)],
-        stage.get("start_val_loss", math.inf),
-    )
-    results: list[EpochMetrics] = []
-    labels = train.labels(soft, pool)
-    board = MetricsBoard(out)
-    try:
-        for epoch in range(start_epoch, final_epoch + 1):
-            if config.patience and stale >= config.patience:
-                log.info("early stop: %d epochs without a better validation loss", stale)
-                break
-            on_event(EpochStarted(epoch, calls, final_epoch))
-            order = np.random.default_rng([config.seed, epoch]).permutation(train.n_samples)
-            order = order[: steps_per_epoch * config.batch_size]
-            batches = [
-                *order[: full_calls * k * config.batch_size].reshape(
-                    full_calls, k, config.batch_size
-                ),
-                *order[full_calls * k * config.batch_size :].reshape(
-                    single_steps, 1, config.batch_size
-                ),
-            ]
-            started = time.perf_counter()
-            losses, accuracies, weights = [], [], []
-            for rows in batches:
-                params, opt_state, loss, accuracy = trainer.train_calls(
-                    params, opt_state, frames, train.stacks[rows], labels[rows]
-                )
-                losses.append(loss)
-                accuracies.append(accuracy)
-                weights.append(rows.shape[0])
-                on_event(CallDone(epoch, float(loss)))
-            train_loss = float(np.average([float(x) for x in losses], weights=weights))
-            seconds = time.perf_counter() - started
-            val_loss = val_accuracy = None
-            if val is not None:
-                val_loss, val_accuracy = evaluate_split(
-                    trainer, params, frames, val, config.batch_size, soft, pool
-                )
-            metrics = EpochMetrics(
-                epoch=epoch,
-                train_loss=train_loss,
-                train_accuracy=float(np.average([float(x) for x in accuracies], weights=weights)),
-                val_loss=val_loss,
-                val_accuracy=val_accuracy,
-                samples_per_second=steps_per_epoch * config.batch_size / seconds,
-                seconds=seconds,
-            )
-            score = val_loss if val_loss is not None else train_loss
-            if score < best_val:
-                best_val = score
-                stale = 0
-                best_store.save(epoch, {"params": params})
-            else:
-                stale += 1
-            row = {**dataclasses.asdict(metrics), "stage": len(stages)}
-            latest.save(
-                epoch,
-                {
-                    "params": params,
-                    "opt_state": opt_state,
-                    "best_val": np.float64(best_val),
-                    "row": _row_to_array(row),  # saved with the state: no kill can lose it
-                },
-            )
-            history.append(row)
-            run.write_metrics(history)
-            board.add_epoch(history[-1])
-            results.append(metrics)
-            on_event(metrics)
-    finally:
-        best_epoch = best_store.latest_step()
-        board.close()
-        latest.close()
-        best_store.close()
-    from fil_learn.plots import plot_history
+        params = stores.best.restore(best_epoch, {"params": params})["params"]
+        log.info("stage %d starts from the best epoch %d", plan.number, best_epoch)
+        return TrainState(params, opt_state, from_best=True), None
+    return TrainState(params, opt_state), None
 
-    title = f"{data.game}: behaviour cloning"
-    plot_history(history, run.plot_file, title, data.n_actions, best_epoch)
+
+@dataclass(frozen=True)
+class Epochs:
+    """What every epoch of a fit uses: the jitted steps, the frames on the device, the splits.
+
+    An epoch runs `steps_per_call` steps per jitted call, and the steps that do not fill a
+    call one by one: two shapes, each compiled once.
+    """
+
+    trainer: Trainer
+    frames: jax.Array
+    train: Demonstrations
+    val: Demonstrations | None
+    config: FitConfig
+
+    @property
+    def soft(self) -> bool:
+        """Fit the swarm's visit shares, not one action."""
+        return self.config.target == "visits"
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        return self.train.labels(self.soft, self.config.equivalent)
+
+    @property
+    def steps(self) -> int:
+        """Steps per epoch (the last partial batch is dropped: shapes never change)."""
+        return self.train.n_samples // self.config.batch_size
+
+    @property
+    def calls(self) -> int:
+        full_calls, single_steps = divmod(self.steps, self._steps_per_call)
+        return full_calls + single_steps
+
+    @property
+    def _steps_per_call(self) -> int:
+        return min(self.config.steps_per_call, self.steps)
+
+    def batches(self, epoch: int) -> list[np.ndarray]:
+        """The epoch's sample order (seeded by seed and epoch) as (steps, batch) index arrays,
+        one a call."""
+        batch, k = self.config.batch_size, self._steps_per_call
+        full_calls, single_steps = divmod(self.steps, k)
+        order = np.random.default_rng([self.config.seed, epoch]).permutation(self.train.n_samples)
+        order = order[: self.steps * batch]
+        return [
+            *order[: full_calls * k * batch].reshape(full_calls, k, batch),
+            *order[full_calls * k * batch :].reshape(single_steps, 1, batch),
+        ]
+
+    def run(self, epoch: int, state: TrainState, on_event: Callable[[Event], None]) -> EpochMetrics:
+        """Train one epoch (updating `state`), then validate."""
+        started = time.perf_counter()
+        losses, accuracies, weights = [], [], []
+        for rows in self.batches(epoch):
+            state.params, state.opt_state, loss, accuracy = self.trainer.train_calls(
+                state.params,
+                state.opt_state,
+                self.frames,
+                self.train.stacks[rows],
+                self.labels[rows],
+            )
+            losses.append(loss)
+            accuracies.append(accuracy)
+            weights.append(rows.shape[0])
+            on_event(CallDone(epoch, float(loss)))
+        train_loss = float(np.average([float(x) for x in losses], weights=weights))
+        seconds = time.perf_counter() - started
+        val_loss, val_accuracy = self.validate(state.params)
+        return EpochMetrics(
+            epoch=epoch,
+            train_loss=train_loss,
+            train_accuracy=float(np.average([float(x) for x in accuracies], weights=weights)),
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            samples_per_second=self.steps * self.config.batch_size / seconds,
+            seconds=seconds,
+        )
+
+    def validate(self, params: Any) -> tuple[float | None, float | None]:
+        """Loss and accuracy on the validation split; None without one."""
+        if self.val is None:
+            return None, None
+        return evaluate_split(
+            self.trainer,
+            params,
+            self.frames,
+            self.val,
+            self.config.batch_size,
+            self.soft,
+            self.config.equivalent,
+        )
+
+
+@dataclass
+class Ledger:
+    """Where each finished epoch goes: `best/` when it beats the bar, the latest checkpoint (with
+    its metrics row, so that no kill can lose the row), metrics.jsonl and TensorBoard."""
+
+    run: RunDir
+    stores: Checkpoints
+    board: MetricsBoard
+    history: list[dict[str, Any]]
+    stage: int
+
+    def record(self, metrics: EpochMetrics, state: TrainState) -> None:
+        score = metrics.val_loss if metrics.val_loss is not None else metrics.train_loss
+        if score < state.best_val:
+            state.best_val = score
+            state.stale = 0
+            self.stores.best.save(metrics.epoch, {"params": state.params})
+        else:
+            state.stale += 1
+        row = {**dataclasses.asdict(metrics), "stage": self.stage}
+        checkpoint = {
+            "params": state.params,
+            "opt_state": state.opt_state,
+            "best_val": np.float64(state.best_val),
+            "row": row_to_array(row),
+        }
+        self.stores.latest.save(metrics.epoch, checkpoint)
+        self.history.append(row)
+        self.run.write_metrics(self.history)
+        self.board.add_epoch(row)
+
+
+def _train_epochs(
+    epochs: Epochs,
+    state: TrainState,
+    plan: StagePlan,
+    ledger: Ledger,
+    on_event: Callable[[Event], None],
+) -> list[EpochMetrics]:
+    """The plan's epochs, each recorded before the next, until done or out of patience."""
+    patience = epochs.config.patience
+    results: list[EpochMetrics] = []
+    for epoch in range(plan.first_new_epoch, plan.final_epoch + 1):
+        if patience and state.stale >= patience:
+            log.info("early stop: %d epochs without a better validation loss", state.stale)
+            break
+        on_event(EpochStarted(epoch, epochs.calls, plan.final_epoch))
+        metrics = epochs.run(epoch, state, on_event)
+        ledger.record(metrics, state)
+        results.append(metrics)
+        on_event(metrics)
     return results
 
 
-def _stages(
-    previous: dict[str, Any] | None,
-    datasets: list[str],
-    digests: list[str],
-    content: dict[str, int],
-    config: FitConfig,
-    last_epoch: int,
-    out: Path,
-) -> tuple[list[dict[str, Any]], str]:
-    """The run's training stages, the current one last, and what this call does, in words.
-
-    `fit` again on the same data continues the current stage up to `--epochs` (an interrupted
-    fit, or more epochs); on other data it starts a new stage of `--epochs` more epochs from the
-    best parameters, so each round fine-tunes the policy that played. Data is the same when its
-    content is: the files' checksums in order (`digests`), whatever paths name them; a file
-    that `fil-collect` appended to under the same name is new data (the seed notebook's loop
-    grows one file). Every stage keeps its own settings; a continued stage must keep those that
-    shape its training (`RESUME_SETTINGS`).
-    """
-    stages: list[dict[str, Any]] = list((previous or {}).get("stages", []))
-    if previous is not None and not stages:  # a run written before stages existed
-        stages = [{"datasets": previous["datasets"], "first_epoch": 1}]
-    fit_settings = dataclasses.asdict(config)
-    if not stages:
-        stage = _new_stage(datasets, digests, content, fit_settings, 1)
-        return [stage], f"new run {out}: {config.epochs} epoch(s)"
-    current = stages[-1]
-    same = (
-        current["data"] == digests
-        if "data" in current
-        else current["datasets"] == datasets and current.get("content", content) == content
-    )
-    if not same:
-        stage = _new_stage(datasets, digests, content, fit_settings, last_epoch + 1)
-        return [*stages, stage], (
-            f"{out} holds a fit on other data: stage {len(stages) + 1} trains "
-            f"{config.epochs} epoch(s) on this data from the best parameters so far"
-        )
-    done = last_epoch - current["first_epoch"] + 1
-    earlier = current.get("fit", previous.get("fit", {}) if previous else {})
-    changed = [k for k in RESUME_SETTINGS if k in earlier and earlier[k] != fit_settings[k]]
-    if changed and done > 0:
-        was = ", ".join(f"--{k.replace('_', '-')} {earlier[k]}" for k in changed)
-        raise ValueError(
-            f"{out} trained this data with {was}: give the same to continue it, or --force "
-            "to start a fresh run"
-        )
-    number = len(stages)
-    if config.epochs <= done:
-        return stages, (
-            f"{out} already trained stage {number} for {done} epoch(s) on this data "
-            f"(--epochs {config.epochs} is the stage's total): nothing to do; raise --epochs "
-            "to train more, or --force to start over"
-        )
-    stages[-1] = {**current, "epochs": config.epochs, "fit": fit_settings, "data": digests}
-    what = "continues" if done else "starts"
-    return stages, (
-        f"{out} {what} stage {number} on the same data: epochs {done + 1}-{config.epochs} "
-        f"of {config.epochs}"
-    )
-
-
-def _new_stage(
-    datasets: list[str],
-    digests: list[str],
-    content: dict[str, int],
-    fit_settings: dict[str, Any],
-    first_epoch: int,
-) -> dict[str, Any]:
-    return {
-        "datasets": datasets,
-        "data": digests,
-        "content": content,
-        "first_epoch": first_epoch,
-        "epochs": fit_settings["epochs"],
-        "fit": fit_settings,
-    }
-
-
-def _row_to_array(row: dict[str, Any]) -> np.ndarray:
-    """A metrics row as numbers (None as NaN), to be saved inside a checkpoint."""
-    values = [row[k] for k in (*METRIC_FIELDS, "stage")]
-    return np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
-
-
-def _row_from_array(values: np.ndarray) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for key, value in zip((*METRIC_FIELDS, "stage"), np.asarray(values).tolist(), strict=True):
-        row[key] = None if math.isnan(value) else value
-    row["epoch"], row["stage"] = int(row["epoch"]), int(row["stage"])
-    return row
-
-
-def _restore_latest(store: CheckpointStore, step: int, params: Any, opt_state: Any) -> Any:
-    """The training state of `step`, with its metrics row where the checkpoint has one
-    (checkpoints written before rows were saved in them restore without)."""
-    like = {"params": params, "opt_state": opt_state, "best_val": np.float64(0)}
-    try:
-        return store.restore(step, {**like, "row": np.zeros(len(METRIC_FIELDS) + 1, np.float64)})
-    except ValueError:  # orbax: the tree on disk has no "row"
-        return store.restore(step, like)
-
-
-def _epochs_since_best(history: list[dict[str, Any]], bar: float = math.inf) -> int:
-    best, stale = bar, 0
-    for row in history:
+def _epochs_since_best(history: list[dict[str, Any]], plan: StagePlan) -> int:
+    """Epochs of the current stage since one beat the stage's bar or the best before it (what
+    `--patience` counts, carried over a resumed stage)."""
+    best, stale = plan.stage.bar, 0
+    for row in (row for row in history if row.get("stage", 1) == plan.number):
         score = row["val_loss"] if row["val_loss"] is not None else row["train_loss"]
         if score < best:
             best, stale = score, 0
         else:
             stale += 1
     return stale
-
-
-def _check_resumable(
-    previous: dict[str, Any], data: Demonstrations, model: ModelConfig, out: Path
-) -> None:
-    if previous["game"] != data.game:
-        raise ValueError(
-            f"{out} is a {previous['game']} run, the data is {data.game}: choose another --out"
-        )
-    if previous["model"] != json.loads(json.dumps(dataclasses.asdict(model))):
-        raise ValueError(f"{out} holds a model of another shape: choose another --out")
-
-
-@dataclass(frozen=True)
-class BestPolicy:
-    """A run's best parameters, loaded: what `eval` plays and `export` writes."""
-
-    settings: dict[str, Any]
-    trainer: Trainer
-    params: Any
-    epoch: int
-
-    def forward(self, observations: np.ndarray) -> np.ndarray:
-        """(batch, 84, 84, 4) uint8 -> (batch, n_actions) logits, jitted."""
-        return np.asarray(self.trainer.forward(self.params, observations))
-
-    def model(self) -> NatureCNN:
-        """The network with these parameters (to read its weights)."""
-        return nnx.merge(self.trainer.graphdef, self.params)
-
-
-def load_best(run_dir: Path) -> BestPolicy:
-    """The run's settings and its best epoch's parameters (`best/`)."""
-    from fil_learn.policy import read_run_settings
-
-    settings = read_run_settings(run_dir)
-    model_settings = ModelConfig(
-        **{**settings["model"], "channels": tuple(settings["model"]["channels"])}
-    )
-    trainer = Trainer(NatureCNN(model_settings, nnx.Rngs(0)), optax.adam(1e-3))
-    params, _ = trainer.init()
-    store = CheckpointStore(run_dir, "best", keep=1)
-    step = store.latest_step()
-    if step is None:
-        store.close()
-        raise FileNotFoundError(
-            f"{run_dir} has no checkpoint yet: let `fil-learn fit` finish an epoch"
-        )
-    params = store.restore(step, {"params": params})["params"]
-    store.close()
-    return BestPolicy(settings, trainer, params, step)
-
-
-def load_policy(run_dir: Path) -> tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]:
-    """The run's settings and a jitted function from (batch, 84, 84, 4) uint8 to logits."""
-    best = load_best(run_dir)
-    return best.settings, best.forward

@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 
 import fil_learn
+from fil_learn.policy import run_frameskip
 
 VISITED_FORMAT = "fil-visited"
 VISITED_VERSION = 1
@@ -95,6 +96,32 @@ class VisitedRecorder:
         episode.terminations.append(terminated)
         episode.truncations.append(truncated)
         episode.lives.append(_ale(env).lives())
+
+    def write(
+        self,
+        path: Path,
+        run: dict[str, Any],
+        policy: str,
+        protocol: str,
+        epsilon: float,
+        temperature: float = 0.0,
+    ) -> None:
+        """Write the episodes played so far, with what `fil-collect relabel` needs to replay
+        them: the game, environment, frameskip and actions of the run (its run.json
+        settings), which policy played and how."""
+        header = {
+            "game": run["game"],
+            "env_id": run["env_id"],
+            "frameskip": run_frameskip(run),
+            "protocol": protocol,
+            "epsilon": epsilon,
+            "temperature": temperature,
+            "n_actions": run["n_actions"],
+            "action_meanings": run["action_meanings"],
+            "policy": policy,
+            "state_every": self.state_every,
+        }
+        write_visited(path, self.episodes, header)
 
 
 def _ale(env: Any) -> Any:
