@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fil_collect.collect import episode_seed, load_guide
+from fil_collect.collect import episode_seed
 from fil_collect.env import AtariEmulator, EnvConfig
 from fil_collect.games import resolve_game
-from fil_collect.guide import GuideConfig
+from fil_collect.guide import GuideConfig, load_guide
 from fil_collect.swarm import Swarm, SwarmConfig
 
 

@@ -173,3 +173,38 @@ def test_value_label_leaves_full_ties_unlabelled_and_breaks_other_ties_at_random
     assert _value_label(np.array([0.0, 5, 9, 9]), np.array([1, 1, 0, 0]), 0, rng) == 1
     picks = {_value_label(np.array([5.0, 5, 5, 1]), lives, 3, rng) for _ in range(64)}
     assert picks == {0, 1, 2}  # not always NOOP, the lowest index
+
+
+def test_guided_label_swarms_draw_from_the_policy_and_record_it(
+    tmp_path: Path, insistent_policy, sighted_policy
+) -> None:
+    """`relabel --policy`: every label swarm's walkers draw from the policy (one that always
+    presses RIGHT makes every label RIGHT), the file records which policy, and a policy for
+    another game is one line before any work."""
+    import dataclasses
+    import json
+
+    from fil_collect.guide import GuideConfig
+
+    visited = write_visited(tmp_path / "visited.h5", episodes=1)
+    policy = insistent_policy(tmp_path / "right.onnx", action=2)
+    guided = dataclasses.replace(
+        TINY, rule="best", guide=GuideConfig(policy, temperature=1.0, epsilon=0.0)
+    )
+    _relabel(visited, tmp_path / "guided.h5", guided)
+    _relabel(visited, tmp_path / "plain.h5", dataclasses.replace(TINY, rule="best"))
+    with h5py.File(tmp_path / "guided.h5") as g, h5py.File(tmp_path / "plain.h5") as p:
+        labels = g["episode_0/actions"][:]
+        assert set(labels[labels != NO_LABEL].tolist()) == {2}
+        plain = p["episode_0/actions"][:]
+        assert len(set(plain[plain != NO_LABEL].tolist())) > 1
+        settings = json.loads(g.attrs["config_json"])
+        assert settings["policy_epsilon"] == 0.0 and len(settings["policy_sha256"]) == 64
+    other = sighted_policy(tmp_path / "pong.onnx", game="Pong")
+    out = tmp_path / "other.h5"
+    result = CliRunner().invoke(
+        app, ["relabel", str(visited), "--out", str(out), "--walkers", "4", "--epochs", "2",
+              "--policy", str(other), "--quiet"],
+    )  # fmt: skip
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert not out.exists()

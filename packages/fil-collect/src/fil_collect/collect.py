@@ -20,7 +20,7 @@ from fil_collect.dataset import Compression, CompressionName
 from fil_collect.env import AtariEmulator, EnvConfig
 from fil_collect.format import SWARM_FORMAT_VERSION, EpisodeRecord, file_header
 from fil_collect.games import resolve_game
-from fil_collect.guide import GuideConfig, PolicyGuide
+from fil_collect.guide import GuideConfig, load_guide
 from fil_collect.jobs import EpisodeJobs
 from fil_collect.replay import check_return, expand, replay
 from fil_collect.swarm import Swarm, SwarmConfig, SwarmResult
@@ -155,13 +155,6 @@ def visit_shares(result: SwarmResult) -> np.ndarray:
     shares = result.visits / result.visits.sum(axis=1, keepdims=True)
     repeats = [step.dt for step in result.branch]
     return np.repeat(shares, repeats, axis=0).astype(np.float32)
-
-
-def load_guide(config: GuideConfig, emulator: AtariEmulator) -> PolicyGuide:
-    """The guide, checked against the game, action set and frameskip `emulator` plays."""
-    return PolicyGuide(
-        config, emulator.config.game.rom, emulator.n_actions, emulator.config.frameskip
-    )
 
 
 def dataset_header(config: CollectConfig) -> dict[str, Any]:

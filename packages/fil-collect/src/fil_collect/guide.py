@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fil_collect.env import AtariEmulator
 from fil_collect.games import name_key
 from fil_collect.observation import OBS_SIZE
 
@@ -134,6 +135,19 @@ class PolicyGuide:
         cdf = np.cumsum(self.probabilities(stacks), axis=1)
         draws = rng.random(stacks.shape[0])[:, None] * cdf[:, -1:]
         return np.minimum((draws >= cdf).sum(axis=1), cdf.shape[1] - 1)
+
+
+def load_guide(config: GuideConfig, emulator: AtariEmulator) -> PolicyGuide:
+    """The guide, checked against the game, action set and frameskip `emulator` plays."""
+    return PolicyGuide(
+        config, emulator.config.game.rom, emulator.n_actions, emulator.config.frameskip
+    )
+
+
+def stack_rows(step: int) -> np.ndarray:
+    """Rows of an episode's observations that make the policy's view before `step`: frames
+    step-3..step, the first one repeated before the episode starts (as fil-learn stacks)."""
+    return np.maximum(np.arange(step - STACK + 1, step + 1), 0)
 
 
 def empty_stacks(n: int) -> np.ndarray:

@@ -37,8 +37,9 @@ from fil_collect.format import (
     visited_header,
 )
 from fil_collect.games import Game, resolve_game
+from fil_collect.guide import GuideConfig, PolicyGuide, load_guide, stack_rows
 from fil_collect.jobs import EpisodeJobs
-from fil_collect.swarm import Swarm, SwarmConfig
+from fil_collect.swarm import Swarm, SwarmConfig, SwarmResult
 from fil_collect.workers import EpisodeProgress, TaskProgress, local_workers
 
 Rule = Literal["vote", "best", "value"]
@@ -83,9 +84,14 @@ class RelabelConfig:
     learner's own move when it is among the best (see `_value_label`)."""
     seed: int = 0
     """Seeds each label's swarm together with the episode and step."""
+    guide: GuideConfig | None = None
+    """A policy the label swarms' walkers draw from (expert iteration's relabel): each swarm
+    starts from the learner's own 4 observations of the state it labels."""
 
     def validate(self) -> None:
         self.swarm.validate()
+        if self.guide is not None:
+            self.guide.validate()
         if self.every < 1:
             raise ValueError(f"--every must be at least 1, got {self.every}")
         if self.max_labels is not None and self.max_labels < 1:
@@ -106,6 +112,7 @@ class RelabelConfig:
             "rule": self.rule,
             "seed": self.seed,
             **{f"swarm.{k}": v for k, v in asdict(self.swarm).items()},
+            **({} if self.guide is None else self.guide.settings()),
         }
 
 
@@ -128,29 +135,50 @@ class Label:
     emulator_frames: int
 
 
+@dataclass(frozen=True)
+class LabelSearch:
+    """What every label swarm of one episode shares: the emulators, the settings and the
+    guiding policy (None: uniform draws)."""
+
+    emulators: list[AtariEmulator]
+    config: RelabelConfig
+    guide: PolicyGuide | None = None
+
+    def run(
+        self,
+        state: ALEState,
+        rng: np.random.Generator,
+        stack: np.ndarray,
+        first_action: int | None = None,
+    ) -> SwarmResult:
+        """One label swarm from `state`, whose observation (for a guide) is `stack`."""
+        swarm = Swarm(self.emulators, self.config.swarm, rng, self.guide)
+        return swarm.run(state, first_action=first_action, root_stack=stack)
+
+
 def label_state(
-    emulators: list[AtariEmulator],
+    search: LabelSearch,
     state: ALEState,
-    config: RelabelConfig,
+    stack: np.ndarray,
     rng: np.random.Generator,
     learner_action: int,
 ) -> Label:
-    """Ask short swarms from `state` what to do there."""
-    if config.rule == "value":
-        return _label_by_value(emulators, state, config, rng, learner_action)
-    result = Swarm(emulators, config.swarm, rng).run(state)
-    action = result.decision() if config.rule == "vote" else result.best_root
+    """Ask short swarms from `state` (seen as `stack`) what to do there."""
+    if search.config.rule == "value":
+        return _label_by_value(search, state, stack, rng, learner_action)
+    result = search.run(state, rng, stack)
+    action = result.decision() if search.config.rule == "vote" else result.best_root
     return Label(action, {"votes": result.root_votes.astype(np.int32)}, result.emulator_frames)
 
 
 def _label_by_value(
-    emulators: list[AtariEmulator],
+    search: LabelSearch,
     state: ALEState,
-    config: RelabelConfig,
+    stack: np.ndarray,
     rng: np.random.Generator,
     learner_action: int,
 ) -> Label:
-    n_actions = emulators[0].n_actions
+    n_actions = search.emulators[0].n_actions
     scores = np.zeros(n_actions, dtype=np.float64)
     lives = np.zeros(n_actions, dtype=np.int32)
     frames = 0
@@ -159,7 +187,7 @@ def _label_by_value(
     continuation_seed = int(rng.integers(2**63))
     for action in range(n_actions):
         swarm_rng = np.random.default_rng(continuation_seed)
-        result = Swarm(emulators, config.swarm, swarm_rng).run(state, first_action=action)
+        result = search.run(state, swarm_rng, stack, first_action=action)
         scores[action] = result.score
         # a first move after which every walker reaches game over is the worst there is
         lives[action] = -1 if result.stop_reason == "all walkers dead" else result.best_lives
@@ -249,6 +277,8 @@ def _label_steps(
     config = task.config
     env = EnvConfig(resolve_game(task.game), frameskip=task.frameskip)
     emulators = [AtariEmulator(env, seed=0) for _ in range(config.swarm.n_walkers)]
+    guide = None if config.guide is None else load_guide(config.guide, emulators[0])
+    search = LabelSearch(emulators, config, guide)
     steps, n_actions = visited.played.length, emulators[0].n_actions
     labels = _Labels(np.full(steps, NO_LABEL, dtype=np.int64), {}, 0)
     state_of = {step: position for position, step in enumerate(visited.state_steps.tolist())}
@@ -256,7 +286,8 @@ def _label_steps(
         state = state_from_bytes(visited.states[state_of[step]].tobytes())
         rng = np.random.default_rng([config.seed, task.episode, step])
         learner_action = int(visited.played.actions[step])
-        label = label_state(emulators, state, config, rng, learner_action)
+        stack = visited.played.observations[stack_rows(step)]
+        label = label_state(search, state, stack, rng, learner_action)
         labels.actions[step] = label.action
         for name, values in label.evidence.items():
             shape = (steps, n_actions)
@@ -332,14 +363,20 @@ class Relabelling(EpisodeJobs[LabelsWritten]):
         epochs: int,
         max_dt: int,
         life_loss_is_death: bool,
+        policy: Path | None = None,
+        policy_temperature: float = GuideConfig.temperature,
+        policy_epsilon: float = GuideConfig.epsilon,
         **config: Any,
     ) -> Relabelling:
         """The run the command-line options describe (`config`: `RelabelConfig` fields)."""
         swarm = label_swarm(walkers, epochs, max_dt, life_loss_is_death)
+        guide = None
+        if policy is not None:
+            guide = GuideConfig(policy, temperature=policy_temperature, epsilon=policy_epsilon)
         return cls(
             visited,
             out_path,
-            RelabelConfig(swarm=swarm, **config),
+            RelabelConfig(swarm=swarm, guide=guide, **config),
             local_workers(workers, ray),
             Compression(),
             force=force,
@@ -350,6 +387,9 @@ class Relabelling(EpisodeJobs[LabelsWritten]):
         """Read after the runner's checks: the visited file says the game and the rate."""
         self.source = visited_header(self.visited)
         self.game = resolve_game(self.source.game)
+        if self.config.guide is not None:  # a policy for another game fails before any work
+            env = EnvConfig(self.game, frameskip=self.source.frameskip)
+            load_guide(self.config.guide, AtariEmulator(env, seed=0))
         return relabel_header(self.config, self.source, self.game)
 
     def plan(self, existing: set[int]) -> list[int]:
