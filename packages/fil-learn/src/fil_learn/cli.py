@@ -134,8 +134,8 @@ def fit(
         Equivalent,
         typer.Option(
             help="Actions the data marks as leading to the same emulator state (format v4): "
-            "inclusive fits the member pressing the most buttons; pool fits the class; ignore "
-            "fits the drawn action."
+            "ignore fits the drawn action; inclusive the member pressing the most buttons; "
+            "pool the class."
         ),
     ] = FitConfig.equivalent,
     cpu_devices: Annotated[

@@ -119,7 +119,7 @@ class LoopConfig:
     """`exit`: which policy guides a round's swarm, `best` (the best round evaluation so far)
     or `last` (the previous round's). With `best`, a round whose policy got worse does not
     guide the next one, so a collapse does not feed on itself."""
-    equivalent: str = "inclusive"
+    equivalent: str = "ignore"
     """Every fit's `--equivalent` (how actions that lead to the same state are fitted)."""
     window: int = 0
     """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
