@@ -184,3 +184,25 @@ def test_the_spec_example_runs_with_onnxruntime_alone(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("SpaceInvaders [")
+
+
+def test_eval_temperature_draws_from_the_softmax_and_zero_is_greedy() -> None:
+    """`eval --temperature T`: T = 0 plays the most likely action, T > 0 draws from
+    softmax(logits / T); a negative or infinite T is refused."""
+    import math
+
+    import numpy as np
+    import pytest
+
+    from fil_learn.evaluate import EvalConfig, choose_action
+
+    rng = np.random.default_rng(0)
+    logits = np.array([0.0, math.log(3.0), -50.0])
+    assert all(choose_action(logits, 0.0, rng) == 1 for _ in range(20))
+    draws = np.array([choose_action(logits, 1.0, rng) for _ in range(4000)])
+    assert abs(np.mean(draws == 1) - 0.75) < 0.03 and not (draws == 2).any()
+    hot = np.array([choose_action(logits, 1000.0, rng) for _ in range(3000)])
+    assert abs(np.mean(hot == 2) - 1 / 3) < 0.05  # a high temperature is near uniform
+    for bad in (-1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="--temperature"):
+            EvalConfig(temperature=bad).validate()
