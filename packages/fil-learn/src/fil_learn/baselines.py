@@ -8,6 +8,7 @@ uniformly random actions, through the same `evaluate` as a trained policy.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -68,7 +69,7 @@ def measure(
             on_episode=lambda i, r, n, m=meaning: on_episode(m, i, r, n),
         )
         results[meaning] = report.summary()
-    randomly = EvalConfig(config.protocol, config.episodes, 1.0, config.seed, config.max_steps)
+    randomly = dataclasses.replace(config, epsilon=1.0)
     random_report = evaluate(
         constant_policy(0, len(meanings)),
         env_id,

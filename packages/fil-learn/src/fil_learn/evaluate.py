@@ -36,14 +36,15 @@ class EvalConfig:
     episodes: int = 10
     epsilon: float = 0.0
     """Probability of a uniformly random action at each step; 0 plays greedily."""
-    temperature: float = 0.0
-    """0 plays the policy's most likely action; T > 0 draws from softmax(logits / T). A policy
-    cloned from a stochastic teacher (the swarm's visit shares) is a distribution: drawing from
-    it keeps the teacher's variety where greedy play repeats one button."""
     seed: int = 0
     """Episode i resets with seed + i."""
     max_steps: int | None = None
     """Stop an episode after this many agent steps (for quick checks; None plays to the end)."""
+    temperature: float = 0.0
+    """0 plays the policy's most likely action; T > 0 draws from softmax(logits / T). A policy
+    cloned from a stochastic teacher (the swarm's visit shares) is a distribution: drawing from
+    it keeps the teacher's variety where greedy play repeats one button (measured on
+    SpaceInvaders: greedy plays better; results/README.md)."""
 
     def validate(self) -> None:
         if self.protocol not in PROTOCOLS:
