@@ -9,7 +9,7 @@ import pytest
 
 from fil_collect.collect import CollectConfig, Collection, collect_episode, dataset_header
 from fil_collect.dataset import Compression, DatasetWriter
-from fil_collect.format import DatasetError, open_dataset
+from fil_collect.format import FORMAT_VERSION, DatasetError, open_dataset
 from fil_collect.swarm import SwarmConfig
 
 
@@ -21,7 +21,7 @@ def test_written_file_follows_the_spec(tiny_config: CollectConfig, tmp_path: Pat
     path = tmp_path / "ds.h5"
     written = _collect(tiny_config, path, 2)
     with h5py.File(path, "r") as f:
-        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] == 3
+        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] == 4
         assert f.attrs["game"] == "SpaceInvaders" and f.attrs["env_id"] == "ALE/SpaceInvaders-v5"
         assert list(f.attrs["action_meanings"]) == [
             "NOOP",
@@ -105,9 +105,24 @@ def test_a_newer_format_version_is_refused(tiny_config: CollectConfig, tmp_path:
     path = tmp_path / "ds.h5"
     _collect(tiny_config, path, 1)
     with h5py.File(path, "a") as f:
-        f.attrs["format_version"] = 4
-    with pytest.raises(DatasetError, match=r"format version 4.*upgrade"):
+        f.attrs["format_version"] = FORMAT_VERSION + 1
+    with pytest.raises(DatasetError, match=rf"format version {FORMAT_VERSION + 1}.*upgrade"):
         _collect(tiny_config, path, 1)
+
+
+def test_episodes_of_another_version_are_not_appended(
+    tiny_config: CollectConfig, tmp_path: Path
+) -> None:
+    """A version 3 file (no `action_classes`) is not topped up with version 4 episodes: a file
+    holds one version, so a reader can trust its attribute."""
+    path = tmp_path / "ds.h5"
+    _collect(tiny_config, path, 1)
+    with h5py.File(path, "a") as f:
+        f.attrs["format_version"] = 3
+    with pytest.raises(DatasetError, match="is format version 3 and new episodes would be 4"):
+        _collect(tiny_config, path, 2)
+    with open_dataset(path) as dataset:
+        assert len(dataset.names()) == 1
 
 
 def test_a_failed_append_leaves_the_file_as_it_was(

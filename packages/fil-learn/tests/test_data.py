@@ -63,7 +63,7 @@ def test_more_data_never_moves_a_training_episode_into_validation(tmp_path: Path
         (lambda p: p, "does not exist"),
         (lambda p: (p.write_text("hello"), p)[1], "not a fil dataset: not an HDF5 file"),
         (lambda p: (h5py.File(p, "w").close(), p)[1], "not a fil dataset"),
-        (lambda p: write_dataset(p, version=4), "format version 4.*upgrade fil-learn"),
+        (lambda p: write_dataset(p, version=5), "format version 5.*upgrade fil-learn"),
     ],
 )
 def test_bad_files_say_what_is_wrong(tmp_path: Path, make, message: str) -> None:
