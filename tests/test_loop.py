@@ -59,12 +59,11 @@ def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
     )
     assert "8 states examined, 8 labelled (1.000), in 1 file(s)" in stats.stdout
     assert "mean share of walkers on the winning first action" in stats.stdout
+    mixed = [str(work / "relabel-0.h5"), str(work / "demos.h5")]
     wrong = subprocess.run(
-        [sys.executable, "-m", "fil_learn", "label-stats", str(work / "demos.h5")],
-        capture_output=True,
-        text=True,
+        [sys.executable, "-m", "fil_learn", "label-stats", *mixed], capture_output=True, text=True
     )
-    assert wrong.returncode == 2 and "not relabelled ones" in wrong.stderr
+    assert wrong.returncode == 2 and "give relabelled files alone" in wrong.stderr
     assert rounds[1]["samples"] == rounds[0]["samples"] + labelled
     assert rounds[1]["emulator_frames"] > rounds[0]["emulator_frames"]
     stages = json.loads((work / "run" / "run.json").read_text())["stages"]

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Plain behaviour cloning on 32 SpaceInvaders swarm demonstrations (16 walkers, 600 epochs,
+# seed 0; format v4, so every step says which actions were equivalent), fitted on the visit
+# shares three ways (--equivalent ignore | inclusive | pool), 8 epochs each, then 30 episodes
+# under v5 (and noop30 for the default). About 40 minutes of 2 cores.
+# Usage: bash results/bc_equivalent.sh [OUT] [EQUIVALENT...]
+set -euo pipefail
+out=${1:-runs/bc-equivalent}
+shift $(($# < 1 ? $# : 1))
+variants=("${@:-ignore inclusive pool}")
+mkdir -p "$out"
+uv run fil-collect --game SpaceInvaders --out "$out/demos.h5" --episodes 32 --walkers 16 \
+    --epochs 600 --seed 0 --workers 2 --quiet
+uv run fil-learn label-stats "$out/demos.h5" | tee "$out/label-stats.txt"
+for equivalent in ${variants[*]}; do
+    run=$out/fit-$equivalent
+    uv run fil-learn fit "$out/demos.h5" --out "$run" --epochs 8 --batch-size 128 --seed 0 \
+        --target visits --equivalent "$equivalent" --quiet
+    uv run fil-learn eval "$run" --episodes 30 --seed 10000 --protocol v5 \
+        --json "$run-v5.json" --quiet
+done
+uv run fil-learn eval "$out/fit-ignore" --episodes 30 --seed 10000 --protocol noop30 \
+    --json "$out/fit-ignore-noop30.json" --quiet
