@@ -37,7 +37,7 @@ def label_stats(paths: Sequence[Path]) -> list[str]:
 
 def class_stats(paths: Sequence[Path]) -> list[str]:
     """How the actions of swarm episodes split into classes of equivalent actions."""
-    classes, played, meanings = [], [], ()
+    classes, played, shares, meanings = [], [], [], ()
     for path in paths:
         with open_dataset(path) as dataset:
             meanings = tuple(dataset.attrs["action_meanings"])
@@ -49,6 +49,7 @@ def class_stats(paths: Sequence[Path]) -> list[str]:
                     )
                 classes.append(episode.read("action_classes"))
                 played.append(episode.actions)
+                shares.append(episode.read("visit_shares"))
     c, a = np.concatenate(classes), np.concatenate(played)
     if not c.size:
         raise ValueError("no steps in the given files")
@@ -61,6 +62,13 @@ def class_stats(paths: Sequence[Path]) -> list[str]:
         f"every action different: {np.mean(outcomes == c.shape[1]):.3f}; every action the "
         f"same: {np.mean(outcomes == 1):.3f}",
     ]
+    v = np.concatenate(shares)
+    contested = v.max(axis=1) < 1.0 - 1e-6
+    lines.append(
+        f"visit shares one-hot (one child explored): {1 - contested.mean():.3f} of the steps; "
+        "elsewhere their most likely action is the drawn one at "
+        f"{np.mean(v[contested].argmax(axis=1) == a[contested]):.3f}"
+    )
     partitions, counts = np.unique(c, axis=0, return_counts=True)
     for i in np.argsort(-counts)[:3]:
         groups = [
