@@ -110,6 +110,27 @@ def test_bc_mode_adds_swarm_episodes_and_trains_on_them(tmp_path: Path) -> None:
     assert not list(work.glob("relabel-*.h5"))
 
 
+def test_dagger_with_guided_relabel_hands_the_round_policy_to_the_label_swarms(
+    tmp_path: Path,
+) -> None:
+    """`--guided-relabel`: the states round 0's policy visited are labelled by swarms that draw
+    from that same policy (recorded in the relabelled file's settings)."""
+    import hashlib
+
+    work = tmp_path / "guided-dagger"
+    done = _loop(
+        work, "--guided-relabel", "--policy-epsilon", "0.5", "--final-episodes", "0",
+        "--baseline-episodes", "0",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    policy = work / "policies" / "round-0" / "policy.onnx"
+    with h5py.File(work / "relabel-0.h5") as f:
+        settings = json.loads(f.attrs["config_json"])
+        assert sum(n.startswith("episode_") for n in f) == 2
+    assert settings["policy_sha256"] == hashlib.sha256(policy.read_bytes()).hexdigest()
+    assert settings["policy_epsilon"] == 0.5
+
+
 def test_help_lists_every_choice() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "fil_learn", "loop", "--help"],

@@ -618,6 +618,13 @@ def loop(
         int,
         typer.Option(help="exit: train on the last N rounds of guided episodes (0: all)."),
     ] = LoopConfig.window,
+    guided_relabel: Annotated[
+        bool,
+        typer.Option(
+            help="dagger: the label swarms draw from the policy whose states they label "
+            "(--policy-temperature, --policy-epsilon)."
+        ),
+    ] = LoopConfig.guided_relabel,
     equivalent: Annotated[
         Equivalent, typer.Option(help="Every fit's --equivalent.")
     ] = FitConfig.equivalent,
@@ -658,6 +665,7 @@ def loop(
         policy_epsilon_step=policy_epsilon_step,
         guide=guide.value,
         window=window,
+        guided_relabel=guided_relabel,
         equivalent=equivalent,
     )
     with user_errors():

@@ -4,7 +4,8 @@ Every stage is a command run as a subprocess: `fil-collect` (the `fil-learn[loop
 imported) for swarm demonstrations and relabelling, `fil-learn` itself for fit, eval, export and
 baselines. Each stage stays rerunnable alone and the loop adds only bookkeeping. Modes:
 - `dagger`: round 0 collects swarm demonstrations; every later round relabels the states the
-  last policy visited with short swarms (`fil-collect relabel`) and fine-tunes on them.
+  last policy visited with short swarms (`fil-collect relabel`, guided by that policy with
+  `guided_relabel`) and fine-tunes on them.
 - `bc`: the seed notebook's loop; every later round adds more swarm episodes instead.
 - `exit` (expert iteration): every later round collects new swarm episodes with the last
   round's policy guiding the walkers (`fil-collect --policy`), and fine-tunes on them, against
@@ -119,6 +120,9 @@ class LoopConfig:
     """`exit`: which policy guides a round's swarm, `best` (the best round evaluation so far)
     or `last` (the previous round's). With `best`, a round whose policy got worse does not
     guide the next one, so a collapse does not feed on itself."""
+    guided_relabel: bool = False
+    """`dagger`: the label swarms draw from the policy whose states they label
+    (`fil-collect relabel --policy`, at `policy_temperature` and `policy_epsilon`)."""
     equivalent: str = "ignore"
     """Every fit's `--equivalent` (how actions that lead to the same state are fitted)."""
     window: int = 0
@@ -321,13 +325,21 @@ class Loop:
         return json.loads(result.read_text())
 
     def relabel(self, round_index: int) -> None:
-        """Label the states round `round_index`'s policy visited (continues a partial file)."""
+        """Label the states round `round_index`'s policy visited (continues a partial file);
+        with `guided_relabel`, that policy also guides the label swarms."""
         c = self.config
+        guide: list[object] = []
+        if c.guided_relabel:
+            guide = [
+                "--policy", self.policy_onnx(round_index),
+                "--policy-temperature", c.policy_temperature,
+                "--policy-epsilon", c.policy_epsilon,
+            ]  # fmt: skip
         self.collect(
             "relabel", self.visited(round_index), "--out", self.relabelled(round_index),
             "--walkers", c.label_walkers, "--epochs", c.label_epochs,
             "--max-labels", c.max_labels, "--rule", c.rule, "--seed", c.seed,
-            *self.workers(), "--quiet",
+            *guide, *self.workers(), "--quiet",
         )  # fmt: skip
 
     def baselines(self) -> dict[str, Any] | None:
