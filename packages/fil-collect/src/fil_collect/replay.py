@@ -9,6 +9,8 @@ score: if it does not, the emulator was not deterministic and the data would be 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from ale_py import ALEState
 
@@ -53,39 +55,71 @@ def replay(
     pool = PooledFrames(frameskip)
     pool.on_reset(emulator)
     steps = actions.shape[0]
-    observations = np.empty((steps + 1, OBS_SIZE, OBS_SIZE), dtype=np.uint8)
-    observations[0] = pool.observation()
-    raw = np.empty((steps + 1, 210, 160, 3), dtype=np.uint8) if raw_frames else None
-    if raw is not None:
-        raw[0] = emulator.rgb()
-    rewards = np.zeros(steps, dtype=np.float64)
-    terminations = np.zeros(steps, dtype=bool)
-    truncations = np.zeros(steps, dtype=bool)
-    lives = np.empty(steps + 1, dtype=np.int32)
-    lives[0] = emulator.lives()
-    equivalent = np.empty((steps, emulator.n_actions), dtype=np.int8) if classes else None
+    record = _Recording.start(emulator, pool, steps, raw_frames, classes)
     for t in range(steps):
         if emulator.ended():
             raise ReplayMismatchError(f"the replayed game ended before step {t} of {steps}")
-        if equivalent is not None:
-            equivalent[t] = equivalent_actions(emulator, frameskip)
+        if record.classes is not None:
+            record.classes[t] = equivalent_actions(emulator, frameskip)
         action = int(actions[t])
         for frame in range(frameskip):
-            rewards[t] += emulator.act_frame(action)
+            record.rewards[t] += emulator.act_frame(action)
             if emulator.ended():
                 break
             pool.on_frame(emulator, frame)
-        observations[t + 1] = pool.observation()
-        if raw is not None:
-            raw[t + 1] = emulator.rgb()
-        lives[t + 1] = emulator.lives()
-        terminations[t] = emulator.terminated()
-        truncations[t] = emulator.truncated()
-    if steps and not (terminations[-1] or truncations[-1]):
-        truncations[-1] = True
-    return Demonstration(
-        observations, actions, rewards, terminations, truncations, lives, raw, equivalent
-    )
+        record.after_step(t, emulator, pool)
+    return record.demonstration(actions)
+
+
+@dataclass
+class _Recording:
+    """The arrays of a replayed episode, filled step by step."""
+
+    observations: np.ndarray
+    raw: np.ndarray | None
+    rewards: np.ndarray
+    terminations: np.ndarray
+    truncations: np.ndarray
+    lives: np.ndarray
+    classes: np.ndarray | None
+
+    @classmethod
+    def start(
+        cls, emulator: AtariEmulator, pool: PooledFrames, steps: int, raw: bool, classes: bool
+    ) -> _Recording:
+        """Empty arrays for `steps` steps, with row 0 (the reset state) filled in."""
+        record = cls(
+            observations=np.empty((steps + 1, OBS_SIZE, OBS_SIZE), dtype=np.uint8),
+            raw=np.empty((steps + 1, 210, 160, 3), dtype=np.uint8) if raw else None,
+            rewards=np.zeros(steps, dtype=np.float64),
+            terminations=np.zeros(steps, dtype=bool),
+            truncations=np.zeros(steps, dtype=bool),
+            lives=np.empty(steps + 1, dtype=np.int32),
+            classes=np.empty((steps, emulator.n_actions), dtype=np.int8) if classes else None,
+        )
+        record.observations[0] = pool.observation()
+        if record.raw is not None:
+            record.raw[0] = emulator.rgb()
+        record.lives[0] = emulator.lives()
+        return record
+
+    def after_step(self, t: int, emulator: AtariEmulator, pool: PooledFrames) -> None:
+        """What step `t` produced: the next observation, lives and how the episode stands."""
+        self.observations[t + 1] = pool.observation()
+        if self.raw is not None:
+            self.raw[t + 1] = emulator.rgb()
+        self.lives[t + 1] = emulator.lives()
+        self.terminations[t] = emulator.terminated()
+        self.truncations[t] = emulator.truncated()
+
+    def demonstration(self, actions: np.ndarray) -> Demonstration:
+        """The episode; one cut off before game over ends with a truncation."""
+        if actions.size and not (self.terminations[-1] or self.truncations[-1]):
+            self.truncations[-1] = True
+        return Demonstration(
+            self.observations, actions, self.rewards, self.terminations, self.truncations,
+            self.lives, self.raw, self.classes,
+        )  # fmt: skip
 
 
 def equivalent_actions(emulator: AtariEmulator, frames: int) -> np.ndarray:

@@ -522,6 +522,7 @@ def baselines(
 
 @app.command()
 def loop(
+    ctx: typer.Context,
     game: Annotated[str, typer.Option(help="Game, e.g. SpaceInvaders.")],
     workdir: Annotated[
         Path | None,
@@ -635,39 +636,14 @@ def loop(
     WORKDIR/rounds.md, rounds.json, score.png (with random, best constant action, human and
     round-0 reference lines) and policies/round-K/policy.onnx.
     """
+    config = LoopConfig.from_options(**ctx.params)
+    _run_loop(config)
+
+
+def _run_loop(config: LoopConfig) -> None:
+    """Run the loop, turning a failed stage or Ctrl-C into one line that says how to go on."""
     from fil_learn.loop import run_loop
 
-    config = LoopConfig(
-        game=game,
-        workdir=workdir or Path("runs") / f"loop-{game.lower()}-{mode.value}",
-        rounds=rounds,
-        mode=mode.value,
-        episodes=episodes,
-        walkers=walkers,
-        swarm_epochs=swarm_epochs,
-        epochs=epochs,
-        batch_size=batch_size,
-        eval_episodes=eval_episodes,
-        state_every=state_every,
-        max_labels=max_labels,
-        label_walkers=label_walkers,
-        label_epochs=label_epochs,
-        rule=rule.value,
-        keep_demos=keep_demos,
-        final_episodes=final_episodes,
-        baseline_episodes=baseline_episodes,
-        eval_max_steps=eval_max_steps,
-        workers=workers,
-        seed=seed,
-        target=target.value,
-        policy_temperature=policy_temperature,
-        policy_epsilon=policy_epsilon,
-        policy_epsilon_step=policy_epsilon_step,
-        guide=guide.value,
-        window=window,
-        guided_relabel=guided_relabel,
-        equivalent=equivalent,
-    )
     with user_errors():
         try:
             run_loop(

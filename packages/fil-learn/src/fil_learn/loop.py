@@ -129,6 +129,14 @@ class LoopConfig:
     """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
     episodes (0: all of them), so the policy's earlier, weaker choices fade out of the data."""
 
+    @classmethod
+    def from_options(cls, workdir: Path | None, **options: Any) -> LoopConfig:
+        """The loop the command-line options describe: choices as their values, the work
+        folder runs/loop-GAME-MODE unless one is given."""
+        values = {k: v.value if isinstance(v, StrEnum) else v for k, v in options.items()}
+        folder = workdir or Path("runs") / f"loop-{values['game'].lower()}-{values['mode']}"
+        return cls(workdir=folder, **values)
+
     def validate(self) -> None:
         """Every count that must be positive, checked before any work starts."""
         at_least_one = (
