@@ -279,7 +279,7 @@ def load(
                 stacks.append(stack_rows(row, steps, stack)[labelled])
                 actions.append(labels[labelled])
                 targets.append(_targets(path, group, labels, n_actions)[labelled])
-                episode_classes = _classes(path, group, steps, n_actions)
+                episode_classes = _classes(path, group, steps)
                 classes.append(None if episode_classes is None else episode_classes[labelled])
                 episode_of.append(np.full(int(labelled.sum()), len(returns), dtype=np.int32))
                 returns.append(float(group.attrs["episode_return"]))
@@ -333,7 +333,7 @@ def _read(path: Path, group: h5py.Group, name: str) -> np.ndarray:
         ) from None
 
 
-def _classes(path: Path, group: h5py.Group, steps: int, n_actions: int) -> np.ndarray | None:
+def _classes(path: Path, group: h5py.Group, steps: int) -> np.ndarray | None:
     """(steps, n_actions) int8: the episode's `action_classes` (format v4), else None."""
     if "action_classes" not in group:
         return None

@@ -206,9 +206,10 @@ def evaluate_split(
     n = data.n_samples
     if n == 0:
         raise ValueError("no labelled sample to evaluate: every held-out step is unlabelled")
+    all_labels = data.labels(soft, equivalent)  # built once: pooled targets are (n, A, A)
     for start in range(0, n, batch_size):
         rows = data.stacks[start : start + batch_size]
-        labels = data.labels(soft, equivalent)[start : start + batch_size]
+        labels = all_labels[start : start + batch_size]
         pad = batch_size - rows.shape[0]
         weights = np.concatenate([np.ones(rows.shape[0], np.float32), np.zeros(pad, np.float32)])
         rows = np.concatenate([rows, np.zeros((pad, rows.shape[1]), rows.dtype)])
