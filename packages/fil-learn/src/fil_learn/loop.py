@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from fil_learn.data import open_dataset
+from fil_learn.run_folder import write_atomic
 
 LOOP_EXTRA = "pip install 'fil-learn[loop]'"
 
@@ -518,10 +519,7 @@ def write_record(
         "baselines": baselines,
         "final": finals or {},
     }
-    path = config.workdir / "rounds.json"
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(json.dumps(payload, indent=2) + "\n")
-    temp.replace(path)
+    write_atomic(config.workdir / "rounds.json", json.dumps(payload, indent=2) + "\n")
 
 
 def references(

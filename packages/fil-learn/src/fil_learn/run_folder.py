@@ -256,7 +256,7 @@ class RunDir:
         return json.loads(self.settings_file.read_text())
 
     def write_settings(self, settings: dict[str, Any]) -> None:
-        _write_atomic(self.settings_file, json.dumps(settings, indent=2) + "\n")
+        write_atomic(self.settings_file, json.dumps(settings, indent=2) + "\n")
 
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics_file.exists():
@@ -266,7 +266,7 @@ class RunDir:
         ]
 
     def write_metrics(self, rows: list[dict[str, Any]]) -> None:
-        _write_atomic(self.metrics_file, "".join(json.dumps(r) + "\n" for r in rows))
+        write_atomic(self.metrics_file, "".join(json.dumps(r) + "\n" for r in rows))
 
     def history(self, last_epoch: int, saved_row: np.ndarray | None = None) -> list[dict[str, Any]]:
         """The metrics rows up to `last_epoch`, the epoch training goes on from. A fit killed
@@ -316,7 +316,8 @@ class RunDir:
         return created
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` by one rename, so a reader or a kill never sees half a file."""
     temp = path.with_name(path.name + ".tmp")
     temp.write_text(text)
     temp.replace(path)
