@@ -90,7 +90,7 @@ def collection_fps(config: CollectConfig, episodes: int, workers: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--game", default="SpaceInvaders")
-    parser.add_argument("--walkers", type=int, default=16)
+    parser.add_argument("--walkers", type=int, default=SwarmConfig.n_walkers)
     parser.add_argument("--epochs", type=int, default=150, help="swarm epochs per timed run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--worker-epochs", type=int, default=300)

@@ -7,7 +7,8 @@ uint8 frame stacks by index each step. Rounds alternate JAX and PyTorch and the 
 reported. fil-learn runs as `fit` does (8 steps per jitted call, space-to-depth + im2col
 convolutions, the host split into as many CPU devices as `fit --cpu-devices 0` picks for the
 batch: `fil_learn.devices`); also shown: one device, 1 step per call, and XLA's own
-convolutions (1 step per call), all on one device. The
+convolutions (1 step per call), and `fit --shift 4` (random-shift augmentation, 8 steps per
+call), all on one device. The
 loader (numpy stack gather from the decompressed frames) is compared with the training step,
 and with random reads of the compressed HDF5 chunks (`--dataset`, the real sample by default).
 """
@@ -32,16 +33,17 @@ from flax import nnx
 from fil_learn.data import _episode_names, gather, load
 from fil_learn.devices import auto_cpu_devices, available_cores
 from fil_learn.model import ModelConfig, NatureCNN
-from fil_learn.train import Trainer
+from fil_learn.train import Trainer, shift_offsets
 
 N_FRAMES = 5000
 
 
 def jax_samples_per_second(
-    batch: int, steps: int, conv: str = "im2col", per_call: int = 1
+    batch: int, steps: int, conv: str = "im2col", per_call: int = 1, shift: int = 0
 ) -> float:
     rng = np.random.default_rng(0)
-    trainer = Trainer(NatureCNN(ModelConfig(6, conv=conv), nnx.Rngs(0)), optax.adam(3e-4))
+    model = NatureCNN(ModelConfig(6, conv=conv), nnx.Rngs(0))
+    trainer = Trainer(model, optax.adam(3e-4), shift=shift)
     params, opt_state = trainer.init()
     frames = jax.device_put(rng.integers(0, 255, (N_FRAMES, 84, 84), dtype=np.uint8))
 
@@ -49,7 +51,10 @@ def jax_samples_per_second(
         nonlocal params, opt_state
         rows = rng.integers(0, N_FRAMES, (per_call, batch, 4))
         labels = rng.integers(0, 6, (per_call, batch)).astype(np.int32)
-        params, opt_state, loss, _ = trainer.train_calls(params, opt_state, frames, rows, labels)
+        offsets = shift_offsets(rng, rows, shift)
+        params, opt_state, loss, _ = trainer.train_calls(
+            params, opt_state, frames, rows, labels, offsets
+        )
         return loss
 
     for _ in range(2):
@@ -168,6 +173,7 @@ def main() -> None:
             "jax": [],
             "jax 1/call": [],
             "jax xla-conv": [],
+            "jax shift 4": [],
             "torch": [],
         }
         for _ in range(args.rounds):
@@ -181,6 +187,7 @@ def main() -> None:
                 results["torch"].append(torch_samples_per_second(torch_python, batch, steps))
             results["jax 1/call"].append(jax_samples_per_second(batch, steps))
             results["jax xla-conv"].append(jax_samples_per_second(batch, steps, conv="xla"))
+            results["jax shift 4"].append(jax_samples_per_second(batch, steps, per_call=8, shift=4))
         medians = {k: statistics.median(v) for k, v in results.items() if v}
         loader = loader_samples_per_second(batch)
         memory = in_memory_samples_per_second(args.dataset, batch)

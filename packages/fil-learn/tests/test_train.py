@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 from flax import nnx
 
 from fil_learn.checkpoint import CheckpointStore
@@ -27,6 +28,8 @@ from fil_learn.train import (
     cross_entropy,
     fit,
     pooled_cross_entropies,
+    shift_offsets,
+    shifted,
 )
 
 from .conftest import ALIASED_CLASSES, TINY_MODEL, write_dataset
@@ -40,7 +43,10 @@ def test_the_jitted_step_compiles_once(dataset: Path) -> None:
     for start in (0, 16):
         rows = data.stacks[start : start + 16][None]
         labels = data.actions[start : start + 16][None]
-        params, opt_state, loss, _ = trainer.train_calls(params, opt_state, frames, rows, labels)
+        offsets = shift_offsets(np.random.default_rng(0), rows, 0)
+        params, opt_state, loss, _ = trainer.train_calls(
+            params, opt_state, frames, rows, labels, offsets
+        )
     assert trainer.train_calls._cache_size() == 1
     assert np.isfinite(float(loss))
 
@@ -288,3 +294,36 @@ def test_a_coin_flip_among_equivalent_actions_becomes_learnable(tmp_path: Path) 
         scores[equivalent] = (right_class.mean(), (chosen == loaded.actions).mean())
     assert scores["inclusive"][0] > 0.9 and scores["pool"][0] > 0.9
     assert scores["ignore"][1] < 0.75  # a coin flip cannot be predicted
+
+
+def test_a_shift_moves_the_picture_and_copies_the_edges() -> None:
+    """The centre offset is the identity; offset (0, 0) moves the picture down and right by
+    the padding, filling the gap with copies of the first row and column."""
+    image = np.arange(6 * 5 * 2, dtype=np.uint8).reshape(1, 6, 5, 2)
+    pad = 2
+    same = shifted(jnp.asarray(image), jnp.array([[pad, pad]]), pad)
+    np.testing.assert_array_equal(np.asarray(same), image)
+    moved = np.asarray(shifted(jnp.asarray(image), jnp.array([[0, 0]]), pad))[0]
+    np.testing.assert_array_equal(moved[pad:, pad:], image[0, :-pad, :-pad])
+    np.testing.assert_array_equal(moved[:pad, pad:], np.repeat(image[0, :1, :-pad], pad, 0))
+    np.testing.assert_array_equal(moved[:, 0], moved[:, 1])
+    offsets = shift_offsets(np.random.default_rng(0), np.zeros((3, 500)), 4)
+    assert offsets.shape == (3, 500, 2) and offsets.min() == 0 and offsets.max() == 8
+
+
+def test_fit_with_shifts_learns_and_records_the_setting(dataset: Path, tmp_path: Path) -> None:
+    """Augmented training still fits the demonstrations (a shift of 2 keeps the picture), and
+    the setting is one a continued stage must keep."""
+    config = FitConfig(epochs=12, batch_size=16, learning_rate=3e-3, val_fraction=0.34, seed=1)
+    shifted_config = dataclasses.replace(config, shift=2)
+    results = fit([dataset], tmp_path / "run", shifted_config, model_config=TINY_MODEL)
+    assert max(m.val_accuracy for m in results if m.val_accuracy is not None) > 0.9
+    settings = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert settings["stages"][-1]["fit"]["shift"] == 2
+    with pytest.raises(ValueError, match=r"--shift 2: give the same"):
+        fit(
+            [dataset],
+            tmp_path / "run",
+            dataclasses.replace(config, epochs=13),
+            model_config=TINY_MODEL,
+        )

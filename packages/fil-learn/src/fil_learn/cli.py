@@ -138,6 +138,13 @@ def fit(
             "pool the class."
         ),
     ] = FitConfig.equivalent,
+    shift: Annotated[
+        int,
+        typer.Option(
+            help="Random-shift augmentation: pad each training observation by N pixels and "
+            "crop back at a random offset (0: off; 4 as in DrQ)."
+        ),
+    ] = FitConfig.shift,
     cpu_devices: Annotated[
         int,
         typer.Option(
@@ -170,6 +177,7 @@ def fit(
         seed=seed,
         target=target,
         equivalent=equivalent,
+        shift=shift,
     )
     _run_fit(list(datasets), out_dir or Path("runs") / datasets[0].stem, config, force, quiet)
 
@@ -629,6 +637,7 @@ def loop(
     equivalent: Annotated[
         Equivalent, typer.Option(help="Every fit's --equivalent.")
     ] = FitConfig.equivalent,
+    shift: Annotated[int, typer.Option(help="Every fit's --shift.")] = FitConfig.shift,
 ) -> None:
     """Rounds of collect -> fit -> eval (-> relabel), resumable, with a table and score.png.
 

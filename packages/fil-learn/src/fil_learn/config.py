@@ -49,6 +49,13 @@ class FitConfig:
     pressed LEFTFIRE at 98% of its steps (285 in every v5 episode, against 303 for `ignore`;
     results/README.md)."""
 
+    shift: int = 0
+    """Random-shift augmentation: each training observation is padded by this many pixels
+    (edge copies) and cropped back to 84x84 at a random offset, a fresh one every time it is
+    drawn. Demonstrations are a few dozen episodes, so the network can memorize their exact
+    pixels; a shift of a few pixels (4, as in DrQ and RAD) keeps what the screen shows and
+    breaks the pixel-exact match. 0 trains on the observations as they are."""
+
     def validate(self) -> None:
         if self.epochs < 1:
             raise ValueError(f"--epochs must be at least 1, got {self.epochs}")
@@ -64,5 +71,7 @@ class FitConfig:
             raise ValueError(
                 f"--equivalent must be one of {', '.join(EQUIVALENTS)}, got {self.equivalent!r}"
             )
+        if not 0 <= self.shift <= 16:
+            raise ValueError(f"--shift must be between 0 and 16 pixels, got {self.shift}")
         if self.patience < 0:
             raise ValueError(f"--patience must be >= 0, got {self.patience}")

@@ -34,6 +34,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from fil_learn.config import FitConfig
 from fil_learn.data import open_dataset
 from fil_learn.run_folder import write_atomic
 
@@ -128,6 +129,8 @@ class LoopConfig:
     (`fil-collect relabel --policy`, at `policy_temperature` and `policy_epsilon`)."""
     equivalent: str = "ignore"
     """Every fit's `--equivalent` (how actions that lead to the same state are fitted)."""
+    shift: int = 0
+    """Every fit's `--shift` (random-shift augmentation, pixels)."""
     window: int = 0
     """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
     episodes (0: all of them), so the policy's earlier, weaker choices fade out of the data."""
@@ -170,6 +173,7 @@ class LoopConfig:
             raise ValueError(f"--guide must be one of {', '.join(GUIDES)}")
         if self.window < 0:
             raise ValueError("--window must be 0 (every guided round) or more")
+        FitConfig(equivalent=self.equivalent, shift=self.shift).validate()
 
     def epsilon(self, round_index: int) -> float:
         """The uniform share of round `round_index`'s guided draws (round 1 first)."""
@@ -311,7 +315,7 @@ class Loop:
         self.learn(
             "fit", *self.datasets(round_index), "--out", self.run_dir,
             "--epochs", c.epochs, "--batch-size", c.batch_size, "--seed", c.seed,
-            "--target", c.target, "--equivalent", c.equivalent, "--quiet",
+            "--target", c.target, "--equivalent", c.equivalent, "--shift", c.shift, "--quiet",
         )  # fmt: skip
 
     def keep_policy(self, round_index: int) -> None:

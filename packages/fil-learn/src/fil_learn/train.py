@@ -92,6 +92,24 @@ def device_stacks(frames: jax.Array, stacks: jax.Array) -> jax.Array:
     return jnp.moveaxis(frames[stacks], 1, -1)
 
 
+def shifted(observations: jax.Array, offsets: jax.Array, pad: int) -> jax.Array:
+    """Random-shift augmentation: pad (B, H, W, C) observations by `pad` pixels with copies of
+    their edges and crop each back to (H, W) at its (row, column) offset in [0, 2 * pad]; an
+    offset of (pad, pad) returns the observation unchanged."""
+    _, height, width, channels = observations.shape
+    padded = jnp.pad(observations, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="edge")
+
+    def crop(image: jax.Array, offset: jax.Array) -> jax.Array:
+        return jax.lax.dynamic_slice(image, (offset[0], offset[1], 0), (height, width, channels))
+
+    return jax.vmap(crop)(padded, offsets)
+
+
+def shift_offsets(rng: np.random.Generator, rows: np.ndarray, pad: int) -> np.ndarray:
+    """One crop offset per sample of `rows` (any shape): uniform in [0, 2 * pad] per axis."""
+    return rng.integers(0, 2 * pad + 1, size=(*rows.shape, 2), dtype=np.int32)
+
+
 def data_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
     """A one-axis mesh ("data") over `devices`, by default every local accelerator."""
     return Mesh(np.array(devices if devices is not None else jax.local_devices()), ("data",))
@@ -106,9 +124,16 @@ class Trainer:
     """
 
     def __init__(
-        self, model: NatureCNN, optimizer: optax.GradientTransformation, mesh: Mesh | None = None
+        self,
+        model: NatureCNN,
+        optimizer: optax.GradientTransformation,
+        mesh: Mesh | None = None,
+        shift: int = 0,
     ) -> None:
+        """`shift` > 0 crops every training observation at its sample's offset (`shifted`);
+        0 compiles the step without the crop and ignores the offsets."""
         self.graphdef, params = nnx.split(model, nnx.Param)
+        self.shift = shift
         self.optimizer = optimizer
         self.mesh = mesh if mesh is not None else data_mesh()
         self.replicated = NamedSharding(self.mesh, P())
@@ -118,7 +143,7 @@ class Trainer:
         self.train_calls = jax.jit(
             self._train_calls,
             donate_argnums=(0, 1),
-            in_shardings=(rep, rep, rep, calls, calls),
+            in_shardings=(rep, rep, rep, calls, calls, calls),
             out_shardings=rep,
         )
         self.eval_batch = jax.jit(
@@ -149,32 +174,41 @@ class Trainer:
         return nnx.merge(self.graphdef, params)(observations)
 
     def _train_calls(
-        self, params: Any, opt_state: Any, frames: jax.Array, stacks: jax.Array, actions: jax.Array
+        self,
+        params: Any,
+        opt_state: Any,
+        frames: jax.Array,
+        stacks: jax.Array,
+        actions: jax.Array,
+        offsets: jax.Array,
     ) -> tuple[Any, Any, jax.Array, jax.Array]:
-        """`stacks` (K, B, 4) and `actions` (K, B) or target distributions (K, B, n_actions):
-        K Adam steps, mean loss and accuracy."""
+        """`stacks` (K, B, 4), `actions` (K, B) or target distributions (K, B, n_actions), and
+        crop `offsets` (K, B, 2) (`shift_offsets`): K Adam steps, mean loss and accuracy."""
 
         def loss_fn(
             p: Any, observations: jax.Array, labels: jax.Array
         ) -> tuple[jax.Array, jax.Array]:
             return cross_entropy(self._forward(p, observations), labels)
 
-        def step(carry: tuple[Any, Any], batch: tuple[jax.Array, jax.Array]) -> tuple[Any, Any]:
+        def step(carry: tuple[Any, Any], batch: tuple[jax.Array, ...]) -> tuple[Any, Any]:
             p, state = carry
-            rows, labels = batch
+            rows, labels, offset = batch
+            observations = device_stacks(frames, rows)
+            if self.shift:
+                observations = shifted(observations, offset, self.shift)
             (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-                p, device_stacks(frames, rows), labels
+                p, observations, labels
             )
             updates, state = self.optimizer.update(grads, state, p)
             return (optax.apply_updates(p, updates), state), (loss, accuracy)
 
         if stacks.shape[0] == 1:  # no scan around a single step
             (params, opt_state), (loss, accuracy) = step(
-                (params, opt_state), (stacks[0], actions[0])
+                (params, opt_state), (stacks[0], actions[0], offsets[0])
             )
             return params, opt_state, loss, accuracy
         (params, opt_state), (losses, accuracies) = jax.lax.scan(
-            step, (params, opt_state), (stacks, actions)
+            step, (params, opt_state), (stacks, actions, offsets)
         )
         return params, opt_state, losses.mean(), accuracies.mean()
 
@@ -290,7 +324,7 @@ def train_and_evaluate(
         check_resumable(previous, data.game, model_settings, run.path)
     train, val = _split(data, config)
     model = NatureCNN(model_settings, nnx.Rngs(config.seed))
-    trainer = Trainer(model, optax.adam(config.learning_rate))
+    trainer = Trainer(model, optax.adam(config.learning_rate), shift=config.shift)
     trainer.check_batch_size(config.batch_size)
     with run.checkpoints() as stores:
         plan = _plan(previous, dataset_paths, data, config, stores, run.path)
@@ -470,6 +504,7 @@ class Epochs:
         """Train one epoch (updating `state`), then validate."""
         started = time.perf_counter()
         losses, accuracies, weights = [], [], []
+        crops = np.random.default_rng([self.config.seed, epoch, 1])  # the epoch's shifts
         for rows in self.batches(epoch):
             state.params, state.opt_state, loss, accuracy = self.trainer.train_calls(
                 state.params,
@@ -477,6 +512,7 @@ class Epochs:
                 self.frames,
                 self.train.stacks[rows],
                 self.labels[rows],
+                shift_offsets(crops, rows, self.config.shift),
             )
             losses.append(loss)
             accuracies.append(accuracy)
