@@ -143,6 +143,14 @@ def test_help_lists_every_choice() -> None:
     assert "--baseline-episodes" in done.stdout and "--drop-demos" in done.stdout
 
 
+def test_a_bad_fit_setting_is_refused_before_any_work(tmp_path: Path) -> None:
+    """The fits' settings are checked when the loop starts, not after round 0's collection."""
+    done = _loop(tmp_path / "w", "--shift", "20")
+    assert done.returncode == 2, done.stderr
+    assert "--shift must be between 0 and 16" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "w" / "demos.h5").exists()
+
+
 def test_missing_fil_collect_is_one_line_naming_the_extra(tmp_path: Path) -> None:
     """An environment without fil-collect: nothing next to the interpreter, nothing on PATH."""
     code = (

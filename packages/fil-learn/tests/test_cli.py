@@ -112,6 +112,7 @@ def test_error_messages_keep_their_brackets(
         (["eval", "{run}", "--json", "{tmp}"], "is a folder: give a file name"),
         (["eval", "{run}", "--video", "{tmp}/v.txt"], "give a file name ending in .mp4"),
         (["fit", "{ds}", "--out", "{tmp}/r", "--learning-rate", "inf"], "must be a number > 0"),
+        (["fit", "{ds}", "--out", "{tmp}/r", "--shift", "20"], "--shift must be between 0 and 16"),
         (["eval", "{run}", "--game", "SpaceInvadersNoFrameskip-v4"], "use --game SpaceInvaders"),
     ],
 )
