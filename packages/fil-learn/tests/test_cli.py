@@ -113,6 +113,7 @@ def test_error_messages_keep_their_brackets(
         (["eval", "{run}", "--video", "{tmp}/v.txt"], "give a file name ending in .mp4"),
         (["fit", "{ds}", "--out", "{tmp}/r", "--learning-rate", "inf"], "must be a number > 0"),
         (["fit", "{ds}", "--out", "{tmp}/r", "--shift", "20"], "--shift must be between 0 and 16"),
+        (["fit", "{ds}", "--out", "{tmp}/r", "--compared-only"], "drop --compared-only or"),
         (["eval", "{run}", "--game", "SpaceInvadersNoFrameskip-v4"], "use --game SpaceInvaders"),
     ],
 )

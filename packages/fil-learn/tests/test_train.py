@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import h5py
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 from flax import nnx
 
 from fil_learn.checkpoint import CheckpointStore
-from fil_learn.data import inclusive_targets, load, pooled_targets
+from fil_learn.data import DatasetError, compared_steps, inclusive_targets, load, pooled_targets
 from fil_learn.model import ModelConfig, NatureCNN
 from fil_learn.policy import load_best
 from fil_learn.train import (
@@ -327,3 +328,61 @@ def test_fit_with_shifts_learns_and_records_the_setting(dataset: Path, tmp_path:
             dataclasses.replace(config, epochs=13),
             model_config=TINY_MODEL,
         )
+
+
+def test_compared_steps_need_two_children_of_different_outcomes() -> None:
+    """One explored child compares nothing; two children of one class (FIRE with a shot in
+    flight beside NOOP) neither; two of different classes do."""
+    shares = np.array(
+        [[1, 0, 0, 0, 0, 0], [0.5, 0.5, 0, 0, 0, 0], [0.5, 0, 0.5, 0, 0, 0], [0, 0, 0, 0, 0.7, 0.3]],
+        dtype=np.float32,
+    )
+    classes = np.tile(ALIASED_CLASSES, (4, 1))
+    assert compared_steps(shares, classes).tolist() == [False, False, True, True]
+    assert compared_steps(shares, None).tolist() == [False, True, True, True]
+
+
+def _half_compared(path: Path) -> Path:
+    """A format v3 file where every other step is compared (visit shares on the shown action
+    and one more) and shows its label, and the rest are one-hot on the *next* action: fitted
+    whole, each picture has two labels; fitted on the compared steps, one."""
+    write_dataset(path, episodes=8, steps=64, version=3)
+    with h5py.File(path, "r+") as f:
+        for group in f.values():
+            shown = group["actions"][()]
+            compared = np.arange(shown.size) % 2 == 0
+            labels = np.where(compared, shown, (shown + 1) % 6)
+            shares = np.zeros((shown.size, 6), dtype=np.float32)
+            shares[np.arange(shown.size), labels] = np.where(compared, 0.8, 1.0)
+            shares[np.flatnonzero(compared), (shown[compared] + 3) % 6] = 0.2
+            del group["actions"]
+            group["actions"] = labels
+            group["visit_shares"] = shares
+    return path
+
+
+def test_fit_on_compared_steps_only_learns_what_the_swarm_judged(tmp_path: Path) -> None:
+    data_path = _half_compared(tmp_path / "half.h5")
+    config = FitConfig(
+        epochs=16, batch_size=16, learning_rate=3e-3, val_fraction=0.25, seed=1, target="visits"
+    )
+    loaded = load([data_path])
+    compared = loaded.compared()
+    assert compared.n_samples == loaded.n_samples // 2
+    observations = np.moveaxis(compared.frames[compared.stacks], 1, -1)
+    accuracy = {}
+    for only in (False, True):
+        run = tmp_path / f"run-{only}"
+        fit([data_path], run, dataclasses.replace(config, compared_only=only), TINY_MODEL)
+        chosen = load_best(run).forward(observations).argmax(-1)
+        accuracy[only] = (chosen == compared.actions).mean()
+        settings = json.loads((run / "run.json").read_text())
+        assert settings["stages"][-1]["fit"]["compared_only"] is only
+    assert accuracy[True] > 0.75 and accuracy[False] < accuracy[True] - 0.25  # 0.87, 0.43
+    with pytest.raises(ValueError, match=r"--compared-only True: give the same"):
+        fit([data_path], tmp_path / "run-True", dataclasses.replace(config, epochs=13), TINY_MODEL)
+
+
+def test_compared_only_on_a_file_without_visit_shares_says_what_to_do(dataset: Path) -> None:
+    with pytest.raises(DatasetError, match=r"has visit shares on two different outcomes"):
+        load([dataset]).compared()

@@ -145,6 +145,14 @@ def fit(
             "crop back at a random offset (0: off; 4 as in DrQ)."
         ),
     ] = FitConfig.shift,
+    compared_only: Annotated[
+        bool,
+        typer.Option(
+            "--compared-only",
+            help="Train only on the steps where the swarm's visit shares compare two or more "
+            "different outcomes (about a third of a swarm episode's steps).",
+        ),
+    ] = FitConfig.compared_only,
     cpu_devices: Annotated[
         int,
         typer.Option(
@@ -178,6 +186,7 @@ def fit(
         target=target,
         equivalent=equivalent,
         shift=shift,
+        compared_only=compared_only,
     )
     _run_fit(list(datasets), out_dir or Path("runs") / datasets[0].stem, config, force, quiet)
 
@@ -638,6 +647,9 @@ def loop(
         Equivalent, typer.Option(help="Every fit's --equivalent.")
     ] = FitConfig.equivalent,
     shift: Annotated[int, typer.Option(help="Every fit's --shift.")] = FitConfig.shift,
+    compared_only: Annotated[
+        bool, typer.Option("--compared-only", help="Every fit's --compared-only.")
+    ] = FitConfig.compared_only,
 ) -> None:
     """Rounds of collect -> fit -> eval (-> relabel), resumable, with a table and score.png.
 

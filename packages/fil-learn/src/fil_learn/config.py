@@ -56,6 +56,14 @@ class FitConfig:
     pixels; a shift of a few pixels (4, as in DrQ and RAD) keeps what the screen shows and
     breaks the pixel-exact match. 0 trains on the observations as they are."""
 
+    compared_only: bool = False
+    """Train (and validate) only on the steps where the swarm compared two or more different
+    outcomes: the visit shares (format v3) name at least two children, and where the data
+    has `action_classes` (v4) two children of different classes. Elsewhere only one child
+    was explored, so the label is the swarm's uniform draw that selection happened to keep,
+    which a network can learn only as the draws' marginal frequency (2/3 of SpaceInvaders'
+    steps). Files without visit shares have no compared step."""
+
     def validate(self) -> None:
         if self.epochs < 1:
             raise ValueError(f"--epochs must be at least 1, got {self.epochs}")

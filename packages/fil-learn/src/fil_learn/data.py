@@ -83,7 +83,23 @@ class Demonstrations:
 
     def subset(self, episodes: np.ndarray) -> Demonstrations:
         """The samples of the given episodes (sharing the frame array)."""
-        keep = np.isin(self.episode_of, episodes)
+        return self.samples(np.isin(self.episode_of, episodes))
+
+    def compared(self) -> Demonstrations:
+        """The samples at which the swarm compared different outcomes (`compared_steps`);
+        an error naming what to do when there is none."""
+        keep = compared_steps(self.targets, self.classes)
+        if not keep.any():
+            raise DatasetError(
+                f"none of the {self.n_samples} steps of {', '.join(self.sources)} has visit "
+                "shares on two different outcomes (swarm files of format v3 or later have them "
+                "at about a third of their steps): drop --compared-only or collect with "
+                "fil-collect"
+            )
+        return self.samples(keep)
+
+    def samples(self, keep: np.ndarray) -> Demonstrations:
+        """The samples where the boolean mask `keep` is true (sharing the frame array)."""
         return Demonstrations(
             frames=self.frames,
             stacks=self.stacks[keep],
@@ -114,6 +130,18 @@ class Demonstrations:
         if equivalent == "pool":
             return pooled_targets(targets, self.classes)
         return inclusive_targets(targets, self.classes)
+
+
+def compared_steps(targets: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
+    """(n,) bool: the steps whose visit shares are spread over two or more children that lead
+    to different emulator states (over two or more actions where `classes` is None). Shares
+    split between equivalent actions (FIRE and NOOP with a shot in flight) compared nothing."""
+    explored = targets > 0
+    if classes is None:
+        return explored.sum(axis=1) >= 2
+    outcomes = np.where(explored, classes, -1)  # the class of every explored child, else -1
+    lowest = np.where(explored, classes, np.iinfo(np.int8).max).min(axis=1)
+    return (explored & (outcomes != lowest[:, None])).any(axis=1)
 
 
 def pooled_targets(targets: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -131,6 +131,8 @@ class LoopConfig:
     """Every fit's `--equivalent` (how actions that lead to the same state are fitted)."""
     shift: int = 0
     """Every fit's `--shift` (random-shift augmentation, pixels)."""
+    compared_only: bool = False
+    """Every fit's `--compared-only` (only the steps where the swarm compared outcomes)."""
     window: int = 0
     """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
     episodes (0: all of them), so the policy's earlier, weaker choices fade out of the data."""
@@ -315,7 +317,8 @@ class Loop:
         self.learn(
             "fit", *self.datasets(round_index), "--out", self.run_dir,
             "--epochs", c.epochs, "--batch-size", c.batch_size, "--seed", c.seed,
-            "--target", c.target, "--equivalent", c.equivalent, "--shift", c.shift, "--quiet",
+            "--target", c.target, "--equivalent", c.equivalent, "--shift", c.shift,
+            *(["--compared-only"] if c.compared_only else []), "--quiet",
         )  # fmt: skip
 
     def keep_policy(self, round_index: int) -> None:

@@ -318,6 +318,8 @@ def train_and_evaluate(
     recorded (`Ledger`) before the next starts, so a kill loses at most the running one.
     """
     data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
+    if config.compared_only:
+        data = data.compared()
     model_settings = ModelConfig(n_actions=data.n_actions, **(model_config or {}))
     previous = run.read_settings()
     if previous is not None:
