@@ -83,6 +83,10 @@ def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
     assert "| 1 |" in table and "noop30" in table
     assert f"hold {best} (best constant action" in table and "human (literature): 1,668.7" in table
     assert "plain BC (round 0)" in table
+    # which fit epoch each round plays, marked when a round kept the one before's
+    epochs = [r["policy_epoch"] for r in rounds]
+    assert epochs[0] == 1 and epochs[1] in (1, 2)
+    assert (f"| {epochs[1]} (unchanged) |" in table) == (epochs[1] == 1)
     assert (work / "score.png").stat().st_size > 0
     # finished rounds are kept: running it again does no work
     again = _loop(work)
@@ -189,7 +193,7 @@ def test_expert_iteration_collects_with_the_best_policy_and_fits_its_visit_share
     exit_args = [
         "--mode", "exit", "--target", "visits", "--rounds", "3", "--policy-epsilon", "0.6",
         "--policy-epsilon-step", "0.2", "--window", "1", "--final-episodes", "1",
-        "--baseline-episodes", "0",
+        "--baseline-episodes", "0", "--keep", "last",
     ]  # fmt: skip
     done = _loop(work, *exit_args)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -210,6 +214,9 @@ def test_expert_iteration_collects_with_the_best_policy_and_fits_its_visit_share
     assert [s["first_epoch"] for s in run["stages"]] == [1, 2, 3]
     assert [Path(p).name for p in run["stages"][2]["datasets"]] == ["demos.h5", "guided-2.h5"]
     assert '"visits"' in json.dumps(run)
+    # --keep last: every round plays its own fit's last epoch, never the round before's
+    assert [r["policy_epoch"] for r in rounds] == [1, 2, 3]
+    assert "(unchanged)" not in (work / "rounds.md").read_text()
     assert rounds[1]["samples"] > rounds[0]["samples"]  # round 1 added the guided episodes
     assert rounds[2]["emulator_frames"] > rounds[1]["emulator_frames"]  # all data counted
     best = max(rounds, key=lambda r: (r["eval_mean"], r["round"]))["round"]

@@ -334,7 +334,12 @@ def test_compared_steps_need_two_children_of_different_outcomes() -> None:
     """One explored child compares nothing; two children of one class (FIRE with a shot in
     flight beside NOOP) neither; two of different classes do."""
     shares = np.array(
-        [[1, 0, 0, 0, 0, 0], [0.5, 0.5, 0, 0, 0, 0], [0.5, 0, 0.5, 0, 0, 0], [0, 0, 0, 0, 0.7, 0.3]],
+        [
+            [1, 0, 0, 0, 0, 0],
+            [0.5, 0.5, 0, 0, 0, 0],
+            [0.5, 0, 0.5, 0, 0, 0],
+            [0, 0, 0, 0, 0.7, 0.3],
+        ],
         dtype=np.float32,
     )
     classes = np.tile(ALIASED_CLASSES, (4, 1))
@@ -386,3 +391,23 @@ def test_fit_on_compared_steps_only_learns_what_the_swarm_judged(tmp_path: Path)
 def test_compared_only_on_a_file_without_visit_shares_says_what_to_do(dataset: Path) -> None:
     with pytest.raises(DatasetError, match=r"has visit shares on two different outcomes"):
         load([dataset]).compared()
+
+
+def test_keep_last_plays_every_stage_s_last_epoch(dataset: Path, tmp_path: Path) -> None:
+    """`--keep best` keeps the lowest validation loss and a new stage must beat its start;
+    `--keep last` hands every epoch to best/, so a stage always reaches the policy."""
+    config = FitConfig(epochs=6, batch_size=16, learning_rate=3e-3, val_fraction=0.34, seed=1)
+    other = write_dataset(tmp_path / "other.h5", seed=5)
+    for keep in ("best", "last"):
+        run = tmp_path / keep
+        first = fit([dataset], run, dataclasses.replace(config, keep=keep), TINY_MODEL)
+        second = fit([other], run, dataclasses.replace(config, keep=keep), TINY_MODEL)
+        kept = CheckpointStore(run, "best", keep=1)
+        step = kept.latest_step()
+        kept.close()
+        losses = [m.val_loss for m in first + second]
+        if keep == "last":
+            assert step == 12
+        else:  # the stage's lowest validation loss (each stage validates on its own episodes)
+            stage = losses[:6] if step <= 6 else losses[6:]
+            assert losses[step - 1] == min(stage)

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import fil_learn
-from fil_learn.config import Equivalent, FitConfig, Target
+from fil_learn.config import Equivalent, FitConfig, Keep, Target
 from fil_learn.evaluate import EvalConfig, EvalReport, Protocol, evaluate
 from fil_learn.games import check_v5_name, same_game
 from fil_learn.loop import Guide as LoopGuide
@@ -153,6 +153,13 @@ def fit(
             "different outcomes (about a third of a swarm episode's steps).",
         ),
     ] = FitConfig.compared_only,
+    keep: Annotated[
+        Keep,
+        typer.Option(
+            help="What best/ (the policy eval plays) holds: the epoch with the lowest "
+            "validation loss, or the last epoch."
+        ),
+    ] = FitConfig.keep,
     cpu_devices: Annotated[
         int,
         typer.Option(
@@ -187,6 +194,7 @@ def fit(
         equivalent=equivalent,
         shift=shift,
         compared_only=compared_only,
+        keep=keep,
     )
     _run_fit(list(datasets), out_dir or Path("runs") / datasets[0].stem, config, force, quiet)
 
@@ -650,6 +658,13 @@ def loop(
     compared_only: Annotated[
         bool, typer.Option("--compared-only", help="Every fit's --compared-only.")
     ] = FitConfig.compared_only,
+    keep: Annotated[
+        Keep,
+        typer.Option(
+            help="Every fit's --keep: a round's policy is its fit's best epoch by validation "
+            "loss, or its last epoch."
+        ),
+    ] = FitConfig.keep,
 ) -> None:
     """Rounds of collect -> fit -> eval (-> relabel), resumable, with a table and score.png.
 

@@ -11,6 +11,8 @@ Target = Literal["action", "visits"]
 TARGETS: tuple[str, ...] = get_args(Target)
 Equivalent = Literal["inclusive", "pool", "ignore"]
 EQUIVALENTS: tuple[str, ...] = get_args(Equivalent)
+Keep = Literal["best", "last"]
+KEEPS: tuple[str, ...] = get_args(Keep)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,14 @@ class FitConfig:
     which a network can learn only as the draws' marginal frequency (2/3 of SpaceInvaders'
     steps). Files without visit shares have no compared step."""
 
+    keep: Keep = "best"
+    """Which parameters `best/` holds (what `eval` plays, `export` writes and the next stage
+    starts from): `best`, the epoch with the lowest validation loss, where a new stage must
+    first beat the starting parameters on its own validation data; or `last`, every epoch's,
+    so that each stage's training always reaches the policy. On swarm labels validation loss
+    does not predict play, and in the expert-iteration loops `best` kept the previous round's
+    parameters unchanged in 9 of 26 guided rounds (results/README.md)."""
+
     def validate(self) -> None:
         if self.epochs < 1:
             raise ValueError(f"--epochs must be at least 1, got {self.epochs}")
@@ -79,6 +89,8 @@ class FitConfig:
             raise ValueError(
                 f"--equivalent must be one of {', '.join(EQUIVALENTS)}, got {self.equivalent!r}"
             )
+        if self.keep not in KEEPS:
+            raise ValueError(f"--keep must be one of {', '.join(KEEPS)}, got {self.keep!r}")
         if not 0 <= self.shift <= 16:
             raise ValueError(f"--shift must be between 0 and 16 pixels, got {self.shift}")
         if self.patience < 0:

@@ -133,6 +133,9 @@ class LoopConfig:
     """Every fit's `--shift` (random-shift augmentation, pixels)."""
     compared_only: bool = False
     """Every fit's `--compared-only` (only the steps where the swarm compared outcomes)."""
+    keep: str = "best"
+    """Every fit's `--keep`: a round's policy is the fit's epoch with the best validation loss
+    (a round whose epochs all lose to the previous policy keeps it unchanged), or its last."""
     window: int = 0
     """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
     episodes (0: all of them), so the policy's earlier, weaker choices fade out of the data."""
@@ -175,7 +178,7 @@ class LoopConfig:
             raise ValueError(f"--guide must be one of {', '.join(GUIDES)}")
         if self.window < 0:
             raise ValueError("--window must be 0 (every guided round) or more")
-        FitConfig(equivalent=self.equivalent, shift=self.shift).validate()
+        FitConfig(equivalent=self.equivalent, shift=self.shift, keep=self.keep).validate()
 
     def epsilon(self, round_index: int) -> float:
         """The uniform share of round `round_index`'s guided draws (round 1 first)."""
@@ -318,7 +321,7 @@ class Loop:
             "fit", *self.datasets(round_index), "--out", self.run_dir,
             "--epochs", c.epochs, "--batch-size", c.batch_size, "--seed", c.seed,
             "--target", c.target, "--equivalent", c.equivalent, "--shift", c.shift,
-            *(["--compared-only"] if c.compared_only else []), "--quiet",
+            "--keep", c.keep, *(["--compared-only"] if c.compared_only else []), "--quiet",
         )  # fmt: skip
 
     def keep_policy(self, round_index: int) -> None:
@@ -407,6 +410,7 @@ class Loop:
             "emulator_frames": frames,
             "seconds": time.perf_counter() - started,
             "val_accuracy": val_accuracy(self.run_dir),
+            "policy_epoch": policy_epoch(self.round_dir(round_index)),
             "eval_mean": summary["mean"],
             "eval_ci95": summary["ci95"],
             "eval_episodes": summary["episodes"],
@@ -451,6 +455,12 @@ def data_totals(paths: list[Path]) -> tuple[int, int]:
                 samples += int((episode.actions >= 0).sum())
                 frames += int(episode.attrs.get("emulator_frames", 0))
     return samples, frames
+
+
+def policy_epoch(round_dir: Path) -> int:
+    """The fit epoch whose parameters a round kept (the step of its `best/` checkpoint): the
+    same as the round before's when no epoch of the round's fit replaced them."""
+    return max(int(step.name) for step in (round_dir / "best").iterdir() if step.name.isdigit())
 
 
 def val_accuracy(run_dir: Path) -> float | None:
@@ -568,16 +578,17 @@ def write_table(
         f"# {config.game}, {config.mode}, {config.rounds} rounds",
         "",
         "| round | training samples | emulator frames (all so far) | wall time (min) | val accuracy | "
-        "eval v5 mean ± 95% CI | human-normalized |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "policy epoch | eval v5 mean ± 95% CI | human-normalized |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     elapsed = 0.0
-    for row in rows:
+    for index, row in enumerate(rows):
         elapsed += row["seconds"]
         accuracy = "n/a" if row["val_accuracy"] is None else f"{row['val_accuracy']:.3f}"
         lines.append(
             f"| {row['round']} | {row['samples']:,} | {row['emulator_frames']:,} | "
             f"{row['seconds'] / 60:.1f} (total {elapsed / 60:.1f}) | {accuracy} | "
+            f"{_policy_epoch(row, rows[index - 1] if index else None)} | "
             f"{row['eval_mean']:,.1f} ± {_ci(row['eval_ci95'])} ({row['eval_episodes']} eps) | "
             f"{_percent(row['human_normalized'])} |"
         )
@@ -586,6 +597,16 @@ def write_table(
     if finals:
         lines += _final_table(config, finals)
     (config.workdir / "rounds.md").write_text("\n".join(lines) + "\n")
+
+
+def _policy_epoch(row: dict[str, Any], before: dict[str, Any] | None) -> str:
+    """The epoch a round's policy comes from, marked when it is the round before's (its fit
+    kept the earlier parameters); n/a in records written before it was kept."""
+    epoch = row.get("policy_epoch")
+    if epoch is None:
+        return "n/a"
+    same = before is not None and before.get("policy_epoch") == epoch
+    return f"{epoch} (unchanged)" if same else str(epoch)
 
 
 def _final_table(config: LoopConfig, finals: dict[str, Any]) -> list[str]:

@@ -339,7 +339,8 @@ def train_and_evaluate(
             trainer, jax.device_put(data.frames, trainer.replicated), train, val, config
         )
         state, saved_row = _initial_state(trainer, stores, plan)
-        if state.from_best and (bar := epochs.validate(state.params)[0]) is not None:
+        measure_bar = state.from_best and config.keep == "best"
+        if measure_bar and (bar := epochs.validate(state.params)[0]) is not None:
             # The starting policy is the bar on the new validation data: an epoch that does not
             # beat it does not replace it, so a round of poor labels cannot make `best/` worse.
             state.best_val = bar
@@ -348,7 +349,7 @@ def train_and_evaluate(
         history = run.history(plan.last_epoch, saved_row)
         state.stale = _epochs_since_best(history, plan)
         with contextlib.closing(MetricsBoard(run.path)) as board:
-            ledger = Ledger(run, stores, board, history, plan.number)
+            ledger = Ledger(run, stores, board, history, plan.number, config.keep == "last")
             results = _train_epochs(epochs, state, plan, ledger, on_event)
         best_epoch = stores.best.latest_step()
     from fil_learn.plots import plot_history
@@ -558,15 +559,19 @@ class Ledger:
     board: MetricsBoard
     history: list[dict[str, Any]]
     stage: int
+    keep_last: bool = False
+    """`best/` takes every epoch (`FitConfig.keep` last), not only one that beats the bar."""
 
     def record(self, metrics: EpochMetrics, state: TrainState) -> None:
         score = metrics.val_loss if metrics.val_loss is not None else metrics.train_loss
-        if score < state.best_val:
+        improved = score < state.best_val
+        if improved:
             state.best_val = score
             state.stale = 0
-            self.stores.best.save(metrics.epoch, {"params": state.params})
         else:
             state.stale += 1
+        if improved or self.keep_last:
+            self.stores.best.save(metrics.epoch, {"params": state.params})
         row = {**dataclasses.asdict(metrics), "stage": self.stage}
         checkpoint = {
             "params": state.params,
