@@ -10,7 +10,8 @@ own process; the table gives the return, the CPU minutes of that one core, the e
 how the episode stopped, and the Nature DQN and human reference scores beside it, so defaults
 are chosen by a table over many games, not by one. Budgets are equal across settings.
 `--json runs.jsonl` keeps every run as it ends; the same command after an interruption runs only
-what is missing and prints the whole table.
+what is missing and prints the whole table. `--baselines DIR` adds random play and the best
+constant action under v5, from the files `bash results/swarm/baselines.sh` writes there.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
@@ -110,7 +112,18 @@ def _indexed(item: tuple[int, tuple[str, SwarmConfig, int]]) -> tuple[int, dict]
     return item[0], run_one(item[1])
 
 
-def _row(game: str, value: object, rows: list[dict]) -> str:
+def _baseline_cells(game: str, folder: str | None) -> str:
+    """Random play and the best constant action (its name and mean) under v5, measured by
+    `fil-learn baselines`; dashes where the game's file is missing."""
+    path = Path(folder or "") / f"{game}-v5.json"
+    if not folder or not path.exists():
+        return "— | — |"
+    measured = json.loads(path.read_text())
+    best = measured["best_constant_action"]
+    return f"{measured['random']['mean']:,.1f} | {measured['best_constant_mean']:,.1f} ({best}) |"
+
+
+def _row(game: str, value: object, rows: list[dict], baselines: str | None = None) -> str:
     dqn, human = REFERENCES.get(game, (None, float("nan")))
     mean = statistics.mean(r["score"] for r in rows)
     stops = Counter(r["stop"] for r in rows)
@@ -125,6 +138,7 @@ def _row(game: str, value: object, rows: list[dict]) -> str:
         f"{statistics.mean(r['frames'] for r in rows) / 1e6:.2f}M | "
         f"{', '.join(f'{k} x{n}' for k, n in stops.items())} | "
         f"{sum(r['rewinds'] for r in rows)} | "
+        f"{_baseline_cells(game, baselines)} "
         f"{'—' if dqn is None else format(dqn, ',.1f')} | {human:,.1f} | {marks} |"
     )
 
@@ -148,6 +162,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--json", help="JSON-lines file of runs: each run is added as it ends, a rerun skips them"
+    )
+    parser.add_argument(
+        "--baselines",
+        help="folder of `fil-learn baselines --json` files, GAME-v5.json "
+        "(results/swarm/baselines.sh): random and best-constant-action columns",
     )
     args = parser.parse_args()
     if args.held_out:
@@ -187,9 +206,12 @@ def main() -> None:
     print(f"\n{base}\n{args.seeds} seeds each, {wall:.1f} min wall on {args.workers} processes\n")
     print(
         f"| game | {field} | mean return | returns | mean steps | CPU min | frames | stop | "
-        "rewinds | DQN | human | |"
+        "rewinds | random (v5) | best constant action (v5) | DQN | human | |"
     )
-    print("| --- | --- | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |")
+    print(
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: "
+        "| --- |"
+    )
     by_row = sorted(
         zip(tasks, results, strict=True),
         key=lambda tr: (args.games.index(tr[0][0]), settings.index(getattr(tr[0][1], field))),
@@ -199,7 +221,7 @@ def main() -> None:
     ):
         rows = [r for _, r in group if r is not None]
         if rows:
-            print(_row(game, value, rows))
+            print(_row(game, value, rows, args.baselines))
 
 
 if __name__ == "__main__":
