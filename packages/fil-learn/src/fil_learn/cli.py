@@ -150,7 +150,7 @@ def fit(
         typer.Option(
             "--compared-only",
             help="Train only on the steps where the swarm's visit shares compare two or more "
-            "different outcomes (about a third of a swarm episode's steps).",
+            "different outcomes (a quarter of SpaceInvaders' swarm steps).",
         ),
     ] = FitConfig.compared_only,
     keep: Annotated[

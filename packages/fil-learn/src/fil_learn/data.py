@@ -92,8 +92,8 @@ class Demonstrations:
         if not keep.any():
             raise DatasetError(
                 f"none of the {self.n_samples} steps of {', '.join(self.sources)} has visit "
-                "shares on two different outcomes (swarm files of format v3 or later have them "
-                "at about a third of their steps): drop --compared-only or collect with "
+                "shares on two different outcomes (swarm files of format v3 or later have them, "
+                "a quarter of SpaceInvaders' steps): drop --compared-only or collect with "
                 "fil-collect"
             )
         return self.samples(keep)
