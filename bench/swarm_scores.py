@@ -112,15 +112,15 @@ def _indexed(item: tuple[int, tuple[str, SwarmConfig, int]]) -> tuple[int, dict]
     return item[0], run_one(item[1])
 
 
-def _baseline_cells(game: str, folder: str | None) -> str:
-    """Random play and the best constant action (its name and mean) under v5, measured by
-    `fil-learn baselines`; dashes where the game's file is missing."""
+def _measured_baselines(game: str, folder: str | None) -> tuple[float, float, str] | None:
+    """Random play's mean, the best constant action's mean and name under v5 (measured by
+    `fil-learn baselines`), or None where the game's file is missing."""
     path = Path(folder or "") / f"{game}-v5.json"
     if not folder or not path.exists():
-        return "— | — |"
+        return None
     measured = json.loads(path.read_text())
     best = measured["best_constant_action"]
-    return f"{measured['random']['mean']:,.1f} | {measured['best_constant_mean']:,.1f} ({best}) |"
+    return measured["random"]["mean"], measured["best_constant_mean"], best
 
 
 def _row(game: str, value: object, rows: list[dict], baselines: str | None = None) -> str:
@@ -130,6 +130,12 @@ def _row(game: str, value: object, rows: list[dict], baselines: str | None = Non
     marks = ("≥DQN " if dqn is not None and mean >= dqn else "") + (
         "≥human" if mean >= human else ""
     )
+    measured = _measured_baselines(game, baselines)
+    cells = "— | — |"
+    if measured is not None:
+        random_mean, constant_mean, constant = measured
+        cells = f"{random_mean:,.1f} | {constant_mean:,.1f} ({constant}) |"
+        marks += " below a constant action" if mean < constant_mean else ""
     return (
         f"| {game} | {value} | {mean:,.0f} | "
         f"{', '.join(format(r['score'], ',.0f') for r in rows)} | "
@@ -138,7 +144,7 @@ def _row(game: str, value: object, rows: list[dict], baselines: str | None = Non
         f"{statistics.mean(r['frames'] for r in rows) / 1e6:.2f}M | "
         f"{', '.join(f'{k} x{n}' for k, n in stops.items())} | "
         f"{sum(r['rewinds'] for r in rows)} | "
-        f"{_baseline_cells(game, baselines)} "
+        f"{cells} "
         f"{'—' if dqn is None else format(dqn, ',.1f')} | {human:,.1f} | {marks} |"
     )
 
