@@ -72,7 +72,7 @@ class FitConfig:
     first beat the starting parameters on its own validation data; or `last`, every epoch's,
     so that each stage's training always reaches the policy. On swarm labels validation loss
     does not predict play, and in the expert-iteration loops `best` kept the previous round's
-    parameters unchanged in 9 of 33 guided rounds, and chose epoch 1 for most
+    parameters unchanged in 11 of 39 guided rounds, and chose epoch 1 for most
     round-0 fits (results/README.md)."""
 
     def validate(self) -> None:
