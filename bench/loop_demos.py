@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 from pathlib import Path
 
 import h5py
 from scipy import stats
+
+from fil_learn.evaluate import ci95
 
 
 def episodes(path: Path) -> dict[str, tuple[float, int]]:
@@ -34,14 +35,6 @@ def episodes(path: Path) -> dict[str, tuple[float, int]]:
             for name, group in handle.items()
             if name.startswith("episode_")
         }
-
-
-def ci95(values: list[float]) -> float:
-    """Half-width of the 95% interval of the mean (Student t)."""
-    if len(values) < 2:
-        return math.nan
-    spread = statistics.stdev(values) / math.sqrt(len(values))
-    return float(stats.t.ppf(0.975, len(values) - 1) * spread)
 
 
 def row(label: str, found: dict[str, tuple[float, int]]) -> str:

@@ -61,6 +61,18 @@ class EvalConfig:
             raise ValueError(f"--max-steps must be at least 1, got {self.max_steps}")
 
 
+def ci95(values: list[float]) -> float:
+    """Half-width of the 95% confidence interval of the mean of `values` (Student t); NaN
+    for fewer than two."""
+    n = len(values)
+    if n < 2:
+        return math.nan
+    from scipy import stats
+
+    std = float(np.std(values, ddof=1))
+    return float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n))
+
+
 @dataclass(frozen=True)
 class EvalReport:
     game: str
@@ -84,12 +96,7 @@ class EvalReport:
     @property
     def ci95(self) -> float:
         """Half-width of the 95% confidence interval of the mean (Student t)."""
-        n = len(self.returns)
-        if n < 2:
-            return math.nan
-        from scipy import stats
-
-        return float(stats.t.ppf(0.975, n - 1) * self.std / math.sqrt(n))
+        return ci95(self.returns)
 
     def summary(self) -> dict[str, Any]:
         scores = reference_scores(self.game)
