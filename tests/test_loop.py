@@ -87,13 +87,18 @@ def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
     epochs = [r["policy_epoch"] for r in rounds]
     assert epochs[0] == 1 and epochs[1] in (1, 2)
     assert (f"| {epochs[1]} (unchanged) |" in table) == (epochs[1] == 1)
+    # every round is evaluated on the same seeds (--round-seeds fixed): an unchanged policy
+    # replays its episodes exactly
+    assert done.stdout.count("--protocol v5 --seed 1000 --save-states") == 2
+    returns = [json.loads((work / f"eval-{r}.json").read_text())["returns"] for r in (0, 1)]
+    assert (returns[0] == returns[1]) or epochs[1] != 1
     assert (work / "score.png").stat().st_size > 0
     # finished rounds are kept: running it again does no work
     again = _loop(work)
     assert again.returncode == 0 and "$ " not in again.stdout
     # another setting in the same folder is refused, not mixed in
     other = _loop(work, "--max-labels", "5")
-    assert other.returncode == 2 and "other settings" in other.stderr
+    assert other.returncode == 2 and "other settings (--max-labels 4)" in other.stderr
     assert "Traceback" not in other.stderr
 
 

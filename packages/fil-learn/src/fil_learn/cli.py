@@ -26,7 +26,7 @@ from fil_learn.config import Equivalent, FitConfig, Keep, Target
 from fil_learn.evaluate import EvalConfig, EvalReport, Protocol, evaluate
 from fil_learn.games import check_v5_name, same_game
 from fil_learn.loop import Guide as LoopGuide
-from fil_learn.loop import LoopConfig, Mode, Rule
+from fil_learn.loop import LoopConfig, Mode, RoundSeeds, Rule
 from fil_learn.loop import Target as LoopTarget
 from fil_learn.visited import VisitedRecorder
 
@@ -640,6 +640,13 @@ def loop(
         LoopGuide,
         typer.Option(help="exit: guide with the best round's policy so far, or the last one's."),
     ] = LoopGuide.best,
+    round_seeds: Annotated[
+        RoundSeeds,
+        typer.Option(
+            help="Every round's evaluation plays the same seeds (an unchanged policy scores "
+            "the same), or other seeds each round (loops recorded before this option)."
+        ),
+    ] = RoundSeeds.fixed,
     window: Annotated[
         int,
         typer.Option(help="exit: train on the last N rounds of guided episodes (0: all)."),

@@ -66,6 +66,18 @@ class Guide(StrEnum):
 GUIDES = tuple(g.value for g in Guide)
 
 
+class RoundSeeds(StrEnum):
+    """Which episodes a round's evaluation plays."""
+
+    fixed = "fixed"
+    per_round = "per-round"
+
+
+ROUND_SEEDS = tuple(r.value for r in RoundSeeds)
+FIRST_ROUND_SEED = 1000
+"""Round evaluations start here; the final evaluation (seeds 10000 on) never overlaps them."""
+
+
 class Rule(StrEnum):
     """How `fil-collect relabel` labels a visited state."""
 
@@ -136,6 +148,11 @@ class LoopConfig:
     keep: str = "best"
     """Every fit's `--keep`: a round's policy is the fit's epoch with the best validation loss
     (a round whose epochs all lose to the previous policy keeps it unchanged), or its last."""
+    round_seeds: str = RoundSeeds.fixed.value
+    """Every round's evaluation plays the same seeds (`fixed`), so an unchanged policy scores
+    the same and rounds differ only by their policies, or other seeds each round
+    (`per-round`, loops recorded before this setting existed: 10-episode evaluations of one
+    policy moved by up to 65 points on SpaceInvaders, enough to pick the wrong best round)."""
     window: int = 0
     """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
     episodes (0: all of them), so the policy's earlier, weaker choices fade out of the data."""
@@ -176,9 +193,17 @@ class LoopConfig:
             raise ValueError("--policy-epsilon-step must be in [0, 1]")
         if self.guide not in GUIDES:
             raise ValueError(f"--guide must be one of {', '.join(GUIDES)}")
+        if self.round_seeds not in ROUND_SEEDS:
+            raise ValueError(f"--round-seeds must be one of {', '.join(ROUND_SEEDS)}")
         if self.window < 0:
             raise ValueError("--window must be 0 (every guided round) or more")
         FitConfig(equivalent=self.equivalent, shift=self.shift, keep=self.keep).validate()
+
+    def eval_seed(self, round_index: int) -> int:
+        """The first seed of round `round_index`'s evaluation episodes."""
+        if self.round_seeds == RoundSeeds.fixed.value:
+            return FIRST_ROUND_SEED
+        return FIRST_ROUND_SEED * (round_index + 1)
 
     def epsilon(self, round_index: int) -> float:
         """The uniform share of round `round_index`'s guided draws (round 1 first)."""
@@ -339,7 +364,7 @@ class Loop:
             c = self.config
             self.learn(
                 "eval", self.round_dir(round_index), "--episodes", c.eval_episodes,
-                "--protocol", "v5", "--seed", 1000 * (round_index + 1),
+                "--protocol", "v5", "--seed", c.eval_seed(round_index),
                 "--save-states", self.visited(round_index), "--state-every", c.state_every,
                 "--json", result, *self.max_steps(), "--quiet",
             )  # fmt: skip
@@ -498,6 +523,23 @@ def _jsonable(config: LoopConfig) -> dict[str, Any]:
 EXTENDABLE = ("rounds",)
 """Settings a rerun may raise: more rounds continue the loop."""
 
+PLAYED_BEFORE_RECORDED: dict[str, Any] = {"round_seeds": RoundSeeds.per_round.value}
+"""How a loop recorded before a setting existed was played, where that differs from the
+setting's default; any other missing setting counts as its default (which is what was played)."""
+
+
+FLAGS = {"keep_demos": ("--keep-demos", "--drop-demos"), "compared_only": ("--compared-only", "")}
+"""Switches whose command-line form is not --NAME/--no-NAME ("" : the switch left out)."""
+
+
+def _as_option(name: str, value: Any) -> str:
+    """A recorded setting as the command line writes it, so a refusal says what to give."""
+    flag = "--" + name.replace("_", "-")
+    if isinstance(value, bool):
+        on, off = FLAGS.get(name, (flag, f"--no-{flag[2:]}"))
+        return (on if value else off) or f"no {on}"
+    return f"{flag} {'(unset)' if value is None else value}"
+
 
 def read_record(config: LoopConfig) -> dict[str, Any]:
     """The record of an earlier run of this loop; other settings in the same folder are
@@ -507,14 +549,15 @@ def read_record(config: LoopConfig) -> dict[str, Any]:
     if not path.exists():
         return {}
     record = json.loads(path.read_text())
-    # settings added since the record was written count as their defaults
     defaults = _jsonable(LoopConfig(config.game, config.workdir))
-    old, new = {**defaults, **record["config"]}, _jsonable(config)
-    if {k: v for k, v in old.items() if k not in EXTENDABLE} != {
-        k: v for k, v in new.items() if k not in EXTENDABLE
-    }:
+    old = {**defaults, **PLAYED_BEFORE_RECORDED, **record["config"]}
+    new = _jsonable(config)
+    differ = [k for k in new if k not in EXTENDABLE and old.get(k) != new[k]]
+    if differ:
+        recorded = ", ".join(_as_option(k, old.get(k)) for k in differ)
         raise ValueError(
-            f"{config.workdir} holds a loop with other settings: use the same ones or another --workdir"
+            f"{config.workdir} holds a loop with other settings ({recorded}): "
+            "use the same ones or another --workdir"
         )
     if config.rounds < len(record.get("rounds", [])):
         raise ValueError(
