@@ -47,7 +47,7 @@ def test_a_refusal_names_every_recorded_setting_as_the_command_line_writes_it(
     played = LoopConfig("SpaceInvaders", tmp_path, keep_demos=False, compared_only=True)
     _record(played)
     given = replace(played, keep_demos=True, compared_only=False, max_labels=5, workers=2)
-    expected = "(--max-labels 400, --drop-demos, --workers (unset), --compared-only): use the"
+    expected = "(--max-labels 400, --drop-demos, no --workers, --compared-only): use the"
     with pytest.raises(ValueError, match=re.escape(f"other settings {expected}")):
         read_record(given)
     assert read_record(replace(played, rounds=9))["rounds"] == []  # more rounds continue it

@@ -529,7 +529,7 @@ setting's default; any other missing setting counts as its default (which is wha
 
 
 FLAGS = {"keep_demos": ("--keep-demos", "--drop-demos"), "compared_only": ("--compared-only", "")}
-"""Switches whose command-line form is not --NAME/--no-NAME ("" : the switch left out)."""
+"""Switches whose command-line form is not --NAME/--no-NAME ("": the switch left out)."""
 
 
 def _as_option(name: str, value: Any) -> str:
@@ -538,7 +538,7 @@ def _as_option(name: str, value: Any) -> str:
     if isinstance(value, bool):
         on, off = FLAGS.get(name, (flag, f"--no-{flag[2:]}"))
         return (on if value else off) or f"no {on}"
-    return f"{flag} {'(unset)' if value is None else value}"
+    return f"no {flag}" if value is None else f"{flag} {value}"
 
 
 def read_record(config: LoopConfig) -> dict[str, Any]:
