@@ -37,7 +37,7 @@ def _loop(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         ],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1800,  # a guard against hangs: CI machines may be loaded
     )
 
 

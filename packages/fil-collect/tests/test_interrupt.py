@@ -89,7 +89,7 @@ def test_ctrl_c_finishes_cleanly(tmp_path: Path, workers: str) -> None:
     process = _start(path, "--workers", workers)
     reported = _reported_until(process, 2)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130
     assert "run the same command again to continue" in " ".join(stderr.split())  # rich wraps
     assert "Traceback" not in stderr
@@ -102,7 +102,7 @@ def test_sigterm_stops_the_workers_too_and_keeps_what_was_written(tmp_path: Path
     process = _start(path, "--workers", "2")
     reported = _reported_until(process, 1)
     process.send_signal(signal.SIGTERM)  # the collector alone, as `kill PID` does
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130 and "Traceback" not in stderr
     assert reported <= _episodes_in(path)
     deadline = time.monotonic() + 10
@@ -130,7 +130,7 @@ def test_ctrl_c_before_the_first_episode_names_no_file(tmp_path: Path) -> None:
         time.sleep(0.1)
     time.sleep(1.0)
     os.killpg(process.pid, signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr
     assert "nothing was saved" in stderr and str(path) not in stderr
     assert "Traceback" not in stderr and not path.exists()

@@ -131,7 +131,7 @@ def test_ctrl_c_in_eval_keeps_the_finished_episodes_at_the_data_frameskip(
     while not re.match(r"episode 1: return", process.stderr.readline()):
         assert process.poll() is None, "eval stopped early"
     os.killpg(process.pid, signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "finished episode(s) are reported" in stderr
     summary = json.loads(report.read_text())
