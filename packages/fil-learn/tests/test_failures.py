@@ -116,9 +116,13 @@ def test_ctrl_c_in_eval_keeps_the_finished_episodes_at_the_data_frameskip(
     run = tmp_path / "run"
     fit([dataset], run, FitConfig(epochs=1, batch_size=16), model_config=TINY_MODEL)
     report, visited = tmp_path / "r.json", tmp_path / "visited.h5"
+    # SIGINT as in a terminal's foreground job: a runner that starts the tests in the
+    # background (`cmd &` in a script) hands them SIGINT ignored, and Python keeps it so
+    as_in_a_terminal = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)"
     process = subprocess.Popen(
         [
-            *(sys.executable, "-c", "from fil_learn.cli import main; main()", "eval", str(run)),
+            *(sys.executable, "-c", f"{as_in_a_terminal}; from fil_learn.cli import main; main()"),
+            *("eval", str(run)),
             *("--episodes", "500", "--max-steps", "20", "--json", str(report)),
             *("--save-states", str(visited), "--state-every", "5"),
         ],
