@@ -27,7 +27,4 @@ fi
 nice -n 5 uv run fil-learn loop --game "$game" --workdir "$work" --rounds "$rounds" --mode dagger \
     --rule value --walkers 16 --swarm-epochs 600 --epochs 3 --eval-episodes 10 --state-every 4 \
     --label-walkers 4 --label-epochs 10 --final-episodes 30 --workers 1 --drop-demos "$@"
-out=results/$name
-mkdir -p "$out"
-cp "$work"/rounds.* "$work"/score.png "$work"/run/training.png "$work"/final-*.json "$out"/
-cp "$work"/policy.onnx "$out"/policy.onnx  # the best round's (`rounds.md` says which)
+bash "$(dirname "$0")/publish_loop.sh" "$name"

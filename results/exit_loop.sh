@@ -20,7 +20,4 @@ uv run fil-learn loop --game "$game" --mode exit --target "$target" \
     --policy-temperature 1.0 --policy-epsilon "$epsilon" --rounds "$rounds" --episodes 8 \
     --walkers 16 --swarm-epochs 600 --epochs 4 --batch-size 128 --eval-episodes 5 \
     --final-episodes 10 --baseline-episodes 1 --workers 2 --seed 0 --workdir "$work" "$@"
-out=results/$name
-mkdir -p "$out"
-cp "$work"/rounds.* "$work"/score.png "$work"/run/training.png "$work"/final-*.json "$out"/
-cp "$work"/policy.onnx "$out"/policy.onnx  # the best round's (`rounds.md` says which)
+bash "$(dirname "$0")/publish_loop.sh" "$name"
