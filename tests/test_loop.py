@@ -87,6 +87,11 @@ def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
     epochs = [r["policy_epoch"] for r in rounds]
     assert epochs[0] == 1 and epochs[1] in (1, 2)
     assert (f"| {epochs[1]} (unchanged) |" in table) == (epochs[1] == 1)
+    metrics = [
+        json.loads(line) for line in (work / "run" / "metrics.jsonl").read_text().splitlines()
+    ]
+    by_epoch = {row["epoch"]: row["val_accuracy"] for row in metrics}
+    assert [r["val_accuracy"] for r in rounds] == [by_epoch[e] for e in epochs]
     # every round is evaluated on the same seeds (--round-seeds fixed): an unchanged policy
     # replays its episodes exactly
     assert done.stdout.count("--protocol v5 --seed 1000 --save-states") == 2

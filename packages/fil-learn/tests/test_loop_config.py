@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fil_learn.loop import LoopConfig, _jsonable, read_record
+from fil_learn.loop import LoopConfig, _jsonable, read_record, val_accuracy
 
 
 def test_fixed_round_seeds_replay_the_same_episodes_and_per_round_moves_on(
@@ -51,3 +51,15 @@ def test_a_refusal_names_every_recorded_setting_as_the_command_line_writes_it(
     with pytest.raises(ValueError, match=re.escape(f"other settings {expected}")):
         read_record(given)
     assert read_record(replace(played, rounds=9))["rounds"] == []  # more rounds continue it
+
+
+def test_a_round_reports_the_validation_accuracy_of_the_epoch_it_plays(tmp_path: Path) -> None:
+    """Under --keep best a round often plays an earlier epoch than its fit's last; the table
+    showed the last epoch's accuracy beside the kept epoch's number. A resumed fit repeats an
+    epoch's row: the later row is the one whose parameters were saved."""
+    rows = [(1, 0.40), (2, 0.55), (3, 0.50), (2, 0.57), (3, 0.52)]
+    lines = [json.dumps({"epoch": e, "val_accuracy": a, "stage": 0}) for e, a in rows]
+    (tmp_path / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    assert val_accuracy(tmp_path, 2) == 0.57
+    assert val_accuracy(tmp_path, 1) == 0.40
+    assert val_accuracy(tmp_path, 4) is None

@@ -427,6 +427,7 @@ class Loop:
         summary = self.evaluate(round_index)
         samples, _ = data_totals(self.datasets(round_index))
         _, frames = data_totals(self.emulated(round_index))
+        kept = policy_epoch(self.round_dir(round_index))
         return {
             "round": round_index,
             "guided_by": guide_round,
@@ -434,8 +435,8 @@ class Loop:
             "samples": samples,
             "emulator_frames": frames,
             "seconds": time.perf_counter() - started,
-            "val_accuracy": val_accuracy(self.run_dir),
-            "policy_epoch": policy_epoch(self.round_dir(round_index)),
+            "val_accuracy": val_accuracy(self.run_dir, kept),
+            "policy_epoch": kept,
             "eval_mean": summary["mean"],
             "eval_ci95": summary["ci95"],
             "eval_episodes": summary["episodes"],
@@ -488,10 +489,12 @@ def policy_epoch(round_dir: Path) -> int:
     return max(int(step.name) for step in (round_dir / "best").iterdir() if step.name.isdigit())
 
 
-def val_accuracy(run_dir: Path) -> float | None:
-    """The last epoch's validation accuracy (`metrics.jsonl`), None without validation."""
+def val_accuracy(run_dir: Path, epoch: int) -> float | None:
+    """The validation accuracy of the epoch a round plays (`metrics.jsonl`; its last row for
+    that epoch, as a resumed fit may repeat one), not the fit's last epoch: under `--keep best`
+    they differ whenever a later epoch did not improve. None without validation."""
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
+    rows = [row for line in lines if line.strip() and (row := json.loads(line))["epoch"] == epoch]
     return rows[-1]["val_accuracy"] if rows else None
 
 
@@ -620,7 +623,7 @@ def write_table(
     lines = [
         f"# {config.game}, {config.mode}, {config.rounds} rounds",
         "",
-        "| round | training samples | emulator frames (all so far) | wall time (min) | val accuracy | "
+        "| round | training samples | emulator frames (all so far) | wall time (min) | policy val accuracy | "
         "policy epoch | eval v5 mean ± 95% CI | human-normalized |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
