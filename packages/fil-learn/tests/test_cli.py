@@ -101,6 +101,8 @@ def test_error_messages_keep_their_brackets(
     [
         (["eval", "{run}", "--game", "Pong"], "was trained on SpaceInvaders, not Pong"),
         (["eval", "{tmp}"], "is not a fil-learn run"),
+        (["eval", "{tmp}/missing.onnx"], "does not exist: give a run folder"),
+        (["eval", "{run}/run.json"], "is neither a run folder nor an .onnx policy"),
         (["fit", "{tmp}/missing.h5"], "does not exist"),
         (["fit", "{run}/run.json"], "is not a fil dataset"),
         (["fit", "{ds}", "--out", "{tmp}/r", "--batch-size", "100000"], "fewer than --batch-size"),

@@ -143,6 +143,48 @@ def test_export_errors_are_one_line(exported: tuple[Path, Path], tmp_path: Path)
     assert not (tmp_path / "y.onnx").exists()
 
 
+def test_eval_plays_an_exported_policy_as_it_plays_its_run(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A team handed only `policy.onnx` evaluates it under the same protocol, seeds and report
+    as the run folder it came from, and can record its states for relabelling."""
+    import h5py
+
+    run, onnx_file = exported
+    played = {}
+    for name, source in (("run", run), ("onnx", onnx_file)):
+        out = tmp_path / f"{name}.json"
+        args = ["eval", str(source), "--episodes", "2", "--max-steps", "150", "--seed", "5"]
+        args += ["--protocol", "noop30", "--epsilon", "0.05", "--json", str(out), "-q"]
+        if name == "onnx":
+            args += ["--save-states", str(tmp_path / "visited.h5"), "--state-every", "50"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        played[name] = json.loads(out.read_text())
+    for key in ("returns", "action_counts", "protocol", "game"):
+        assert played["onnx"][key] == played["run"][key], key
+    assert sum(played["onnx"]["action_counts"]) == 300
+    with h5py.File(tmp_path / "visited.h5") as visited:
+        assert visited.attrs["game"] == "SpaceInvaders" and visited.attrs["n_actions"] == 6
+        assert visited.attrs["policy"] == str(onnx_file)
+    blocked = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.modules['onnxruntime'] = None; from fil_learn.cli import main; main()",
+            "eval",
+            str(onnx_file),
+            "--episodes",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert blocked.returncode == 2 and "Traceback" not in blocked.stderr
+    assert "fil-learn[onnx]" in blocked.stderr
+
+
 def test_the_readme_example_runs(exported: tuple[Path, Path]) -> None:
     """README.md shows examples/policy_api.py verbatim; run it on the exported policy."""
     script = ROOT / "examples" / "policy_api.py"

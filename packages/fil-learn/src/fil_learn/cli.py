@@ -285,7 +285,13 @@ def _split_cpu(requested: int, batch_size: int, datasets: list[Path]) -> None:
 
 @app.command(name="eval")
 def eval_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `fil-learn fit`.")],
+    run_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="A run folder written by `fil-learn fit`, or a policy exported by "
+            "`fil-learn export` (.onnx; needs fil-learn[onnx])."
+        ),
+    ],
     game: Annotated[
         str | None,
         typer.Option(help=r"Game to play \[default: the run's]; must be the run's game."),
@@ -320,7 +326,8 @@ def eval_command(
     ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
-    """Play the run's best policy and report mean, std, 95% CI, min, max, human-normalized."""
+    """Play the run's best policy (or an exported .onnx one) and report mean, std, 95% CI, min,
+    max, human-normalized."""
     with user_errors():
         config = EvalConfig(
             protocol=protocol,
@@ -353,11 +360,11 @@ def _play(
     quiet: bool,
 ) -> tuple[EvalReport, dict[str, Any]]:
     """Play the run's best policy with a progress bar; the report and the run's settings."""
-    from fil_learn.policy import load_best
+    from fil_learn.policy import load_playable
 
     if game is not None:
         check_v5_name(game)
-    best = load_best(run_dir)
+    best = load_playable(run_dir)
     settings = best.settings
     if game is not None and not same_game(game, settings["game"]):
         raise ValueError(

@@ -203,6 +203,51 @@ def load_best(run_dir: Path) -> BestPolicy:
     return BestPolicy(settings, trainer, params, step)
 
 
+@dataclass(frozen=True)
+class ExportedPolicy:
+    """An exported policy (.onnx) seen through BestPolicy's interface, so `eval` plays a file
+    handed on by another team under the same protocols as a run folder: `settings` holds the
+    run.json fields that playing and `--save-states` read, from the file's metadata."""
+
+    settings: dict[str, Any]
+    policy: Policy
+    stack: int = STACK
+
+    @property
+    def frameskip(self) -> int:
+        return run_frameskip(self.settings)
+
+    def forward(self, observations: np.ndarray) -> np.ndarray:
+        """(batch, 84, 84, 4) uint8 -> (batch, n_actions) logits, as BestPolicy.forward."""
+        return self.policy.logits(np.moveaxis(observations, -1, 1))
+
+
+def load_playable(path: Path) -> BestPolicy | ExportedPolicy:
+    """What `eval` plays: a run folder's best epoch (JAX), or an .onnx file from `fil-learn
+    export` (onnxruntime, one thread: an episode is a batch of one)."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} does not exist: give a run folder (`fil-learn fit --out`) or an .onnx "
+            "policy (`fil-learn export --out`)"
+        )
+    if path.is_dir():
+        return load_best(path)
+    if path.suffix.lower() != ".onnx":
+        raise ValueError(
+            f"{path} is neither a run folder nor an .onnx policy: give the --out of "
+            "`fil-learn fit` or of `fil-learn export`"
+        )
+    policy = _from_onnx(path, threads=1)
+    settings = {
+        "game": policy.game,
+        "env_id": policy.env_id,
+        "frameskip": policy.frameskip,
+        "n_actions": policy.n_actions,
+        "action_meanings": list(policy.action_meanings),
+    }
+    return ExportedPolicy(settings, policy)
+
+
 def onnx_session(path: Path | bytes, threads: int | None = None) -> Any:
     """An onnxruntime session on the CPU for a file (or a serialized model); a missing
     onnxruntime is a ValueError naming the extra."""
