@@ -164,6 +164,14 @@ def test_eval_plays_an_exported_policy_as_it_plays_its_run(
     for key in ("returns", "action_counts", "protocol", "game"):
         assert played["onnx"][key] == played["run"][key], key
     assert sum(played["onnx"]["action_counts"]) == 300
+    # the JSON says how the episodes were played, not only what they scored
+    assert played["onnx"]["lengths"] == [150, 150]
+    assert {k: played["onnx"][k] for k in ("seed", "epsilon", "temperature", "max_steps")} == {
+        "seed": 5,
+        "epsilon": 0.05,
+        "temperature": 0.0,
+        "max_steps": 150,
+    }
     with h5py.File(tmp_path / "visited.h5") as visited:
         assert visited.attrs["game"] == "SpaceInvaders" and visited.attrs["n_actions"] == 6
         assert visited.attrs["policy"] == str(onnx_file)

@@ -84,6 +84,9 @@ class EvalReport:
     button all game shows at once."""
     interrupted: bool = False
     """Ctrl-C stopped the evaluation: the report holds the episodes that finished."""
+    config: EvalConfig | None = None
+    """How the episodes were played: the JSON names it, so a score read later says whether
+    it was greedy, which seeds, and whether episodes were cut (`max_steps`)."""
 
     @property
     def mean(self) -> float:
@@ -114,8 +117,21 @@ class EvalReport:
             "random_score": scores[0] if scores else None,
             "human_score": scores[1] if scores else None,
             "returns": self.returns,
+            "lengths": self.lengths,
             "action_counts": self.action_counts,
             "interrupted": self.interrupted,
+            **self.played_as(),
+        }
+
+    def played_as(self) -> dict[str, Any]:
+        if self.config is None:
+            return {}
+        c = self.config
+        return {
+            "seed": c.seed,
+            "epsilon": c.epsilon,
+            "temperature": c.temperature,
+            "max_steps": c.max_steps,
         }
 
 
@@ -252,7 +268,7 @@ def evaluate(
     finally:
         env.close()
     return EvalReport(
-        game, config.protocol, returns, lengths, [int(c) for c in counts], interrupted
+        game, config.protocol, returns, lengths, [int(c) for c in counts], interrupted, config
     )
 
 
