@@ -106,9 +106,12 @@ def test_a_row_lost_to_a_kill_comes_back_from_the_checkpoint(tmp_path: Path) -> 
     assert after[1] == pytest.approx(json.loads(rows[1]))
 
 
+@pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
 def test_ctrl_c_in_eval_keeps_the_finished_episodes_at_the_data_frameskip(
-    tmp_path: Path,
+    tmp_path: Path, stop: str
 ) -> None:
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) and `kill PID` (SIGTERM to
+    the process alone) both end in the report of the finished episodes, written."""
     import ale_py
     import h5py
 
@@ -134,7 +137,10 @@ def test_ctrl_c_in_eval_keeps_the_finished_episodes_at_the_data_frameskip(
     assert process.stderr is not None
     while not re.match(r"episode 1: return", process.stderr.readline()):
         assert process.poll() is None, "eval stopped early"
-    os.killpg(process.pid, signal.SIGINT)
+    if stop == "ctrl-c":
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "finished episode(s) are reported" in stderr

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -732,8 +734,18 @@ def label_stats_command(
         out.print(line, highlight=False)
 
 
+def _stop_as_ctrl_c(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Console entry point; Ctrl-C outside the loops that handle it still ends in one line."""
+    """Console entry point; Ctrl-C outside the loops that handle it still ends in one line.
+
+    `kill PID` (SIGTERM) stops a command as Ctrl-C does: eval reports and writes its finished
+    episodes, fit keeps its finished epochs, loop stops its stage and continues on a rerun.
+    SIGINT keeps Python's own handling: a script that starts fil-learn in the background
+    hands it SIGINT ignored on purpose (so the terminal's Ctrl-C spares it), and that stays."""
+    signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
     try:
         sys.exit(app())
     except KeyboardInterrupt:
