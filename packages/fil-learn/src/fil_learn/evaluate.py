@@ -124,6 +124,7 @@ class EvalReport:
         }
 
     def played_as(self) -> dict[str, Any]:
+        """The settings that change a score (none for a report built without its config)."""
         if self.config is None:
             return {}
         c = self.config
