@@ -206,16 +206,25 @@ def load_best(run_dir: Path) -> BestPolicy:
 @dataclass(frozen=True)
 class ExportedPolicy:
     """An exported policy (.onnx) seen through BestPolicy's interface, so `eval` plays a file
-    handed on by another team under the same protocols as a run folder: `settings` holds the
-    run.json fields that playing and `--save-states` read, from the file's metadata."""
+    handed on by another team under the same protocols as a run folder."""
 
-    settings: dict[str, Any]
     policy: Policy
     stack: int = STACK
 
     @property
+    def settings(self) -> dict[str, Any]:
+        """The run.json fields that playing and `--save-states` read, from the metadata."""
+        return {
+            "game": self.policy.game,
+            "env_id": self.policy.env_id,
+            "frameskip": self.policy.frameskip,
+            "n_actions": self.policy.n_actions,
+            "action_meanings": list(self.policy.action_meanings),
+        }
+
+    @property
     def frameskip(self) -> int:
-        return run_frameskip(self.settings)
+        return self.policy.frameskip
 
     def forward(self, observations: np.ndarray) -> np.ndarray:
         """(batch, 84, 84, 4) uint8 -> (batch, n_actions) logits, as BestPolicy.forward."""
@@ -237,15 +246,7 @@ def load_playable(path: Path) -> BestPolicy | ExportedPolicy:
             f"{path} is neither a run folder nor an .onnx policy: give the --out of "
             "`fil-learn fit` or of `fil-learn export`"
         )
-    policy = _from_onnx(path, threads=1)
-    settings = {
-        "game": policy.game,
-        "env_id": policy.env_id,
-        "frameskip": policy.frameskip,
-        "n_actions": policy.n_actions,
-        "action_meanings": list(policy.action_meanings),
-    }
-    return ExportedPolicy(settings, policy)
+    return ExportedPolicy(_from_onnx(path, threads=1))
 
 
 def onnx_session(path: Path | bytes, threads: int | None = None) -> Any:
