@@ -21,9 +21,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-import h5py
 import numpy as np
+
+from fil_collect.format import NO_LABEL
+from fil_collect.relabel import best_first_moves
+from fil_learn.data import open_dataset
 
 
 def relabel(visited: Path, out: Path, walkers: int, seed: int, args: argparse.Namespace) -> None:
@@ -40,53 +44,51 @@ def relabel(visited: Path, out: Path, walkers: int, seed: int, args: argparse.Na
     subprocess.run(command, check=True)
 
 
-def best_moves(lives: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Per state, which first moves are best by relabel's rule: most lives, then score."""
-    most_lives = lives == lives.max(axis=1, keepdims=True)
-    masked = np.where(most_lives, scores, -np.inf)
-    return most_lives & (masked == masked.max(axis=1, keepdims=True))
-
-
-def labels(path: Path) -> dict[str, np.ndarray | float]:
-    """Every visited step of every episode, concatenated: the label (-1 where not examined or
-    fully tied), its best moves, whether it was examined; and emulator frames per examined state."""
-    label, best, examined = [], [], []
+def labels(path: Path) -> dict[str, Any]:
+    """Every visited step of every episode, concatenated: the label relabel wrote (-1 where not
+    examined or fully tied), whether the step was examined, the best first moves at each
+    examined step; and emulator frames per examined state."""
+    label, examined, best = [], [], []
     frames = 0.0
-    with h5py.File(path, "r") as f:
-        for name in sorted(k for k in f if k.startswith("episode_")):
-            episode = f[name]
-            moves = best_moves(episode["label_lives"][()], episode["label_scores"][()])
-            seen = episode["label_examined"][()]
-            label.append(np.where(seen & ~moves.all(axis=1), episode["actions"][()], -1))
-            best.append(moves)
+    with open_dataset(path) as dataset:
+        for episode in dataset:
+            seen = episode.read("label_examined")
+            scores, lives = episode.read("label_scores"), episode.read("label_lives")
+            label.append(np.where(seen, episode.actions, NO_LABEL))
             examined.append(seen)
+            best += [
+                set(best_first_moves(s, n).tolist()) if e else set()
+                for s, n, e in zip(scores, lives, seen, strict=True)
+            ]
             frames += float(episode.attrs["label_emulator_frames"])
     seen = np.concatenate(examined)
     return {
         "label": np.concatenate(label),
-        "best": np.concatenate(best),
         "examined": seen,
+        "best": best,
         "frames_per_state": frames / max(int(seen.sum()), 1),
     }
 
 
-def agreement(first: Path, second: Path) -> dict[str, object]:
+def agreement(first: Path, second: Path) -> dict[str, Any]:
     """Compare two relabellings of one visited file, state by state."""
     a, b = labels(first), labels(second)
-    both = (a["label"] >= 0) & (b["label"] >= 0)
+    both = (a["label"] != NO_LABEL) & (b["label"] != NO_LABEL)
     n = max(int(both.sum()), 1)
-    n_actions = a["best"].shape[1]
+    n_actions = int(max(a["label"].max(), b["label"].max())) + 1
     share_a = np.bincount(a["label"][both], minlength=n_actions) / n
     share_b = np.bincount(b["label"][both], minlength=n_actions) / n
-    overlap = (a["best"][both] & b["best"][both]).any(axis=1)
+    overlap = sum(bool(a["best"][i] & b["best"][i]) for i in np.flatnonzero(both))
     return {
         "examined": int((a["examined"] & b["examined"]).sum()),
         "labelled_in_both": int(both.sum()),
         "same_label": float((a["label"][both] == b["label"][both]).sum() / n),
-        "best_moves_overlap": float(overlap.sum() / n),
+        "best_moves_overlap": overlap / n,
         "chance": float(share_a @ share_b),
         "full_tie": [
-            float(((x["label"] < 0) & x["examined"]).sum() / max(int(x["examined"].sum()), 1))
+            float(
+                (x["examined"] & (x["label"] == NO_LABEL)).sum() / max(int(x["examined"].sum()), 1)
+            )
             for x in (a, b)
         ],
         "frames_per_state": a["frames_per_state"],
@@ -123,7 +125,8 @@ def main() -> None:
         )
         if args.json is not None:
             with args.json.open("a") as f:
-                f.write(json.dumps({**row, **{k: str(v) for k, v in vars(args).items()}}) + "\n")
+                settings = {k: str(v) for k, v in vars(args).items() if k != "walkers"}
+                f.write(json.dumps({**settings, **row}) + "\n")
         sys.stdout.flush()
 
 

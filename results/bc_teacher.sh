@@ -19,24 +19,20 @@ uv run fil-collect --game "$game" --out "$out/demos.h5" --episodes "$episodes" -
     --workers 2 --quiet
 uv run fil-collect info "$out/demos.h5" > "$out/demos-info.txt"
 uv run fil-learn label-stats "$out/demos.h5" > "$out/label-stats.txt"
-for target in action visits; do
-    run=$out/fit-$target
-    uv run fil-learn fit "$out/demos.h5" --out "$run" --epochs 6 --batch-size 128 --seed 0 \
-        --target "$target" --quiet "$@"
-    for protocol in v5 noop30; do
-        report=$run-$protocol.json
-        [[ -e "$report" ]] || uv run fil-learn eval "$run" --episodes 30 --seed 10000 \
-            --protocol "$protocol" --json "$report" --quiet
-    done
-done
 published=results/$(echo "$game" | tr '[:upper:]' '[:lower:]')-bc-strongteacher
 mkdir -p "$published"
 cp "$out/demos-info.txt" "$out/label-stats.txt" "$published"/
 for target in action visits; do
-    cp "$out/fit-$target/metrics.jsonl" "$published/metrics-$target.jsonl"
-    cp "$out/fit-$target/training.png" "$published/training-$target.png"
+    run=$out/fit-$target
+    uv run fil-learn fit "$out/demos.h5" --out "$run" --epochs 6 --batch-size 128 --seed 0 \
+        --target "$target" --quiet "$@"
+    cp "$run/metrics.jsonl" "$published/metrics-$target.jsonl"
+    cp "$run/training.png" "$published/training-$target.png"
     for protocol in v5 noop30; do
-        cp "$out/fit-$target-$protocol.json" "$published/final-$target-$protocol.json"
+        report=$run-$protocol.json
+        [[ -e "$report" ]] || uv run fil-learn eval "$run" --episodes 30 --seed 10000 \
+            --protocol "$protocol" --json "$report" --quiet
+        cp "$report" "$published/final-$target-$protocol.json"
     done
 done
 uv run fil-learn export "$out/fit-action" --out "$published/policy.onnx" --quiet

@@ -197,6 +197,13 @@ def _label_by_value(
     )
 
 
+def best_first_moves(scores: np.ndarray, lives: np.ndarray) -> np.ndarray:
+    """The first moves `--rule value` ranks best at one state (most lives kept, then highest
+    score), as action indices; every index where all moves tie."""
+    survivors = np.flatnonzero(lives == lives.max())
+    return survivors[scores[survivors] == scores[survivors].max()]
+
+
 def _value_label(
     scores: np.ndarray, lives: np.ndarray, learner_action: int, rng: np.random.Generator
 ) -> int:
@@ -207,8 +214,7 @@ def _value_label(
     learns to idle more). Where the learner's move is among the best it is kept; other ties are
     broken at random, never by action index (index 0 is NOOP, and a fixed tie-break taught it).
     """
-    survivors = np.flatnonzero(lives == lives.max())
-    best = survivors[scores[survivors] == scores[survivors].max()]
+    best = best_first_moves(scores, lives)
     if best.size == scores.size:
         return NO_LABEL
     if learner_action in best:
