@@ -26,6 +26,7 @@ from fil_collect.collect import Collection, EpisodeWritten
 from fil_collect.combine import all_of, copy_episodes, intact, return_between
 from fil_collect.dataset import Compression, CompressionName
 from fil_collect.env import EnvConfig
+from fil_collect.failures import environment_errno, environment_message
 from fil_collect.games import Game, available_roms
 from fil_collect.guide import GuideConfig
 from fil_collect.jobs import EpisodeJobs, Written
@@ -261,6 +262,7 @@ def _collect(collection: Collection, quiet: bool) -> None:
     """Run the collection with progress bars, and say what was written."""
     out_path = collection.writer.path
     if not collection.indices:
+        collection.lock.release()
         out.print(
             f"{out_path} already holds {collection.existing} episode(s), --episodes "
             f"{collection.episodes} is the total: raise it to add more",
@@ -474,6 +476,7 @@ def _relabel(relabelling: Relabelling, quiet: bool) -> None:
     """Run the relabelling with progress bars, and say what it cost per label."""
     out_path = relabelling.writer.path
     if not relabelling.indices:
+        relabelling.lock.release()
         out.print(
             f"every episode of {relabelling.visited} is already relabelled in {out_path}",
             highlight=False,
@@ -625,7 +628,11 @@ def filter_command(
     with user_errors():
         keep = return_between(min_return, max_return, min_length)
         count = copy_episodes(
-            [path], out_path, all_of(keep, intact) if drop_damaged else keep, force=force
+            [path],
+            out_path,
+            all_of(keep, intact) if drop_damaged else keep,
+            force=force,
+            command="filter",
         )
     out.print(f"{count} episode(s) written to {out_path}", highlight=False)
 
@@ -664,3 +671,13 @@ def main() -> None:
     except KeyboardInterrupt:  # before or after the loops that say what was kept
         err.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:  # a full disk and the like: one line, exit 1
+        number = environment_errno(error)
+        if number is None:
+            raise
+        err.print(
+            f"[bold red]error:[/] {escape(environment_message(number, 'writing'))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_FAILED)

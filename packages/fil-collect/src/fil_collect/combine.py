@@ -26,6 +26,8 @@ from fil_collect.format import (
     open_dataset,
     provenance,
 )
+from fil_collect.lock import writing
+from fil_collect.mixing import check_files
 
 EpisodeTest = Callable[[StoredEpisode], bool]
 
@@ -41,13 +43,20 @@ class _Input:
     header: dict[str, Any]
 
 
-def copy_episodes(inputs: list[Path], out: Path, keep: EpisodeTest, force: bool = False) -> int:
-    """Write the episodes of `inputs` that `keep` accepts to `out`; returns how many."""
+def copy_episodes(
+    inputs: list[Path], out: Path, keep: EpisodeTest, force: bool = False, command: str = "merge"
+) -> int:
+    """Write the episodes of `inputs` that `keep` accepts to `out`; returns how many.
+
+    Refused before anything is written: an `out` that exists (without `force`; never an input),
+    inputs of two games or of two replay settings (`mixing.check_files`: the new file's header
+    states one), an episode given twice, and an `out` another writer holds."""
     _check_paths(inputs, out, force)
     sources = [_read_input(path) for path in inputs]
     _check_compatible(sources)
+    check_files(inputs, command)
     _refuse_duplicates(inputs)
-    with new_file(out) as target:
+    with writing(out), new_file(out) as target:
         write_attrs(target, merged_header([s.header for s in sources], inputs))
         written = 0
         for path in inputs:

@@ -121,17 +121,24 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
+def write_target(path: Path) -> Path:
+    """The file a write to `path` changes: a symlink stays a link and its target is written
+    (datasets/README.md, "Symlinks"), as appends through the link always did."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 @contextlib.contextmanager
 def new_file(path: Path) -> Iterator[h5py.File]:
     """A new HDF5 file that appears at `path` whole, by one rename, when the block ends (an
     existing file is replaced then); if the block raises, nothing appears and nothing changes."""
-    temp = temp_path(path)
+    target = write_target(path)
+    temp = temp_path(target)
     try:
         with h5py.File(temp, "w") as handle:
             yield handle
         with open(temp, "rb") as written:
             os.fsync(written.fileno())
-        os.replace(temp, path)
+        os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -163,7 +170,7 @@ class DatasetWriter:
         self.compression = compression
         self._replace = False
         self._totals: dict[int, tuple[str, int]] | None = None
-        self._temp = temp_path(path)
+        self._temp = temp_path(write_target(path))
         self._check_writable()
         self._remove_stale_temps()
         if path.exists():
@@ -197,8 +204,9 @@ class DatasetWriter:
 
     def _remove_stale_temps(self) -> None:
         """Remove copies left by writers that were killed mid-append (their process is gone)."""
-        for temp in self.path.parent.glob(f".{self.path.name}.*.tmp"):
-            pid = temp.name[len(self.path.name) + 2 : -4]
+        target = write_target(self.path)
+        for temp in target.parent.glob(f".{target.name}.*.tmp"):
+            pid = temp.name[len(target.name) + 2 : -4]
             if pid.isdigit() and not _process_alive(int(pid)):
                 temp.unlink(missing_ok=True)
 
@@ -212,7 +220,10 @@ class DatasetWriter:
     def append(self, records: list[EpisodeRecord]) -> None:
         """Add episodes; on return they are on disk, and nothing is half-written at any time."""
         if self.path.exists() and not self._replace:
-            with in_place_append(self.path) as shadow, h5py.File(shadow, "r+") as handle:
+            with (
+                in_place_append(write_target(self.path)) as shadow,
+                h5py.File(shadow, "r+") as handle,
+            ):
                 self._write(handle, records)
             return
         with new_file(self.path) as handle:  # a new file (or one replacing the old) appears whole

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from fil_collect.format import Dataset, StoredEpisode, open_dataset
+from fil_collect.mixing import check_dataset
 
 DATASET_ID = re.compile(r"^(?:[-\w][-\w/]*[-\w]/)?[-\w]+?-v\d+$", re.ASCII)
 """Minari's `(namespace/)name-vN` ids; checked here before Minari creates any folder."""
@@ -116,11 +117,12 @@ def _read_source(dataset: Dataset, buffer_type: Any) -> _Source:
     """The file's settings and every episode as one of Minari's `EpisodeBuffer`s."""
     env_id, settings = dataset.env_id, dataset.settings
     dataset.refuse_relabelled("Minari has no way to mark unlabelled steps; export swarm datasets")
+    frameskip = check_dataset(dataset, "export").frameskip  # Minari states one frame_skip
     buffers = [
         _buffer(dataset, episode, buffer_type, position)
         for position, episode in enumerate(dataset.episodes())
     ]
-    return _Source(env_id, dataset.frameskip, dataset.version, settings, buffers)
+    return _Source(env_id, frameskip, dataset.version, settings, buffers)
 
 
 def _buffer(dataset: Dataset, episode: StoredEpisode, buffer_type: Any, position: int) -> Any:

@@ -195,10 +195,12 @@ def check_appendable(dataset: Dataset, header: dict[str, Any]) -> None:
             "choose another --out, or --force to replace it"
         )
     if dataset.version != int(header["format_version"]):
+        ours = int(header["format_version"])
         raise DatasetError(
-            f"{dataset.path} is format version {dataset.version} and new episodes would be "
-            f"{header['format_version']} (datasets/README.md): collect into another --out, or "
-            "--force to replace it"
+            f"{dataset.path} holds {_kind(dataset.version)} (format version {dataset.version}), "
+            f"and these would be {_kind(ours)} (format version {ours}); one file holds one "
+            "kind: write them to another --out (`fil-learn fit` trains on both files "
+            "together), or --force to replace it"
         )
     theirs = dataset.settings
     ours = json.loads(header["config_json"])
@@ -209,6 +211,13 @@ def check_appendable(dataset: Dataset, header: dict[str, Any]) -> None:
             f"{dataset.path} was collected with other settings ({diffs}): "
             "use the same settings to append, another --out, or --force to replace it"
         )
+
+
+def _kind(version: int) -> str:
+    """What episodes of a format version are, in a user's words."""
+    if version == RELABEL_FORMAT_VERSION:
+        return "relabelled episodes"
+    return "swarm episodes" if version == SWARM_FORMAT_VERSION else f"episodes of version {version}"
 
 
 def merged_header(headers: list[dict[str, Any]], inputs: list[Path]) -> dict[str, Any]:

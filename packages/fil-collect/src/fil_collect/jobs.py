@@ -18,6 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from fil_collect.dataset import Compression, DatasetWriter
 from fil_collect.format import EpisodeRecord
+from fil_collect.lock import WriterLock
 from fil_collect.workers import EpisodeProgress, TaskRunner, Work
 
 
@@ -55,6 +56,7 @@ class EpisodeJobs(Generic[Written]):
         compression.validate()
         self.runner = TaskRunner(workers, ray_address)
         self.writer = DatasetWriter(out, self.header(), compression, force=force)
+        self.lock = WriterLock(out)  # before planning: a second writer would plan the same
         existing = self.writer.existing_indices()
         self.existing = len(existing)
         self.indices = self.plan(existing)
@@ -86,10 +88,13 @@ class EpisodeJobs(Generic[Written]):
         """
         done: list[Written] = []
         tasks = [(index, self.task(index)) for index in self.indices]
-        finished = self.runner.results(type(self).work, tasks, on_event)
-        with contextlib.closing(finished):
-            for record in finished:
-                self.writer.append([record])
-                done.append(self.written(record))
-                on_event(done[-1])
+        try:
+            finished = self.runner.results(type(self).work, tasks, on_event)
+            with contextlib.closing(finished):
+                for record in finished:
+                    self.writer.append([record])
+                    done.append(self.written(record))
+                    on_event(done[-1])
+        finally:
+            self.lock.release()
         return done

@@ -36,7 +36,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,10 @@ class ShadowFile(io.RawIOBase):
         self.size = self.base
         self.pages: dict[int, bytearray] = {}
         self.position = 0
+        self.failed: OSError | None = None
+        """The first write that failed (a full disk): HDF5 is not told, since an error raised
+        inside its callbacks can crash it; `in_place_append` raises this one once HDF5 has
+        closed the file, and nothing of the append is committed."""
 
     def readable(self) -> bool:
         return True
@@ -138,7 +142,7 @@ class ShadowFile(io.RawIOBase):
         done = 0
         for position, count, number in self._spans(self.position, len(view)):
             if number is None:  # past the committed end: nothing points here yet
-                _write_all(self.fd, view[done : done + count], position)
+                self._guarded(_write_all, self.fd, view[done : done + count], position)
             else:
                 start = position - number * PAGE
                 self._page(number)[start : start + count] = view[done : done + count]
@@ -150,8 +154,17 @@ class ShadowFile(io.RawIOBase):
     def truncate(self, size: int | None = None) -> int:
         size = self.position if size is None else size
         self.size = size
-        os.ftruncate(self.fd, max(size, self.base))  # the committed part is cut at the commit
+        self._guarded(os.ftruncate, self.fd, max(size, self.base))  # committed part: at commit
         return size
+
+    def _guarded(self, write: Callable[..., None], *args: Any) -> None:
+        """Run `write`; an OSError is kept in `failed` (the first one) instead of raised."""
+        if self.failed is not None:
+            return
+        try:
+            write(*args)
+        except OSError as error:
+            self.failed = error
 
     def flush(self) -> None:
         """HDF5 flushes often; durability is the commit's business."""
@@ -180,6 +193,8 @@ def in_place_append(path: Path) -> Iterator[ShadowFile]:
         _write_journal(path, begin, [], durable=False)  # lost to a power cut, it is not needed
         try:
             yield shadow
+            if shadow.failed is not None:
+                raise shadow.failed
             os.fsync(fd)  # 1. the new bytes are on disk before anything points at them
             pages = shadow.changed_pages()
             header = {**begin, "state": "commit", "size": shadow.size}

@@ -352,6 +352,11 @@ class Relabelling(EpisodeJobs[LabelsWritten]):
         """`ray_address` (e.g. 'auto') labels episodes as tasks on that Ray cluster instead of
         in `workers` local processes; the writer stays here either way."""
         config.validate()
+        if out.resolve() == visited.resolve():
+            raise ValueError(
+                f"--out {out} is the visited-states file being relabelled: give a new file "
+                "(relabelled.h5), which fil-learn fit trains on"
+            )
         self.visited = visited
         self.config = config
         super().__init__(out, compression, workers, ray_address, force)

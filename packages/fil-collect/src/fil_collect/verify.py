@@ -26,6 +26,7 @@ from fil_collect.format import (
     open_dataset,
 )
 from fil_collect.games import resolve_game
+from fil_collect.mixing import replay_settings
 from fil_collect.replay import ReplayMismatchError, replay
 from fil_collect.workers import TaskProgress, TaskRunner
 
@@ -191,13 +192,17 @@ def verify(
     """Re-simulate every episode with `runner`'s workers; each check is handed to `on_result`
     in episode order as it is ready (the caller reports them)."""
     with open_dataset(path) as dataset:
-        emulation = dataset.emulation
+        dataset.emulation  # noqa: B018  (a file without what re-simulation needs fails here)
         dataset.refuse_relabelled(
             "they were played with sticky actions and cannot be re-simulated; "
             "`fil-collect info` checks their checksums"
         )
-        names = dataset.names()
-    tasks = [(episode_index(name), (str(path), name, emulation)) for name in names]
+        # each episode at its own settings: a merge of mixed rates (made before merges refused
+        # them) keeps every episode's in its `config_json`
+        tasks = [
+            (episode.index, (str(path), episode.name, replay_settings(dataset, episode).emulation))
+            for episode in dataset.episodes()
+        ]
     checks = runner.results(check_episode, tasks, lambda progress: None)
     order = [index for index, _ in tasks]
     for check in in_order(checks, order, lambda check: episode_index(check.name)):
