@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,15 +26,25 @@ from rich.table import Table
 import fil_learn
 from fil_learn.config import Equivalent, FitConfig, Keep, Target
 from fil_learn.evaluate import EvalConfig, EvalReport, Protocol, evaluate
+from fil_learn.failures import failure_line, silence_echoes
 from fil_learn.games import check_v5_name, same_game
 from fil_learn.loop import Guide as LoopGuide
 from fil_learn.loop import LoopConfig, Mode, RoundSeeds, Rule
 from fil_learn.loop import Target as LoopTarget
+from fil_learn.outputs import (
+    Recognizer,
+    check_output,
+    hdf5_of,
+    json_with,
+    nothing,
+    write_atomic,
+)
 from fil_learn.visited import VisitedRecorder
 
 if TYPE_CHECKING:
     from fil_learn.train import Event
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -54,9 +64,17 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ValueError, FileNotFoundError, IsADirectoryError) as error:
+        if failure_line(error) is not None:  # a full disk that a library calls a ValueError
+            _machine_failure(error)
         # escaped: a message like "pip install 'fil-learn[eval]'" is text, not rich markup
         err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+ForceOutputs = typer.Option(
+    "--force",
+    help="Replace existing output files that this command did not write (never a fil dataset).",
+)
 
 
 def _version(value: bool) -> None:
@@ -183,6 +201,7 @@ def fit(
     --batch-size must be a multiple of their number.
     """
     with user_errors():
+        datasets = _read_once(datasets)
         _split_cpu(cpu_devices, batch_size, datasets)
     config = FitConfig(
         epochs=epochs,
@@ -233,6 +252,7 @@ def _fit_display(progress: Progress, quiet: bool) -> Callable[[Event], None]:
     from fil_learn.train import CallDone, EpochMetrics, EpochStarted, FitPlan
 
     task = progress.add_task("epoch", total=None, status="")
+    said: list[bool] = []
 
     def on_event(event: Event) -> None:
         if isinstance(event, FitPlan):
@@ -249,7 +269,15 @@ def _fit_display(progress: Progress, quiet: bool) -> Callable[[Event], None]:
             )
         elif isinstance(event, CallDone):
             progress.update(task, advance=1, status=f"loss {event.loss:.3f}")
-        elif isinstance(event, EpochMetrics) and not quiet:
+        elif isinstance(event, EpochMetrics) and event.val_loss is None and not said:
+            said.append(True)  # once per fit; said even with --quiet: it changes what best/ is
+            progress.console.print(
+                "note: no validation split (fewer than 2 episodes with labels, or "
+                "--val-fraction 0): val_loss stays empty and no epoch is judged on unseen "
+                "episodes; collect more episodes for one",
+                highlight=False,
+            )
+        if isinstance(event, EpochMetrics) and not quiet:
             val = (
                 f", val loss {event.val_loss:.3f} acc {event.val_accuracy:.3f}"
                 if event.val_loss is not None and event.val_accuracy is not None
@@ -264,6 +292,17 @@ def _fit_display(progress: Progress, quiet: bool) -> Callable[[Event], None]:
     return on_event
 
 
+def _read_once(datasets: list[Path]) -> list[Path]:
+    """The datasets once each; a line for each file or episode given twice (`fit a.h5 a.h5`,
+    a file and its copy), which would otherwise be trained on twice."""
+    from fil_learn.data import repeated_inputs
+
+    unique, notes = repeated_inputs(datasets)
+    for note in notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+    return unique
+
+
 def _split_cpu(requested: int, batch_size: int, datasets: list[Path]) -> None:
     """Decide `--cpu-devices` before JAX starts (see `fil_learn.devices`)."""
     from fil_learn.data import available_memory, frame_bytes
@@ -276,6 +315,14 @@ def _split_cpu(requested: int, batch_size: int, datasets: list[Path]) -> None:
 
     if requested < 0:
         raise ValueError(f"--cpu-devices must be 0 (auto) or more, got {requested}")
+    if requested > available_cores():
+        err.print(
+            f"[yellow]note:[/] --cpu-devices {requested} is more than the {available_cores()} "
+            f"core(s) this process may use, which would only slow it down: using "
+            f"{available_cores()}",
+            highlight=False,
+        )
+        requested = available_cores()
     if requested == 0:
         if forced_by_environment():
             return
@@ -326,6 +373,7 @@ def eval_command(
     state_every: Annotated[
         int, typer.Option(help="With --save-states: save the state of every k-th step.")
     ] = 1,
+    force: Annotated[bool, ForceOutputs] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Play the run's best policy (or an exported .onnx one) and report mean, std, 95% CI, min,
@@ -341,12 +389,12 @@ def eval_command(
         )
         config.validate()
         recorder = VisitedRecorder(state_every) if save_states is not None else None
-        for option, path in (
-            ("--save-states", save_states),
-            ("--video", video),
-            ("--json", json_out),
+        for option, path, ours in (
+            ("--save-states", save_states, hdf5_of("fil-visited")),
+            ("--video", video, nothing),
+            ("--json", json_out, json_with("protocol", "mean")),
         ):
-            _check_output(option, path)  # before playing: a typo must not cost the episodes
+            _check_output(option, path, force, ours)  # before playing: a typo costs nothing
         report, settings = _play(run_dir, game, config, video, recorder, quiet)
         if save_states is not None and recorder is not None:
             recorder.write(save_states, settings, str(run_dir), protocol, epsilon, temperature)
@@ -431,7 +479,7 @@ def _report(
     if save_states is not None:
         out.print(f"visited states written to {save_states}", highlight=False)
     if json_out is not None:
-        json_out.write_text(json.dumps(summary, indent=2) + "\n")
+        write_atomic(json_out, json.dumps(summary, indent=2) + "\n")
     if report.interrupted:
         err.print(
             f"interrupted: the {len(report.returns)} finished episode(s) are reported above"
@@ -441,18 +489,12 @@ def _report(
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
-def _check_output(option: str, path: Path | None) -> None:
-    """An output file's folder must exist and the path must not be a folder."""
-    if path is None:
-        return
-    if path.is_dir():
-        raise ValueError(f"{option} {path} is a folder: give a file name")
-    if option == "--video" and path.suffix.lower() != ".mp4":
+def _check_output(option: str, path: Path | None, force: bool, ours: Recognizer) -> None:
+    """An output's folder must exist, the path must not be a folder, and an existing file is
+    replaced only when the command wrote it or with --force (`outputs.check_output`)."""
+    if path is not None and option == "--video" and path.suffix.lower() != ".mp4":
         raise ValueError(f"--video writes an mp4: give a file name ending in .mp4, not {path}")
-    if not path.parent.is_dir():
-        raise ValueError(
-            f"cannot write {option} {path}: folder {path.parent} does not exist (create it first)"
-        )
+    check_output(option, path, force, ours)
 
 
 def _action_table(counts: list[int], meanings: list[str]) -> Table:
@@ -475,6 +517,7 @@ def export(
         Path | None,
         typer.Option("--out", "-o", help="The .onnx file to write \\[default: RUN/policy.onnx]."),
     ] = None,
+    force: Annotated[bool, ForceOutputs] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
     """Write the run's best policy as ONNX: observations uint8 (N, 4, 84, 84) -> logits.
@@ -486,7 +529,7 @@ def export(
     from fil_learn.export import export_run
 
     with user_errors():
-        target, difference = export_run(run_dir, out_file or run_dir / "policy.onnx")
+        target, difference = export_run(run_dir, out_file or run_dir / "policy.onnx", force)
     if not quiet:
         out.print(
             f"policy written to {target} (max |onnxruntime - JAX| on probe frames: "
@@ -507,6 +550,7 @@ def baselines(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the results as JSON.")
     ] = None,
+    force: Annotated[bool, ForceOutputs] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Score every constant action of the minimal set, and random play, under a protocol.
@@ -520,8 +564,7 @@ def baselines(
         config = EvalConfig(protocol=protocol, episodes=episodes, seed=seed, max_steps=max_steps)
         config.validate()
         resolve_env_id(game)
-        if json_out is not None and not json_out.parent.is_dir():
-            raise ValueError(f"cannot write {json_out}: folder {json_out.parent} does not exist")
+        _check_output("--json", json_out, force, json_with("constant", "random"))
         progress = _progress(quiet)
         task = progress.add_task(f"{game} ({protocol})", total=None, status="")
 
@@ -551,7 +594,7 @@ def baselines(
         highlight=False,
     )
     if json_out is not None:
-        json_out.write_text(json.dumps(result, indent=2) + "\n")
+        write_atomic(json_out, json.dumps(result, indent=2) + "\n")
 
 
 @app.command()
@@ -746,8 +789,25 @@ def main() -> None:
     SIGINT keeps Python's own handling: a script that starts fil-learn in the background
     hands it SIGINT ignored on purpose (so the terminal's Ctrl-C spares it), and that stays."""
     signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
+    silence_echoes()
     try:
         sys.exit(app())
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:  # a full disk and the like: one line, exit 1
+        try:
+            _machine_failure(error)
+        except typer.Exit:
+            sys.exit(EXIT_FAILED)
+
+
+def _machine_failure(error: Exception) -> NoReturn:
+    """End with the one line of a machine failure (`failures.py`), exit code 1, or re-raise
+    any other error. Orbax's threads would report the same failure again while the
+    interpreter shuts down: their reports are dropped (`failures.silence_echoes`)."""
+    line = failure_line(error)
+    if line is None:
+        raise error
+    err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_FAILED) from None

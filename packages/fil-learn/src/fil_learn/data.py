@@ -253,9 +253,52 @@ def _check_headers(paths: Sequence[Path]) -> tuple[dict[str, object], int]:
                 "frameskip": frameskip,
             }
             for name in _episode_names(handle):
+                _check_episode_rate(path, handle[name], frameskip)
                 observations = handle[name]["observations"]
                 frame_bytes += observations.size * observations.dtype.itemsize
     return header, frame_bytes
+
+
+def _check_episode_rate(path: Path, group: h5py.Group, frameskip: int) -> None:
+    """A merge made before merges refused mixed rates kept each episode's own settings in its
+    `config_json`, under one header: such an episode is refused, not learnt at the header's
+    rate."""
+    own = group.attrs.get("config_json")
+    played = json.loads(own).get("frameskip", frameskip) if own is not None else frameskip
+    if int(played) != frameskip:
+        raise DatasetError(
+            f"{group.name.lstrip('/')} of {path} was played at frameskip {played} but the file "
+            f"states {frameskip} (a merge of two rates): a policy plays at one rate; train on "
+            "the files it was merged from, one frameskip at a time"
+        )
+
+
+def repeated_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    """The files once each, and one line per file given twice or file with episodes already
+    in an earlier one (same sha256): those would be trained on twice, so they are read once
+    (`load` drops repeated episodes)."""
+    unique: list[Path] = []
+    notes: list[str] = []
+    files: dict[Path, Path] = {}
+    episodes: dict[str, str] = {}
+    for path in paths:
+        if path.resolve() in files:
+            notes.append(f"{path} is given twice (also as {files[path.resolve()]}): read once")
+            continue
+        files[path.resolve()] = path
+        unique.append(path)
+        with _open(path) as handle:
+            repeats = []
+            for name in _episode_names(handle):
+                digest = handle[name].attrs.get("sha256")
+                if digest is not None and episodes.setdefault(str(digest), str(path)) != str(path):
+                    repeats.append(f"{name} (as in {episodes[str(digest)]})")
+        if repeats:
+            notes.append(
+                f"{len(repeats)} episode(s) of {path} repeat earlier ones (same sha256), "
+                f"e.g. {repeats[0]}: each is trained on once"
+            )
+    return unique, notes
 
 
 def frame_bytes(paths: Sequence[Path]) -> int:
@@ -293,10 +336,12 @@ def load(
     returns: list[float] = []
     keys: list[str] = []
     row = 0
-    for path in paths:
+    for path in dict.fromkeys(paths):  # a file given twice is read once
         with _open(path) as handle:
             for name in _episode_names(handle):
                 group = handle[name]
+                if "sha256" in group.attrs and str(group.attrs["sha256"]) in keys:
+                    continue  # an episode already loaded from another file (a copy, a merge)
                 observations = _read(path, group, "observations")
                 steps = observations.shape[0] - 1
                 if steps <= 0:

@@ -20,7 +20,9 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from fil_learn.data import STACK
+from fil_learn.failures import WriteFailed, environment_errno
 from fil_learn.games import human_normalized, reference_scores
+from fil_learn.outputs import replacing
 from fil_learn.visited import VisitedRecorder
 
 Protocol = Literal["v5", "noop30"]
@@ -290,8 +292,47 @@ def _video_writer(path: Path) -> Iterator[Callable[[np.ndarray], None]]:
     whole episode (about 2.7 GB of RGB screens at the 27,000-step cap)."""
     import imageio.v2 as imageio
 
-    with warnings.catch_warnings(), imageio.get_writer(path, fps=15, macro_block_size=1) as writer:
-        # imageio-ffmpeg forks ffmpeg; Python warns that JAX's threads may not like fork, but
-        # the child only execs ffmpeg and never touches JAX.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield writer.append_data
+    try:
+        with replacing(path, ".mp4") as temp:  # a full disk leaves no 0-byte or half mp4
+            with (
+                warnings.catch_warnings(),
+                imageio.get_writer(
+                    temp, fps=15, macro_block_size=1, ffmpeg_log_level="quiet"
+                ) as writer,
+            ):
+                # imageio-ffmpeg forks ffmpeg; Python warns that JAX's threads may not like
+                # fork, but the child only execs ffmpeg and never touches JAX.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                yield writer.append_data
+            if not whole_mp4(temp):  # ffmpeg may stop at a full disk and still exit 0
+                raise WriteFailed(f"ffmpeg could not finish {path}")
+    except (OSError, RuntimeError) as error:  # ffmpeg's broken pipe says nothing of the disk
+        if (
+            not isinstance(error, WriteFailed | BrokenPipeError)
+            and environment_errno(error) is None
+        ):
+            raise
+        raise WriteFailed(
+            f"writing the video {path} failed (ffmpeg stopped: is the disk full or the folder "
+            "read-only?); no partial mp4 was left"
+        ) from None
+
+
+def whole_mp4(path: Path) -> bool:
+    """Whether an mp4 is complete: its top-level boxes tile the file and one is the `moov`
+    index, which ffmpeg writes last (a write cut short by a full disk lacks it)."""
+    size, position, boxes = path.stat().st_size, 0, set()
+    with path.open("rb") as video:
+        while position < size:
+            video.seek(position)
+            header = video.read(16)
+            if len(header) < 8:
+                return False
+            length, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            if length == 1 and len(header) == 16:  # a 64-bit size follows the type
+                length = int.from_bytes(header[8:16], "big")
+            if length < 8:
+                return False
+            boxes.add(kind)
+            position += length
+    return position == size and b"moov" in boxes

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import fil_learn
+from fil_learn.outputs import check_output, fil_policy, write_atomic
 from fil_learn.policy import ONNX_EXTRA, SIZE, STACK, run_frameskip
 
 OPSET = 17
@@ -170,15 +170,15 @@ def probe_frames(n: int = 8, seed: int = 0) -> np.ndarray:
     return frames
 
 
-def export_run(run_dir: Path, out: Path) -> tuple[Path, float]:
+def export_run(run_dir: Path, out: Path, force: bool = False) -> tuple[Path, float]:
     """Write the run's best policy to `out` (atomically); returns the path and the checked
-    max |onnxruntime - JAX| difference."""
+    max |onnxruntime - JAX| difference. An existing `out` is replaced when it is a fil policy
+    (a re-export) or with `force`, never when it is a fil dataset."""
     from fil_learn.policy import load_best, read_run_settings
 
     _onnx()
     read_run_settings(run_dir)  # a wrong folder fails before JAX starts
-    if not out.parent.is_dir():
-        raise ValueError(f"cannot write {out}: folder {out.parent} does not exist")
+    check_output("--out", out, force, fil_policy)
     best = load_best(run_dir)
     proto = policy_graph(best.model(), run_metadata(run_dir, best.settings, best.epoch))
     difference = check_against_jax(proto, best.forward, probe_frames())
@@ -187,7 +187,5 @@ def export_run(run_dir: Path, out: Path) -> tuple[Path, float]:
             f"the ONNX graph differs from the JAX policy by {difference:.2e} (> {TOLERANCE}): "
             "not written; please report this"
         )
-    temp = out.with_name(out.name + f".tmp{os.getpid()}")
-    temp.write_bytes(proto.SerializeToString())
-    temp.replace(out)
+    write_atomic(out, proto.SerializeToString())  # a failed write leaves no temporary file
     return out, difference

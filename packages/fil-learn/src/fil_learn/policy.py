@@ -63,16 +63,25 @@ class Policy:
         """(N, 4, 84, 84) uint8 -> (N, n_actions) float32 logits."""
         batch = np.asarray(observations)
         _check_frames(batch, (STACK, SIZE, SIZE), "observations", "(N, 4, 84, 84)")
+        if batch.shape[0] == 0:  # the sharded JAX step cannot split no rows over devices
+            return np.zeros((0, self.n_actions), dtype=np.float32)
         return np.asarray(self._forward(batch), dtype=np.float32)
 
     def act(
         self, observation: Any, epsilon: float = 0.0, rng: np.random.Generator | None = None
-    ) -> int:
+    ) -> Any:
         """The action for one (4, 84, 84) observation: greedy, or uniformly random with
-        probability `epsilon` (drawn from `rng`, else from the policy's own generator)."""
+        probability `epsilon` (drawn from `rng`, else from the policy's own generator). A batch
+        (N, 4, 84, 84) gives (N,) int64 actions, each drawn so; an empty batch gives (0,)."""
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
         frames = np.asarray(observation)
+        if frames.ndim == 4:  # a batch (N, 4, 84, 84); one observation has 3 axes
+            actions = np.argmax(self.logits(frames), axis=1).astype(np.int64)
+            rng = rng if rng is not None else self._rng
+            random = rng.random(actions.shape[0]) < epsilon
+            actions[random] = rng.integers(self.n_actions, size=int(random.sum()))
+            return actions
         _check_frames(frames[None], (STACK, SIZE, SIZE), "observation", "(4, 84, 84)")
         if epsilon > 0.0:
             rng = rng if rng is not None else self._rng

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from fil_learn.config import FitConfig
+from fil_learn.outputs import write_atomic
 
 if TYPE_CHECKING:
     from fil_learn.checkpoint import CheckpointStore
@@ -315,13 +316,6 @@ class RunDir:
                 else:
                     target.unlink(missing_ok=True)
         return created
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` by one rename, so a reader or a kill never sees half a file."""
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(text)
-    temp.replace(path)
 
 
 def row_to_array(row: dict[str, Any]) -> np.ndarray:

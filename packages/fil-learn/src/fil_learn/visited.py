@@ -9,7 +9,6 @@ runs a short swarm from those states. The file is the `fil-visited` format of
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import h5py
 import numpy as np
 
 import fil_learn
+from fil_learn.outputs import replacing
 from fil_learn.policy import run_frameskip
 
 VISITED_FORMAT = "fil-visited"
@@ -132,7 +132,6 @@ def write_visited(path: Path, episodes: list[VisitedEpisode], header: dict[str, 
     """Write the file in one piece (temporary file, then rename): never a half-written file."""
     import ale_py
 
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     attrs = {
         "format": VISITED_FORMAT,
         "format_version": VISITED_VERSION,
@@ -142,27 +141,22 @@ def write_visited(path: Path, episodes: list[VisitedEpisode], header: dict[str, 
         "total_episodes": len(episodes),
         **header,
     }
-    try:
-        with h5py.File(temp, "w") as handle:
-            for key, value in attrs.items():
-                if isinstance(value, (list, tuple)):
-                    value = np.array(value, dtype=h5py.string_dtype())
-                handle.attrs[key] = value
-            for index, episode in enumerate(episodes):
-                group = handle.create_group(f"episode_{index}")
-                for name, data in episode.arrays().items():
-                    group.create_dataset(
-                        name,
-                        data=data,
-                        chunks=(min(64, max(1, data.shape[0])), *data.shape[1:]),
-                        compression="gzip",
-                        compression_opts=6,
-                    )
-                group.attrs["index"] = index
-                group.attrs["seed"] = episode.seed
-                group.attrs["episode_return"] = float(np.sum(episode.rewards))
-                group.attrs["length"] = len(episode.actions)
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with replacing(path) as temp, h5py.File(temp, "w") as handle:
+        for key, value in attrs.items():
+            if isinstance(value, (list, tuple)):
+                value = np.array(value, dtype=h5py.string_dtype())
+            handle.attrs[key] = value
+        for index, episode in enumerate(episodes):
+            group = handle.create_group(f"episode_{index}")
+            for name, data in episode.arrays().items():
+                group.create_dataset(
+                    name,
+                    data=data,
+                    chunks=(min(64, max(1, data.shape[0])), *data.shape[1:]),
+                    compression="gzip",
+                    compression_opts=6,
+                )
+            group.attrs["index"] = index
+            group.attrs["seed"] = episode.seed
+            group.attrs["episode_return"] = float(np.sum(episode.rewards))
+            group.attrs["length"] = len(episode.actions)
