@@ -119,7 +119,10 @@ def test_episodes_of_another_version_are_not_appended(
     _collect(tiny_config, path, 1)
     with h5py.File(path, "a") as f:
         f.attrs["format_version"] = 3
-    with pytest.raises(DatasetError, match=r"\(format version 3\), and these would be swarm episodes \(format version 4\)"):
+    with pytest.raises(
+        DatasetError,
+        match=r"\(format version 3\), and these would be swarm episodes \(format version 4\)",
+    ):
         _collect(tiny_config, path, 2)
     with open_dataset(path) as dataset:
         assert len(dataset.names()) == 1
