@@ -480,6 +480,8 @@ def _report(
         out.print(f"visited states written to {save_states}", highlight=False)
     if json_out is not None:
         write_atomic(json_out, json.dumps(summary, indent=2) + "\n")
+    if report.video_failed is not None:  # the scores above stand; the mp4 does not exist
+        _machine_failure(report.video_failed)
     if report.interrupted:
         err.print(
             f"interrupted: the {len(report.returns)} finished episode(s) are reported above"

@@ -89,6 +89,8 @@ class EvalReport:
     config: EvalConfig | None = None
     """How the episodes were played: the JSON names it, so a score read later says whether
     it was greedy, which seeds, and whether episodes were cut (`max_steps`)."""
+    video_failed: WriteFailed | None = None
+    """The video could not be written (a full disk): the scores stand, the mp4 is absent."""
 
     @property
     def mean(self) -> float:
@@ -244,21 +246,27 @@ def evaluate(
     lengths: list[int] = []
     counts = np.zeros(env.action_space.n, dtype=np.int64)
     interrupted = False
+    video_failed = None
     try:
         for i in range(config.episodes):
-            with contextlib.ExitStack() as opened:  # the video, for the first episode only
-                writer = opened.enter_context(_video_writer(video)) if video and i == 0 else None
-                episode_return, actions = play_episode(
-                    env,
-                    policy,
-                    rng,
-                    config.epsilon,
-                    config.seed + i,
-                    config.max_steps,
-                    config.temperature,
-                    writer,
-                    recorder,
-                )
+            try:
+                with contextlib.ExitStack() as opened:  # the video, of the first episode only
+                    writer = (
+                        opened.enter_context(_video_writer(video)) if video and i == 0 else None
+                    )
+                    episode_return, actions = play_episode(
+                        env,
+                        policy,
+                        rng,
+                        config.epsilon,
+                        config.seed + i,
+                        config.max_steps,
+                        config.temperature,
+                        writer,
+                        recorder,
+                    )
+            except WriteFailed as error:  # raised once the episode is over: it counts
+                video_failed = error
             steps = len(actions)
             returns.append(episode_return)
             lengths.append(steps)
@@ -271,7 +279,14 @@ def evaluate(
     finally:
         env.close()
     return EvalReport(
-        game, config.protocol, returns, lengths, [int(c) for c in counts], interrupted, config
+        game,
+        config.protocol,
+        returns,
+        lengths,
+        [int(c) for c in counts],
+        interrupted,
+        config,
+        video_failed,
     )
 
 
@@ -303,8 +318,18 @@ def _video_writer(path: Path) -> Iterator[Callable[[np.ndarray], None]]:
                 # imageio-ffmpeg forks ffmpeg; Python warns that JAX's threads may not like
                 # fork, but the child only execs ffmpeg and never touches JAX.
                 warnings.simplefilter("ignore", RuntimeWarning)
-                yield writer.append_data
-            if not whole_mp4(temp):  # ffmpeg may stop at a full disk and still exit 0
+                failed: list[BaseException] = []
+
+                def append(frame: np.ndarray) -> None:
+                    """The episode goes on when ffmpeg stops: its score still counts."""
+                    if not failed:
+                        try:
+                            writer.append_data(frame)
+                        except (OSError, RuntimeError) as error:
+                            failed.append(error)
+
+                yield append
+            if failed or not whole_mp4(temp):  # ffmpeg may stop at a full disk, exit 0
                 raise WriteFailed(f"ffmpeg could not finish {path}")
     except (OSError, RuntimeError) as error:  # ffmpeg's broken pipe says nothing of the disk
         if (
