@@ -249,24 +249,11 @@ def evaluate(
     video_failed = None
     try:
         for i in range(config.episodes):
-            try:
-                with contextlib.ExitStack() as opened:  # the video, of the first episode only
-                    writer = (
-                        opened.enter_context(_video_writer(video)) if video and i == 0 else None
-                    )
-                    episode_return, actions = play_episode(
-                        env,
-                        policy,
-                        rng,
-                        config.epsilon,
-                        config.seed + i,
-                        config.max_steps,
-                        config.temperature,
-                        writer,
-                        recorder,
-                    )
-            except WriteFailed as error:  # raised once the episode is over: it counts
-                video_failed = error
+            recorded = video if i == 0 else None  # the video shows the first episode
+            episode_return, actions, failed = _play_recorded(
+                env, policy, rng, config, i, recorded, recorder
+            )
+            video_failed = video_failed or failed
             steps = len(actions)
             returns.append(episode_return)
             lengths.append(steps)
@@ -288,6 +275,39 @@ def evaluate(
         config,
         video_failed,
     )
+
+
+def _play_recorded(
+    env: Any,
+    policy: Policy,
+    rng: np.random.Generator,
+    config: EvalConfig,
+    index: int,
+    video: Path | None,
+    recorder: VisitedRecorder | None,
+) -> tuple[float, np.ndarray, WriteFailed | None]:
+    """Play episode `index`, streamed to `video` if given: its return, its actions, and the
+    failure of a video that could not be written (the episode still counts)."""
+    played: tuple[float, np.ndarray] | None = None
+    try:
+        with contextlib.ExitStack() as opened:
+            writer = opened.enter_context(_video_writer(video)) if video else None
+            played = play_episode(
+                env,
+                policy,
+                rng,
+                config.epsilon,
+                config.seed + index,
+                config.max_steps,
+                config.temperature,
+                writer,
+                recorder,
+            )
+    except WriteFailed as error:
+        if played is None:  # the video could not even start: nothing was played
+            raise
+        return *played, error
+    return *played, None
 
 
 def _check_video_writer() -> None:
