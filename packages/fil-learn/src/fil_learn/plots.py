@@ -19,6 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
+from fil_learn.outputs import replacing
+
 
 def plot_history(
     history: list[dict[str, Any]],
@@ -31,8 +33,11 @@ def plot_history(
     if not history:
         return
     figure = history_figure(history, title, n_actions, best_epoch)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    try:
+        with replacing(path, ".png") as temp:  # a full disk leaves the last whole plot
+            figure.savefig(temp, dpi=100)
+    finally:
+        plt.close(figure)
 
 
 def history_figure(
