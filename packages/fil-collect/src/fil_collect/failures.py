@@ -28,6 +28,18 @@ _TEXTS = {
 """What HDF5 says in place of an errno (`errno = 28, error message = 'No space left ...'`)."""
 
 
+_MARKERS = ("[Errno ", "errno = ", "os_error_code")
+"""How a library's message shows it carries an OS error; fil's own messages (which may name
+a strerror, as in `cannot write X: Permission denied`) have none, and stay input errors."""
+
+
+def _library_errno(text: str) -> int | None:
+    """The errno a library's error text reports, else None."""
+    if not any(marker in text for marker in _MARKERS):
+        return None
+    return next((number for phrase, number in _TEXTS.items() if phrase in text), None)
+
+
 def environment_errno(error: BaseException) -> int | None:
     """The errno of a machine failure anywhere in `error`'s chain (cause, context), else None."""
     seen: set[int] = set()
@@ -36,10 +48,9 @@ def environment_errno(error: BaseException) -> int | None:
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in ENVIRONMENT_ERRNOS:
             return current.errno
-        text = str(current)
-        for phrase, number in _TEXTS.items():
-            if phrase in text:
-                return number
+        number = _library_errno(str(current))
+        if number is not None:
+            return number
         current = current.__cause__ or current.__context__
     return None
 

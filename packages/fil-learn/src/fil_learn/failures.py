@@ -39,6 +39,18 @@ class WriteFailed(OSError):
     failure, with the likely causes named."""
 
 
+_MARKERS = ("[Errno ", "errno = ", "os_error_code")
+"""How a library's message shows it carries an OS error; fil's own messages (which may name
+a strerror, as in `cannot write X: Permission denied`) have none, and stay input errors."""
+
+
+def _library_errno(text: str) -> int | None:
+    """The errno a library's error text reports, else None."""
+    if not any(marker in text for marker in _MARKERS):
+        return None
+    return next((number for phrase, number in _TEXTS.items() if phrase in text), None)
+
+
 def environment_errno(error: BaseException) -> int | None:
     """The errno of a machine failure anywhere in `error`'s chain (cause, context, an
     exception group's members), else None."""
@@ -51,9 +63,9 @@ def environment_errno(error: BaseException) -> int | None:
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in ENVIRONMENT_ERRNOS:
             return current.errno
-        for phrase, number in _TEXTS.items():
-            if phrase in str(current):
-                return number
+        number = _library_errno(str(current))
+        if number is not None:
+            return number
         pending += [e for e in (current.__cause__, current.__context__) if e is not None]
         pending += list(getattr(current, "exceptions", ()))
     return None
@@ -85,7 +97,7 @@ def _echo(error: BaseException | None) -> bool:
 class _DropEchoes(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not (_echo(exc) or any(phrase in record.getMessage() for phrase in _TEXTS))
+        return not (_echo(exc) or _library_errno(record.getMessage()) is not None)
 
 
 def silence_echoes() -> None:
