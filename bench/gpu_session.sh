@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The scaling recipe's accelerator leg: on a machine with a GPU and no network (Python, JAX with
-# CUDA, h5py, optax, typer and onnx preinstalled), run the two packages from this tree with the
-# few wheels they add carried in `.whl/` (ale-py, gymnasium, flax, optax, orbax at the lock's
-# versions). Every step prints what it measured; outputs go to $OUT (default runs/gpu).
+# CUDA, flax, h5py and onnxruntime preinstalled), run the two packages from this tree with the
+# wheels they add carried in `.whl/` (docs/scaling.md lists them: ale-py, gymnasium, typer with
+# pydantic, optax, orbax at the lock's versions; the machine's own flax, which matches its jax).
+# Every step prints what it measured; outputs go to $OUT (default runs/gpu).
 #
 #   bash bench/gpu_session.sh speed DATA...             # fit's samples/s at batch 256 and 1024
 #   bash bench/gpu_session.sh collect FIRST LAST DIR    # shards FIRST..LAST of the scale recipe
