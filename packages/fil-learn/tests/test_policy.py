@@ -106,7 +106,7 @@ def test_open_dataset_reads_the_sample_episode_by_episode() -> None:
         assert (stacks[0] == first.observations[0]).all()  # padded with the first frame
         assert (stacks[5, -1] == first.observations[5]).all()
         assert (stacks[5, 0] == first.observations[2]).all()
-    assert returns == [680.0, 775.0, 615.0]
+    assert returns == [1000.0, 720.0, 735.0]  # the sample regenerated at format v4
     with pytest.raises(FileNotFoundError, match="does not exist"):
         fil_learn.open_dataset(SAMPLE.with_name("missing.h5"))
     with pytest.raises(ValueError, match="is a folder"):
