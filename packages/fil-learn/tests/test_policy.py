@@ -194,10 +194,10 @@ def test_eval_plays_an_exported_policy_as_it_plays_its_run(
 
 
 def test_the_readme_example_runs(exported: tuple[Path, Path]) -> None:
-    """README.md shows examples/policy_api.py verbatim; run it on the exported policy."""
+    """docs/policies.md shows examples/policy_api.py verbatim; run it on the exported policy."""
     script = ROOT / "examples" / "policy_api.py"
     body = script.read_text().split('"""', 2)[2].strip()
-    assert body in (ROOT / "README.md").read_text()
+    assert body in (ROOT / "docs" / "policies.md").read_text()
     done = subprocess.run(
         [sys.executable, str(script), str(exported[1]), "50"],
         capture_output=True,
