@@ -147,9 +147,6 @@ class AtariEmulator:
     def ram(self) -> np.ndarray:
         return self._ale.getRAM()
 
-    def episode_frame(self) -> int:
-        return self._ale.getEpisodeFrameNumber()
-
     def grayscale(self, out: np.ndarray) -> None:
         self._ale.getScreenGrayscale(out)
 
