@@ -140,8 +140,10 @@ class Session:
         self.publisher = Publisher(options, self.learn, echo)
 
     def learn(self, *args: object) -> float:
-        """Run `fil-learn ARGS`; returns its CPU seconds."""
-        return run_child([sys.executable, "-m", "fil_learn", *map(str, args)], self.echo)
+        """Run `fil-learn ARGS`; returns its CPU seconds. Only `fit` speaks: `eval`'s tables
+        are in its JSON, which the progress line after it summarizes."""
+        argv = [sys.executable, "-m", "fil_learn", *map(str, args)]
+        return run_child(argv, self.echo, show_output=args[0] == "fit")
 
     def run(self) -> None:
         """Every data size in turn: its shards, then its milestones."""
@@ -285,12 +287,13 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_child(argv: list[str], echo: Echo) -> float:
+def run_child(argv: list[str], echo: Echo, show_output: bool = True) -> float:
     """Run a stage; returns its CPU seconds. Ctrl-C or SIGTERM here stops the child the same
-    way (SIGTERM: each fil command stops cleanly, keeping its finished work) and re-raises."""
+    way (SIGTERM: each fil command stops cleanly, keeping its finished work) and re-raises.
+    Without `show_output` the child's stdout is dropped (its errors still show)."""
     echo("$ " + " ".join(argv))
     before = children_cpu_seconds()
-    child = subprocess.Popen(argv)
+    child = subprocess.Popen(argv, stdout=None if show_output else subprocess.DEVNULL)
     try:
         code = child.wait()
     except KeyboardInterrupt:

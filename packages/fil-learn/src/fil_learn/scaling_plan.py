@@ -113,7 +113,9 @@ class Preset:
         return None if scores is None else scores[0]
 
     def as_json(self) -> dict[str, Any]:
-        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        """The preset as results/GAME-scaling/preset.json and a best card record it."""
+        values = {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {**values, "fit": dict(self.fit)}
 
 
 def _jsonable(value: Any) -> Any:
