@@ -42,6 +42,7 @@ from fil_learn.scaling_plan import (
     read_shard,
     row_key,
     seed_overlap,
+    shard_path,
     trained_epochs,
 )
 from fil_learn.scaling_publish import Publisher
@@ -147,7 +148,6 @@ class Session:
 
     def run(self) -> None:
         """Every data size in turn: its shards, then its milestones."""
-        self.check_seeds(existing_shards(self.options.runs, self.preset))
         for size in self.preset.data_sizes:
             shards = self.shards(size)
             if shards is None:
@@ -235,7 +235,7 @@ class Session:
             f"[fit] {data.shards} shards ({data.train_samples:,} training samples): "
             f"epochs {trained + 1}-{epochs} into {run_dir}"
         )
-        shards = [read_shard(self.options.runs, self.preset, k).path for k in range(data.shards)]
+        shards = [shard_path(self.options.runs, self.preset, k) for k in range(data.shards)]
         config = self.preset.fit_config(epochs)
         ledger = Ledger(run_dir)
         with ledger.charge("fit"):
@@ -400,6 +400,9 @@ def start(options: ScaleOptions, echo: Echo = print) -> Session:
     from fil_learn.loop import check_requirements
 
     check_requirements()
+    refusal = seed_overlap(existing_shards(options.runs, options.preset), options.preset)
+    if refusal is not None:
+        raise ValueError(refusal)
     check_record(options)
     if options.commit:
         check_git(options.curve_dir)
