@@ -16,6 +16,7 @@ unit tests check the decisions themselves:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import types
 import typing
@@ -371,7 +372,7 @@ def describe(runs: Path, preset: Preset, rows: list[dict[str, Any]]) -> list[str
     """`--plan`: what exists, what is left, and what regenerating lost data costs."""
     shards = existing_shards(runs, preset)
     lines = [f"{preset.game} (preset {preset.name}), shards in {runs / preset.folder}:"]
-    lines.append("  shards: " + ", ".join(_shard_state(s) for s in shards))
+    lines.append("  shards: " + ", ".join(_runs_of(shards)))
     lines += _costs(shards, preset)
     done = {row_key(row) for row in rows}
     for size in preset.data_sizes:
@@ -380,12 +381,23 @@ def describe(runs: Path, preset: Preset, rows: list[dict[str, Any]]) -> list[str
     return lines
 
 
+def _runs_of(shards: list[Shard]) -> list[str]:
+    """Shards in words, consecutive ones of one state together: `00-04 complete`."""
+    words: list[str] = []
+    for group in itertools.groupby(shards, key=_shard_state):
+        members = list(group[1])
+        first, last = members[0].index, members[-1].index
+        span = f"{first:02d}" if first == last else f"{first:02d}-{last:02d}"
+        words.append(f"{span} {group[0]}")
+    return words
+
+
 def _shard_state(shard: Shard) -> str:
     if shard.complete:
-        return f"{shard.index:02d} complete"
+        return "complete"
     if shard.episodes:
-        return f"{shard.index:02d} partial ({len(shard.episodes)}/{shard.wanted})"
-    return f"{shard.index:02d} missing"
+        return f"partial ({len(shard.episodes)}/{shard.wanted})"
+    return "missing"
 
 
 def _costs(shards: list[Shard], preset: Preset) -> list[str]:
