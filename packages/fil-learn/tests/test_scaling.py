@@ -5,6 +5,7 @@ when a row is published. The whole command runs end to end in tests/test_scale.p
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import typing
 from pathlib import Path
@@ -70,29 +71,32 @@ def test_a_milestone_is_reached_at_its_rounded_epochs_capped_and_never_twice() -
     assert milestone_epochs((10,), 1_000, 12) == [(10, 1)]  # at least one epoch
 
 
-def _other_value(name: str, kind: Any, default: Any) -> Any:
-    """A valid value of a FitConfig field that is not its default."""
-    if typing.get_origin(kind) is typing.Literal:
-        return next(choice for choice in typing.get_args(kind) if choice != default)
-    if kind is bool:
+def _other_value(param: Any, default: Any) -> Any:
+    """A value `fit` accepts for an option that is not the FitConfig default: another of the
+    option's choices (as `fit` declares it), the switch flipped, or a larger number."""
+    annotation = param.type_descriptor.annotation
+    if typing.get_origin(annotation) is typing.Literal:
+        return next(choice for choice in typing.get_args(annotation) if choice != default)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return next(member.value for member in annotation if member.value != default)
+    if isinstance(default, bool):
         return not default
-    if kind is float:
+    if isinstance(default, float):
         return default * 2 if default else 0.5
     return default + 3
 
 
 def test_every_fit_config_field_reaches_fit_and_fit_reads_it_back() -> None:
-    hints = typing.get_type_hints(FitConfig)
+    command = typer.main.get_command(app).commands["fit"]  # type: ignore[attr-defined]
+    params = {param.name: param for param in command.params}
     changed = {
-        f.name: _other_value(f.name, hints[f.name], f.default)
-        for f in dataclasses.fields(FitConfig)
+        f.name: _other_value(params[f.name], f.default) for f in dataclasses.fields(FitConfig)
     }
     config = FitConfig(**changed)
     config.validate()
     argv = fit_argv(config)
     for name in changed:
         assert "--" + name.replace("_", "-") in argv, name
-    command = typer.main.get_command(app).commands["fit"]  # type: ignore[attr-defined]
     parsed = command.make_context("fit", ["ds.h5", *argv]).params
     for name, value in changed.items():
         assert parsed[name] == value, name
@@ -213,6 +217,13 @@ def test_a_row_is_published_only_over_a_worse_card_that_scale_wrote(tmp_path: Pa
     assert publisher.refusal(ROW) is None
     publisher.card.write_text(json.dumps({"v5": {"mean": 320.5}, "written_by": WRITTEN_BY}))
     assert "does not beat" in (publisher.refusal(ROW) or "")
+    assert not publisher.is_card_of(ROW)
+    card = {"v5": {"mean": 320.5}, "written_by": WRITTEN_BY, "shards": 2, "epochs": 4}
+    publisher.card.write_text(json.dumps({**card, "samples_processed": 540_000}))
+    assert publisher.is_card_of(ROW)  # a session killed after publishing, before its row
+    row = dict(ROW)
+    assert publisher.consider(row, tmp_path, dict) == [publisher.policy, publisher.card]
+    assert row["published"] is True
     forced = Publisher(dataclasses.replace(options, force=True), publisher.learn, print)
     assert "does not beat" in (forced.refusal(ROW) or "")  # --force never publishes a worse row
     assert publisher.command(ROW) == (

@@ -60,6 +60,9 @@ class Publisher:
         self, row: dict[str, Any], run_dir: Path, noop30: Callable[[], dict[str, Any]]
     ) -> list[Path]:
         """Publish the row's policy if it is the best; marks the row; returns what it wrote."""
+        if self.is_card_of(row):  # published before a kill kept the row from being written
+            row["published"] = True
+            return [self.policy, self.card]
         refusal = self.refusal(row)
         row["published"] = refusal is None
         if refusal is not None:
@@ -76,6 +79,13 @@ class Publisher:
         write_atomic(self.card, json.dumps(self.card_json(row, noop), indent=2) + "\n")
         self.echo(f"[publish] {self.policy} and {self.card}: v5 {row['v5_mean']:,.1f}")
         return [self.policy, self.card]
+
+    def is_card_of(self, row: dict[str, Any]) -> bool:
+        """Whether the card describes this very row (same data size, epochs and score)."""
+        card = self.read_card()
+        return card is not None and card.get("written_by") == WRITTEN_BY and all(
+            card.get(k) == row[k] for k in ("shards", "epochs", "samples_processed")
+        ) and card["v5"]["mean"] == row["v5_mean"]  # fmt: skip
 
     def card_json(self, row: dict[str, Any], noop: dict[str, Any]) -> dict[str, Any]:
         preset = self.options.preset
