@@ -89,6 +89,21 @@ def test_scale_collects_fits_evaluates_publishes_commits_and_resumes(tmp_path: P
     assert len((repo / "results/spaceinvaders-scaling/curve.jsonl").read_text().splitlines()) == 1
     assert len([line for line in _log(repo) if line.startswith("scale:")]) == 1
 
+    table = repo / "results/spaceinvaders-scaling/curve.md"  # committed stale, as if a session
+    table.write_text("stale\n")  # died between its row and the table's redraw
+    subprocess.run(
+        ["git", "-C", str(repo), "commit", "-qm", "stale", "--", str(table)],
+        env={**os.environ, **GIT},
+        check=True,
+    )
+    settled = _scale(repo, "--commit")
+    assert settled.returncode == 0 and "$ " not in settled.stdout
+    assert "| 2 | 2 | 1 |" in table.read_text()
+    assert _log(repo)[:2] == [
+        "scale: results of a stopped session",
+        "results/spaceinvaders-scaling/curve.md",
+    ]
+
     with h5py.File(repo / "runs/spaceinvaders/shard-01.h5") as handle:
         collected = int(handle["episode_0"].attrs["seed"])
     clash = _scale(repo, "--set", f"eval_seed={collected - 1}", "--results", "trial")
@@ -97,5 +112,5 @@ def test_scale_collects_fits_evaluates_publishes_commits_and_resumes(tmp_path: P
     assert "$ " not in clash.stdout and not (repo / "trial").exists()
 
     plan = _scale(repo, "--plan")
-    assert "00 complete, 01 complete" in plan.stdout
+    assert "shards: 00-01 complete" in plan.stdout
     assert "rows at epochs 1 done, none left" in plan.stdout

@@ -148,6 +148,7 @@ class Session:
 
     def run(self) -> None:
         """Every data size in turn: its shards, then its milestones."""
+        self.settle()
         for size in self.preset.data_sizes:
             shards = self.shards(size)
             if shards is None:
@@ -160,6 +161,16 @@ class Session:
                 if (size, epochs) not in self.done:
                     self.row(data, milestone, epochs)
         self.echo(f"[scale] done: {len(self.rows)} row(s) in {self.options.rows_file}")
+
+    def settle(self) -> None:
+        """Finish what a killed session may have left between a row and its commit: redraw
+        the report from the rows, and commit the results files that differ from git."""
+        if not self.rows:
+            return
+        written = write_report(self.options.curve_dir, self.preset, self.rows)
+        if self.options.commit:
+            paths = [self.options.rows_file, self.options.preset_file, *written]
+            git_commit([*paths, *self.publisher.files()], "scale: results of a stopped session")
 
     def shards(self, size: int) -> list[Shard] | None:
         """Shards 0..size-1, collecting what is missing; None when `--max-shards` stops it."""
@@ -385,10 +396,15 @@ def check_git(folder: Path) -> None:
 
 
 def git_commit(paths: list[Path], message: str) -> None:
-    """Commit exactly `paths` (never anything else that is staged or changed)."""
+    """Commit exactly `paths` (never anything else that is staged or changed), if they
+    differ from the last commit."""
     existing = [str(p.resolve()) for p in paths if p.exists()]
     folder = str(Path(existing[0]).parent)
     subprocess.run(["git", "-C", folder, "add", "--", *existing], check=True)
+    same = subprocess.run(["git", "-C", folder, "diff", "--cached", "--quiet", "HEAD", "--",
+                           *existing])  # fmt: skip
+    if same.returncode == 0:
+        return
     subprocess.run(["git", "-C", folder, "commit", "--quiet", "-m", message, "--", *existing],
                    check=True)  # fmt: skip
 

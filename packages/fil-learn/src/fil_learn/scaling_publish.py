@@ -40,6 +40,12 @@ class Publisher:
         self.card = folder / f"{options.preset.folder}.json"
         self.policy = folder / f"{options.preset.folder}.onnx"
 
+    def files(self) -> list[Path]:
+        """The published policy and its card, when this module wrote them."""
+        card = self.read_card()
+        written = card is not None and card.get("written_by") == WRITTEN_BY
+        return [self.policy, self.card] if written else []
+
     def read_card(self) -> dict[str, Any] | None:
         return json.loads(self.card.read_text()) if self.card.exists() else None
 
