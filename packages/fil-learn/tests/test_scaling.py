@@ -206,7 +206,7 @@ def test_the_report_lists_every_row_and_the_references(tmp_path: Path) -> None:
 
 def test_a_row_is_published_only_over_a_worse_card_that_scale_wrote(tmp_path: Path) -> None:
     options = ScaleOptions(PRESETS["spaceinvaders"], results=tmp_path, overrides=("walkers=4",))
-    publisher = Publisher(options, lambda *args: 0.0, lambda line: None)
+    publisher = Publisher(options, lambda *args: None, lambda line: None)
     assert publisher.refusal(ROW) is None  # nothing published yet
     publisher.policy.parent.mkdir()
     publisher.policy.write_bytes(b"someone else's policy")

@@ -140,11 +140,11 @@ class Session:
         self.done = {row_key(row) for row in self.rows}
         self.publisher = Publisher(options, self.learn, echo)
 
-    def learn(self, *args: object) -> float:
-        """Run `fil-learn ARGS`; returns its CPU seconds. Only `fit` speaks: `eval`'s tables
-        are in its JSON, which the progress line after it summarizes."""
+    def learn(self, *args: object) -> None:
+        """Run `fil-learn ARGS`. Only `fit` speaks: `eval`'s tables are in its JSON, which
+        the progress line after it summarizes."""
         argv = [sys.executable, "-m", "fil_learn", *map(str, args)]
-        return run_child(argv, self.echo, show_output=args[0] == "fit")
+        run_child(argv, self.echo, show_output=args[0] == "fit")
 
     def run(self) -> None:
         """Every data size in turn: its shards, then its milestones."""
@@ -298,12 +298,11 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_child(argv: list[str], echo: Echo, show_output: bool = True) -> float:
-    """Run a stage; returns its CPU seconds. Ctrl-C or SIGTERM here stops the child the same
-    way (SIGTERM: each fil command stops cleanly, keeping its finished work) and re-raises.
-    Without `show_output` the child's stdout is dropped (its errors still show)."""
+def run_child(argv: list[str], echo: Echo, show_output: bool = True) -> None:
+    """Run a stage (`Ledger.charge` measures its CPU time). Ctrl-C or SIGTERM here stops the
+    child the same way (SIGTERM: each fil command stops cleanly, keeping its finished work)
+    and re-raises. Without `show_output` the child's stdout is dropped (errors still show)."""
     echo("$ " + " ".join(argv))
-    before = children_cpu_seconds()
     child = subprocess.Popen(argv, stdout=None if show_output else subprocess.DEVNULL)
     try:
         code = child.wait()
@@ -318,7 +317,6 @@ def run_child(argv: list[str], echo: Echo, show_output: bool = True) -> float:
         raise
     if code:
         raise subprocess.CalledProcessError(code, argv)
-    return children_cpu_seconds() - before
 
 
 def make_row(

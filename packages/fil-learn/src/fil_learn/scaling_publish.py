@@ -30,7 +30,7 @@ class Publisher:
     def __init__(
         self,
         options: ScaleOptions,
-        learn: Callable[..., float],
+        learn: Callable[..., None],
         echo: Callable[[str], None],
     ) -> None:
         self.options = options
