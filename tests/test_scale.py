@@ -69,6 +69,9 @@ def test_scale_collects_fits_evaluates_publishes_commits_and_resumes(tmp_path: P
     assert row["eval_seeds"] == [10_000, 10_001] and len(row["v5_returns"]) == 2
     assert row["emulator_frames"] > 0 and row["core_hours"]["fit"] > 0
     assert row["core_hours"]["collect"] > 0 and row["core_hours"]["eval"] > 0
+    assert row["core_hours"]["collect_cpu_measured_episodes"] == 2  # both shards by scale
+    cost = json.loads((repo / "runs/spaceinvaders/shard-01.cost.json").read_text())
+    assert cost["collected"] == [0] and cost["collect"] > 0
     card = json.loads((repo / "results/best/spaceinvaders.json").read_text())
     assert card["v5"]["mean"] == row["v5_mean"] and card["noop30"]["episodes"] == 2
     assert card["reproduce"].startswith("fil-learn scale --preset spaceinvaders --set ")

@@ -24,6 +24,7 @@ from fil_learn.scaling_plan import (
     PRESETS,
     apply_overrides,
     collect_argv,
+    cost_path,
     data_size,
     describe,
     existing_shards,
@@ -143,7 +144,10 @@ def test_shards_are_complete_partial_or_missing_and_the_plan_says_what_is_left(
     write_shard(runs, 1, episodes=2)
     shards = existing_shards(runs, TINY)
     assert [(s.complete, len(s.episodes)) for s in shards] == [(True, 4), (False, 2)]
-    assert shards[0].core_seconds == 4 * 36.0
+    assert shards[0].core_seconds == 4 * 36.0  # collected by hand: the episodes' wall time
+    cost_path(shards[0].path).write_text(json.dumps({"collect": 10.0, "collected": [0, 1]}))
+    assert read_shard(runs, TINY, 0).core_seconds == 10.0 + 2 * 36.0  # measured where it can
+    cost_path(shards[0].path).unlink()
     assert collect_argv(runs, TINY, 1, 2) == [
         "--game", "SpaceInvaders", "--out", str(shard_path(runs, TINY, 1)), "--episodes", "4",
         "--walkers", "16", "--max-frames", "150000", "--seed", "1", "--workers", "2", "--quiet",

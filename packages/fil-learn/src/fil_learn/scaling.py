@@ -33,6 +33,7 @@ from fil_learn.scaling_plan import (
     Shard,
     apply_overrides,
     collect_argv,
+    cost_path,
     data_size,
     describe,
     existing_shards,
@@ -199,7 +200,14 @@ class Session:
         )
         shard.path.parent.mkdir(parents=True, exist_ok=True)
         argv = collect_argv(self.options.runs, self.preset, shard.index, self.options.workers)
-        run_child([fil_collect_executable(), *argv], self.echo)
+        ledger = Ledger(cost_path(shard.path))
+        try:
+            with ledger.charge("collect"):
+                run_child([fil_collect_executable(), *argv], self.echo)
+        finally:  # the episodes this cost bought, interrupted or not
+            found = read_shard(self.options.runs, self.preset, shard.index)
+            earlier = {e.index for e in shard.episodes} - found.measured
+            ledger.note("collected", sorted({e.index for e in found.episodes} - earlier))
         found = read_shard(self.options.runs, self.preset, shard.index)
         if not found.complete:
             raise ValueError(f"{found.path} holds {len(found.episodes)} episodes after collection")
@@ -214,7 +222,7 @@ class Session:
         """Fit up to `epochs`, evaluate, publish if best, then write and commit the row."""
         run_dir = fit_folder(self.options.runs, self.preset, data.shards)
         self.fit(data, run_dir, epochs)
-        ledger = Ledger(run_dir)
+        ledger = fit_ledger(run_dir)
         v5 = self.evaluate(run_dir, epochs, "v5", ledger)
         row = make_row(self.preset, data, milestone, epochs, run_dir, v5, ledger)
         self.echo(
@@ -248,8 +256,7 @@ class Session:
         )
         shards = [shard_path(self.options.runs, self.preset, k) for k in range(data.shards)]
         config = self.preset.fit_config(epochs)
-        ledger = Ledger(run_dir)
-        with ledger.charge("fit"):
+        with fit_ledger(run_dir).charge("fit"):
             self.learn("fit", *shards, "--out", run_dir, *fit_argv(config), "--quiet")
 
     def evaluate(self, run_dir: Path, epochs: int, protocol: str, ledger: Ledger) -> dict[str, Any]:
@@ -270,14 +277,18 @@ class Session:
 
 
 class Ledger:
-    """CPU seconds spent on one fit folder, by stage (`fit` adds up over its calls), kept in
-    the folder so a rerun's row still counts the fits of earlier sessions."""
+    """CPU seconds spent on a shard or a fit folder, by stage (a stage adds up over its
+    calls), kept beside them so that a later session's row still counts earlier sessions'."""
 
-    def __init__(self, run_dir: Path) -> None:
-        self.path = run_dir / "scale-cost.json"
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
-    def read(self) -> dict[str, float]:
+    def read(self) -> dict[str, Any]:
         return json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def note(self, key: str, value: Any) -> None:
+        if self.path.parent.is_dir():
+            write_atomic(self.path, json.dumps({**self.read(), key: value}, indent=2) + "\n")
 
     @contextlib.contextmanager
     def charge(self, stage: str) -> Iterator[None]:
@@ -286,11 +297,12 @@ class Ledger:
         try:
             yield
         finally:
-            spent = children_cpu_seconds() - before
-            if self.path.parent.is_dir():
-                costs = self.read()
-                costs[stage] = costs.get(stage, 0.0) + spent
-                self.path.write_text(json.dumps(costs, indent=2) + "\n")
+            self.note(stage, self.read().get(stage, 0.0) + children_cpu_seconds() - before)
+
+
+def fit_ledger(run_dir: Path) -> Ledger:
+    """A fit folder's costs: its fit calls and its evaluations."""
+    return Ledger(run_dir / "scale-cost.json")
 
 
 def children_cpu_seconds() -> float:
@@ -354,6 +366,7 @@ def make_row(
         "emulator_frames": data.emulator_frames,
         "core_hours": {
             "collect": data.collect_core_seconds / 3600,
+            "collect_cpu_measured_episodes": data.measured_episodes,
             "fit": costs.get("fit", 0.0) / 3600,
             "eval": costs.get(f"eval-{epochs}-v5", 0.0) / 3600,
         },

@@ -238,6 +238,7 @@ def milestone_epochs(
 class EpisodeFacts:
     """What a row needs of one collected episode, read from its attributes."""
 
+    index: int
     seed: int
     episode_return: float
     labelled_steps: int
@@ -254,6 +255,10 @@ class Shard:
     path: Path
     episodes: tuple[EpisodeFacts, ...] = ()
     wanted: int = 0
+    measured_seconds: float = 0.0
+    """CPU seconds `scale` measured collecting this shard (its `shard-KK.cost.json`)."""
+    measured: frozenset[int] = frozenset()
+    """The episodes those seconds collected."""
 
     @property
     def complete(self) -> bool:
@@ -261,9 +266,17 @@ class Shard:
 
     @property
     def core_seconds(self) -> float:
-        """Collection cost: each swarm runs in one process, so its wall time is one core's
-        time (an upper bound on its CPU time when cores are shared)."""
-        return sum(e.wall_seconds for e in self.episodes)
+        """Collection cost: the CPU time `scale` measured for the episodes it collected, and
+        for the others (collected by hand) their `wall_seconds`: each swarm runs in one
+        process, so that is one core's time, an upper bound on its CPU time (by several
+        times on a machine with more processes than cores)."""
+        adopted = sum(e.wall_seconds for e in self.episodes if e.index not in self.measured)
+        return self.measured_seconds + adopted
+
+
+def cost_path(shard: Path) -> Path:
+    """Where `scale` keeps what collecting a shard cost: `shard-KK.cost.json` beside it."""
+    return shard.with_name(shard.stem + ".cost.json")
 
 
 def shard_path(runs: Path, preset: Preset, index: int) -> Path:
@@ -280,6 +293,7 @@ def read_shard(runs: Path, preset: Preset, index: int) -> Shard:
         for episode in dataset:
             facts.append(
                 EpisodeFacts(
+                    index=episode.index,
                     seed=int(episode.attrs["seed"]),
                     episode_return=episode.episode_return,
                     labelled_steps=int((episode.actions >= 0).sum()),
@@ -288,7 +302,11 @@ def read_shard(runs: Path, preset: Preset, index: int) -> Shard:
                     key=episode_key(path, episode.name, episode.attrs),
                 )
             )
-    return Shard(index, path, tuple(facts), preset.shard_episodes)
+    costs = json.loads(cost_path(path).read_text()) if cost_path(path).exists() else {}
+    measured = frozenset(costs.get("collected", ()))
+    return Shard(
+        index, path, tuple(facts), preset.shard_episodes, costs.get("collect", 0.0), measured
+    )
 
 
 def collect_argv(runs: Path, preset: Preset, index: int, workers: int) -> list[str]:
@@ -309,6 +327,8 @@ class DataSize:
     episodes: tuple[EpisodeFacts, ...] = field(repr=False)
     train_samples: int
     collect_core_seconds: float
+    measured_episodes: int
+    """Episodes whose collection cost is measured CPU time (the others': wall time)."""
 
     @property
     def teacher_mean(self) -> float:
@@ -327,7 +347,8 @@ def data_size(shards: list[Shard], config: FitConfig) -> DataSize:
     held = held_out([e.key for e in labelled], config.val_fraction, config.seed)
     train = sum(e.labelled_steps for e, out in zip(labelled, held, strict=True) if not out)
     cost = sum(s.core_seconds for s in shards)
-    return DataSize(len(shards), episodes, train, cost)
+    measured = sum(len(s.measured) for s in shards)
+    return DataSize(len(shards), episodes, train, cost, measured)
 
 
 def seed_overlap(shards: list[Shard], preset: Preset) -> str | None:
@@ -401,17 +422,20 @@ def _shard_state(shard: Shard) -> str:
 
 
 def _costs(shards: list[Shard], preset: Preset) -> list[str]:
-    """Collection cost measured from the episodes present, and what is left to collect."""
-    seconds = [e.wall_seconds for s in shards for e in s.episodes]
+    """Collection cost measured from the episodes present (`Shard.core_seconds`: CPU time
+    where `scale` collected them, else wall time), and what is left to collect."""
+    episodes = sum(len(s.episodes) for s in shards)
     left = sum(max(0, s.wanted - len(s.episodes)) for s in shards)
-    if not seconds:
+    if not episodes:
         return [f"  collection: {left} episodes left; no episode yet to measure a cost from"]
-    per_shard = sum(seconds) / len(seconds) * preset.shard_episodes / 3600
+    spent = sum(s.core_seconds for s in shards) / 3600
+    measured = sum(len(s.measured) for s in shards)
     return [
-        f"  collection: {sum(seconds) / 3600:.2f} core-h spent on {len(seconds)} episodes; "
-        f"{left} episodes left (~{left * sum(seconds) / len(seconds) / 3600:.2f} core-h)",
-        f"  regenerating a lost shard: ~{per_shard:.2f} core-h (measured over "
-        f"{len(seconds)} episodes)",
+        f"  collection: {spent:.2f} core-h spent on {episodes} episodes ({measured} costed by "
+        f"measured CPU time, the others by wall time); {left} episodes left "
+        f"(~{left * spent / episodes:.2f} core-h)",
+        f"  regenerating a lost shard: ~{spent / episodes * preset.shard_episodes:.2f} core-h "
+        f"(measured over {episodes} episodes)",
     ]
 
 
