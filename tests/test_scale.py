@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -117,3 +118,23 @@ def test_scale_collects_fits_evaluates_publishes_commits_and_resumes(tmp_path: P
     plan = _scale(repo, "--plan")
     assert "shards: 00-01 complete" in plan.stdout
     assert "rows at epochs 1 done, none left" in plan.stdout
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_running_stage_and_keeps_its_cost(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "fil_learn", "scale", *TINY, "--set", "max_frames=400000",
+        "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "results"),
+    ]  # fmt: skip
+    scale = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert scale.stdout is not None
+    for line in scale.stdout:  # wait until fil-collect is running
+        if line.startswith("$ ") and "fil-collect" in line:
+            break
+    time.sleep(8)
+    scale.terminate()
+    _, stderr = scale.communicate(timeout=120)
+    assert scale.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted: run the same command again to continue"
+    cost = json.loads((tmp_path / "runs/spaceinvaders/shard-00.cost.json").read_text())
+    assert cost["collect"] > 0 and cost["collected"] == []  # the episode was not finished
