@@ -766,8 +766,8 @@ def scale(
     """The scaling recipe as one resumable command: collect shards -> fit each data size to
     each milestone -> evaluate (v5) -> publish the best. A rerun continues where it stopped.
 
-    Writes RESULTS/GAME-scaling/curve.jsonl (a row per data size and milestone), curve.md and
-    curve.png, and RESULTS/best/GAME.onnx with its card GAME.json when a row is the best.
+    Rows go to RESULTS/GAME-scaling/curve.jsonl, with curve.md and curve.png;
+    the best row's policy to RESULTS/best/GAME.onnx, with its card GAME.json.
     """
     from fil_learn.scaling import ScaleOptions, plan_lines, start
 
