@@ -167,7 +167,10 @@ def test_training_samples_are_the_fits_own_split(tmp_path: Path) -> None:
     paths = [write_shard(runs, k, episodes=8, steps=20 + k) for k in range(2)]
     config = TINY.fit_config(1)
     planned = data_size([read_shard(runs, TINY, k) for k in range(2)], config)
-    train, _ = split_by_episode(load(paths), config.val_fraction, config.seed)
+    loaded = load(paths)
+    shards = [read_shard(runs, TINY, k) for k in range(2)]
+    assert loaded.episode_keys == tuple(e.key for s in shards for e in s.episodes)
+    train, _ = split_by_episode(loaded, config.val_fraction, config.seed)
     assert planned.train_samples == train.n_samples
     assert planned.teacher_mean == sum(range(8)) / 8
     assert planned.emulator_frames == 2 * sum(1000 * (e + 1) for e in range(8))
