@@ -696,12 +696,21 @@ def _run_loop(config: LoopConfig) -> None:
     """Run the loop, turning a failed stage or Ctrl-C into one line that says how to go on."""
     from fil_learn.loop import run_loop
 
+    with _stages():
+        run_loop(
+            config,
+            echo=lambda line: out.print(line, highlight=False, markup=False, soft_wrap=True),
+        )
+    out.print(f"loop written to {config.workdir} (rounds.md, score.png)", highlight=False)
+
+
+@contextlib.contextmanager
+def _stages() -> Iterator[None]:
+    """Commands that run stages as subprocesses (`loop`, `scale`): a failed stage or Ctrl-C
+    ends in one line that says how to go on, as bad input does."""
     with user_errors():
         try:
-            run_loop(
-                config,
-                echo=lambda line: out.print(line, highlight=False, markup=False, soft_wrap=True),
-            )
+            yield
         except subprocess.CalledProcessError as error:
             err.print(
                 f"a stage failed (exit {error.returncode}): {' '.join(map(str, error.cmd))}; "
@@ -713,7 +722,69 @@ def _run_loop(config: LoopConfig) -> None:
         except KeyboardInterrupt:
             err.print("interrupted: run the same command again to continue")
             raise typer.Exit(EXIT_INTERRUPTED) from None
-    out.print(f"loop written to {config.workdir} (rounds.md, score.png)", highlight=False)
+
+
+@app.command()
+def scale(
+    preset: Annotated[
+        str, typer.Option(help="The recipe: spaceinvaders or atlantis (docs/scaling.md).")
+    ],
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Change one preset field for a trial, KEY=VALUE (fit.KEY for a fit setting); "
+            "repeatable.",
+        ),
+    ] = None,
+    runs: Annotated[
+        Path, typer.Option(help="Where shards and fits live: RUNS/GAME/shard-KK.h5, fit-NNshards.")
+    ] = Path("runs/scale"),
+    results: Annotated[
+        Path, typer.Option(help="Where rows go: RESULTS/GAME-scaling/, RESULTS/best/.")
+    ] = Path("results"),
+    max_shards: Annotated[
+        int | None, typer.Option(help="Collect no shard past the first N this session.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help=r"fil-collect --workers \[default: all cores].")
+    ] = None,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Say what exists and what is left; run nothing.")
+    ] = False,
+    commit: Annotated[
+        bool,
+        typer.Option("--commit", help="git-commit the results files after each row (only them)."),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Let publishing replace results/best files scale did not write."
+        ),
+    ] = False,
+) -> None:
+    """The scaling recipe as one resumable command: collect shards -> fit each data size to
+    each milestone -> evaluate (v5) -> publish the best. A rerun continues where it stopped.
+
+    Rows go to RESULTS/GAME-scaling/curve.jsonl, with curve.md and curve.png;
+    the best row's policy to RESULTS/best/GAME.onnx, with its card GAME.json.
+    """
+    from fil_learn.scaling import ScaleOptions, plan_lines, start
+
+    with user_errors():
+        options = ScaleOptions.from_command(
+            preset, settings or [], runs, results, max_shards, workers, commit, force
+        )
+
+    def echo(line: str) -> None:
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+    with _stages():
+        if plan:
+            for line in plan_lines(options):
+                echo(line)
+        else:
+            start(options, echo).run()
 
 
 @app.command(name="label-stats")

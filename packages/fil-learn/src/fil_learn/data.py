@@ -424,13 +424,29 @@ def split_by_episode(
     labelled = np.unique(data.episode_of)  # episodes without a label give no sample to hold out
     if val_fraction == 0 or labelled.size < 2:
         return data, None
-    draws = np.array([_uniform(f"{seed}|{data.episode_keys[e]}") for e in labelled])
+    held = held_out([data.episode_keys[e] for e in labelled], val_fraction, seed)
+    return data.subset(labelled[~held]), data.subset(labelled[held])
+
+
+def held_out(keys: Sequence[str], val_fraction: float, seed: int) -> np.ndarray:
+    """Which of the labelled episodes named by `keys` (their `sha256`, else `file/episode_N`)
+    `split_by_episode` holds out: a function of the keys alone, so `fil-learn scale` knows a
+    fit's training samples from the files' metadata before it loads any frame."""
+    if val_fraction == 0 or len(keys) < 2:
+        return np.zeros(len(keys), dtype=bool)
+    draws = np.array([_uniform(f"{seed}|{key}") for key in keys])
     held = draws < val_fraction
     if not held.any():
         held[np.argmin(draws)] = True
     if held.all():
         held[np.argmax(draws)] = False
-    return data.subset(labelled[~held]), data.subset(labelled[held])
+    return held
+
+
+def episode_key(path: Path, name: str, attrs: Any) -> str:
+    """What identifies an episode to the split: its checksum, else its file and group name
+    (the key `load` gives it: a test holds the two equal)."""
+    return str(attrs.get("sha256", f"{path.name}/{name}"))
 
 
 def _uniform(text: str) -> float:
