@@ -13,7 +13,13 @@ import pytest
 import typer
 
 from fil_learn.cli import app
-from fil_learn.config import RESUME_SETTINGS, STAGE_SETTINGS, FitConfig, fit_argv
+from fil_learn.config import (
+    RESUME_SETTINGS,
+    STAGE_SETTINGS,
+    FitConfig,
+    fit_argv,
+    option_name,
+)
 from fil_learn.loop import Loop
 from fil_learn.loop_config import LoopConfig, default_settings, flat_settings
 from fil_learn.presets import PRESETS, build_config
@@ -28,23 +34,21 @@ def parse(command: str, argv: list[object]) -> dict[str, Any]:
 
 
 def test_every_fit_setting_reaches_the_loops_fit_and_its_parser(tmp_path: Path) -> None:
-    """Each field at a value other than its default, so a field the argv left out would show
-    as the fit command's default."""
+    """Each field by its option in the argv, and parsed back to the loop's value; the known
+    ones at a value other than their default, so that one the argv left out would show as the
+    fit command's default (a field added later is checked at its default)."""
     changed = {
         "epochs": 3, "batch_size": 64, "learning_rate": 1e-3, "steps_per_call": 2,
         "val_fraction": 0.2, "patience": 2, "seed": 5, "target": "visits",
         "equivalent": "pool", "shift": 4, "compared_only": True, "keep": "last",
     }  # fmt: skip
-    extra = {f.name for f in fields(FitConfig)} - set(changed)
-    values = {**changed, **{name: getattr(FitConfig(), name) for name in extra}}
-    config = LoopConfig.from_settings("Pong", tmp_path, **values)
+    config = LoopConfig.from_settings("Pong", tmp_path, **changed)
     argv = Loop(config).fit_command(0)
     parsed = parse("fit", argv[1:])
-    assert {f.name: parsed[f.name] for f in fields(FitConfig)} == {
-        f.name: getattr(config.fit, f.name) for f in fields(FitConfig)
-    }
-    for name in changed:  # every changed setting is in the argv, by its option
-        assert f"--{name.replace('_', '-')}" in argv
+    for f in fields(FitConfig):
+        assert option_name(f.name) in argv or f"--no-{f.name.replace('_', '-')}" in argv
+        assert parsed[f.name] == getattr(config.fit, f.name), f.name
+    assert {name: getattr(config.fit, name) for name in changed} == changed
 
 
 @pytest.mark.parametrize("compared_only", [True, False])
