@@ -17,7 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from fil_learn.cli import app
-from fil_learn.config import FitConfig
+from fil_learn.config import FitConfig, fit_argv
 from fil_learn.data import load, split_by_episode
 from fil_learn.scaling import ScaleOptions, plan_lines
 from fil_learn.scaling_plan import (
@@ -28,7 +28,6 @@ from fil_learn.scaling_plan import (
     data_size,
     describe,
     existing_shards,
-    fit_argv,
     milestone_epochs,
     read_shard,
     seed_overlap,

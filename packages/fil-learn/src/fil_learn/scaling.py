@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import fil_learn
+from fil_learn.config import fit_argv
 from fil_learn.run_folder import write_atomic
 from fil_learn.scaling_plan import (
     EXTENDABLE,
@@ -37,7 +38,6 @@ from fil_learn.scaling_plan import (
     data_size,
     describe,
     existing_shards,
-    fit_argv,
     fit_folder,
     milestone_epochs,
     read_shard,

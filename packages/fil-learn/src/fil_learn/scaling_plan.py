@@ -206,21 +206,6 @@ def parse_value(key: str, text: str, kind: Any) -> Any:
         raise ValueError(f"--set {key}={text}: not a {kind.__name__}") from None
 
 
-def fit_argv(config: FitConfig) -> list[str]:
-    """`fit`'s options for `config`, one per field, derived from the dataclass: a field added
-    to `FitConfig` reaches `fit` with no edit here (its option is --FIELD-NAME)."""
-    argv: list[str] = []
-    for item in dataclasses.fields(config):
-        value = getattr(config, item.name)
-        flag = "--" + item.name.replace("_", "-")
-        if isinstance(value, bool):  # a switch: given when on, or spelled off if on by default
-            if value or item.default is not False:
-                argv.append(flag if value else f"--no-{flag[2:]}")
-        else:
-            argv += [flag, str(value)]
-    return argv
-
-
 def milestone_epochs(
     milestones: tuple[int, ...], train_samples: int, max_epochs: int
 ) -> list[tuple[int, int]]:
