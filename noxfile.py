@@ -59,7 +59,7 @@ def tests(session: nox.Session) -> None:
 SYSTEM_TMP = tempfile.gettempdir()
 SAMPLE = os.path.abspath("datasets/samples/space_invaders-tiny.h5")
 COLLECT = "fil-collect --game Pong --out ds.h5 --episodes 1 --walkers 2 --epochs 3 --quiet"
-POLICY = os.path.abspath("results/spaceinvaders-exit-visits/policy.onnx")
+POLICY = os.path.abspath("results/best/spaceinvaders.onnx")
 GUIDED_COLLECT = (
     "fil-collect --game SpaceInvaders --out g.h5 --episodes 1 --walkers 4 --epochs 5 "
     f"--workers 1 --quiet --policy {POLICY}"

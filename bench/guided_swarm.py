@@ -34,7 +34,7 @@ from fil_collect.swarm import Swarm, SwarmConfig
 def run_swarm(game: str, config: SwarmConfig, seed: int, guide: GuideConfig | None) -> dict:
     env = EnvConfig(resolve_game(game))
     emulators = [AtariEmulator(env, seed) for _ in range(config.n_walkers)]
-    policy = None if guide is None else load_guide(guide, emulators[0])
+    policy = None if guide is None else load_guide(guide, emulators[0].config)
     cpu = time.process_time()
     result = Swarm(emulators, config, np.random.default_rng(seed), policy).run(emulators[0].clone())
     return {

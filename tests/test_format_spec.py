@@ -150,3 +150,41 @@ def test_action_classes_re_simulated_in_gymnasium(tmp_path: Path) -> None:
     # SpaceInvaders has both: steps where FIRE changes nothing (a shot in flight), and steps
     # where all six actions differ
     assert min(sizes) < len(ale_actions) and max(sizes) == len(ale_actions)
+
+
+def _spec_block(heading: str) -> str:
+    """The first ```python block under `heading` in datasets/README.md."""
+    spec = (Path(__file__).parents[1] / "datasets" / "README.md").read_text()
+    section = spec[spec.index(heading) :]
+    start = section.index("```python\n") + len("```python\n")
+    return section[start : section.index("```", start)]
+
+
+def test_h5py_snippet_of_the_spec_reads_the_sample(tmp_path: Path) -> None:
+    """The spec's 'Reading with h5py alone' block, run as written on the sample dataset (the
+    current version) and on a copy marked version 1 (the oldest): a stranger's reader must
+    open files of every version so far."""
+    import shutil
+
+    sample = Path(__file__).parents[1] / "datasets" / "samples" / "space_invaders-tiny.h5"
+    code = _spec_block("## Reading with h5py alone")
+    assert '"ds.h5"' in code
+    old = tmp_path / "old.h5"
+    shutil.copyfile(sample, old)
+    with h5py.File(old, "r+") as f:
+        f.attrs["format_version"] = 1
+        for name in [k for k in f if k.startswith("episode_")]:
+            del f[name]["visit_shares"], f[name]["action_classes"]
+    for path, extras in ((sample, "visit shares classes"), (old, "")):
+        script = tmp_path / "reader.py"
+        script.write_text(code.replace('"ds.h5"', repr(str(path))))
+        result = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, check=True
+        )
+        lines = result.stdout.splitlines()
+        with h5py.File(path, "r") as f:
+            episodes = [k for k in f if k.startswith("episode_")]
+            assert len(lines) == len(episodes) == 3
+            for line, name in zip(lines, sorted(episodes), strict=True):
+                assert line.startswith(f"{name} {f[name].attrs['episode_return']}")
+                assert line.split("labelled steps")[1].strip() == extras

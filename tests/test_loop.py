@@ -237,3 +237,17 @@ def test_expert_iteration_collects_with_the_best_policy_and_fits_its_visit_share
     assert (work / "policy.onnx").read_bytes() == kept
     fewer = _loop(work, *exit_args, "--rounds", "2")  # 3 rounds are played: 2 is refused
     assert fewer.returncode == 2 and "give --rounds 3 or more" in fewer.stderr
+
+
+def test_a_preset_runs_at_tiny_size_with_the_options_given_overriding_it(tmp_path: Path) -> None:
+    """`--preset spaceinvaders-bc` sets the mode, target and swarm; the tiny options given next
+    to it win over the preset's sizes, and what neither gives keeps the preset's value."""
+    work = tmp_path / "preset"
+    done = _loop(work, "--preset", "spaceinvaders-bc", "--rounds", "1")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    settings = json.loads((work / "rounds.json").read_text())["config"]
+    preset = {k: settings[k] for k in ("mode", "target", "walkers", "keep_demos")}
+    assert preset == {"mode": "bc", "target": "visits", "walkers": 16, "keep_demos": True}
+    given = {k: settings[k] for k in ("rounds", "episodes", "swarm_epochs", "epochs")}
+    assert given == {"rounds": 1, "episodes": 2, "swarm_epochs": 40, "epochs": 1}
+    assert (work / "policy.onnx").exists() and (work / "rounds.md").exists()

@@ -5,27 +5,28 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from fil_learn.loop import LoopConfig, _jsonable, read_record, val_accuracy
+from fil_learn.loop import val_accuracy
+from fil_learn.loop_config import LoopConfig
+from fil_learn.loop_record import jsonable, read_record
 
 
 def test_fixed_round_seeds_replay_the_same_episodes_and_per_round_moves_on(
     tmp_path: Path,
 ) -> None:
-    fixed = LoopConfig("SpaceInvaders", tmp_path)
+    fixed = LoopConfig.from_settings("SpaceInvaders", tmp_path)
     assert {fixed.eval_seed(r) for r in range(5)} == {1000}
-    per_round = replace(fixed, round_seeds="per-round")
+    per_round = fixed.with_settings(round_seeds="per-round")
     assert [per_round.eval_seed(r) for r in range(3)] == [1000, 2000, 3000]
     with pytest.raises(ValueError, match="--round-seeds must be one of fixed, per-round"):
-        replace(fixed, round_seeds="random").validate()
+        fixed.with_settings(round_seeds="random").validate()
 
 
 def _record(config: LoopConfig, drop: tuple[str, ...] = ()) -> None:
-    settings = {k: v for k, v in _jsonable(config).items() if k not in drop}
+    settings = {k: v for k, v in jsonable(config).items() if k not in drop}
     (config.workdir / "rounds.json").write_text(json.dumps({"config": settings, "rounds": []}))
 
 
@@ -34,23 +35,25 @@ def test_a_loop_recorded_before_round_seeds_existed_continues_only_as_it_was_pla
 ) -> None:
     """Such loops evaluated every round on other seeds; continuing one on fixed seeds would mix
     two protocols in one table, so the default is refused with the option that continues it."""
-    config = LoopConfig("SpaceInvaders", tmp_path, rule="value")
-    _record(replace(config, round_seeds="per-round"), drop=("round_seeds",))
+    config = LoopConfig.from_settings("SpaceInvaders", tmp_path, rule="value")
+    _record(config.with_settings(round_seeds="per-round"), drop=("round_seeds",))
     with pytest.raises(ValueError, match=r"other settings \(--round-seeds per-round\)"):
         read_record(config)
-    assert read_record(replace(config, round_seeds="per-round"))["rounds"] == []
+    assert read_record(config.with_settings(round_seeds="per-round"))["rounds"] == []
 
 
 def test_a_refusal_names_every_recorded_setting_as_the_command_line_writes_it(
     tmp_path: Path,
 ) -> None:
-    played = LoopConfig("SpaceInvaders", tmp_path, keep_demos=False, compared_only=True)
+    played = LoopConfig.from_settings(
+        "SpaceInvaders", tmp_path, keep_demos=False, compared_only=True
+    )
     _record(played)
-    given = replace(played, keep_demos=True, compared_only=False, max_labels=5, workers=2)
+    given = played.with_settings(keep_demos=True, compared_only=False, max_labels=5, workers=2)
     expected = "(--max-labels 400, --drop-demos, no --workers, --compared-only): use the"
     with pytest.raises(ValueError, match=re.escape(f"other settings {expected}")):
         read_record(given)
-    assert read_record(replace(played, rounds=9))["rounds"] == []  # more rounds continue it
+    assert read_record(played.with_settings(rounds=9))["rounds"] == []  # more rounds continue it
 
 
 def test_a_round_reports_the_validation_accuracy_of_the_epoch_it_plays(tmp_path: Path) -> None:

@@ -118,7 +118,7 @@ def collect_episode(
     replay_emulator = AtariEmulator(config.env, seed)
     root = replay_emulator.clone()
     walkers = [AtariEmulator(config.env, seed) for _ in range(config.swarm.n_walkers)]
-    guide = None if config.guide is None else load_guide(config.guide, replay_emulator)
+    guide = None if config.guide is None else load_guide(config.guide, config.env)
 
     def on_epoch(epoch: int, score: float) -> None:
         if progress is not None:
@@ -213,7 +213,7 @@ class Collection(EpisodeJobs[EpisodeWritten]):
         the swarms as tasks on that Ray cluster instead of in `workers` local processes."""
         config.validate()
         if config.guide is not None:  # a policy for another game fails before any work
-            load_guide(config.guide, AtariEmulator(config.env, seed=0))
+            load_guide(config.guide, config.env)
         if episodes < 1:
             raise ValueError(f"--episodes must be at least 1, got {episodes}")
         if episodes > MAX_EPISODES:

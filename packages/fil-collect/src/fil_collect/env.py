@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from ale_py import ALEInterface, ALEState, LoggerMode, roms
+from ale_py import Action, ALEInterface, ALEState, LoggerMode, roms
 
 from fil_collect.games import Game
 
@@ -43,6 +43,27 @@ def rom_md5(rom: str) -> str:
     """md5 of the ROM file, so a dataset names the exact cartridge that produced it."""
     with open(roms.get_rom_path(rom), "rb") as handle:
         return hashlib.md5(handle.read()).hexdigest()
+
+
+@cache
+def minimal_actions(rom: str) -> tuple[Action, ...]:
+    """The game's minimal action set in ALE's order (what action index i means), read once per
+    process from the cartridge: a dataset's header needs it before any episode is emulated, and
+    it depends on the ROM alone, so no emulator is seeded, reset or stepped for it."""
+    ALEInterface.setLoggerMode(LoggerMode.Error)
+    ale = ALEInterface()
+    ale.loadROM(roms.get_rom_path(rom))
+    return tuple(ale.getMinimalActionSet())
+
+
+def action_meanings(actions: tuple[Action, ...]) -> list[str]:
+    """The actions' names as datasets record them (`NOOP`, `FIRE`, ...)."""
+    return [action.name for action in actions]
+
+
+def ale_action_ids(actions: tuple[Action, ...]) -> list[int]:
+    """The actions' ALE ids (indices into ALE's full set of 18)."""
+    return [int(action.value) for action in actions]
 
 
 def ale_seed(seed: int) -> int:
@@ -75,11 +96,11 @@ class AtariEmulator:
 
     @property
     def action_meanings(self) -> list[str]:
-        return [action.name for action in self._actions]
+        return action_meanings(self._actions)
 
     @property
     def ale_actions(self) -> list[int]:
-        return [int(action.value) for action in self._actions]
+        return ale_action_ids(self._actions)
 
     def clone(self) -> ALEState:
         return self._ale.cloneState()
@@ -146,9 +167,6 @@ class AtariEmulator:
 
     def ram(self) -> np.ndarray:
         return self._ale.getRAM()
-
-    def episode_frame(self) -> int:
-        return self._ale.getEpisodeFrameNumber()
 
     def grayscale(self, out: np.ndarray) -> None:
         self._ale.getScreenGrayscale(out)

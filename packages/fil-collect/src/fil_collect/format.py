@@ -26,7 +26,7 @@ import numpy as np
 
 import fil_collect
 from fil_collect.checksum import file_digest, group_arrays, read_array
-from fil_collect.env import AtariEmulator, EnvConfig, rom_md5
+from fil_collect.env import EnvConfig, action_meanings, ale_action_ids, minimal_actions, rom_md5
 from fil_collect.journal import finish_append
 from fil_collect.observation import OBS_SIZE
 
@@ -162,8 +162,9 @@ def file_totals(episodes: dict[int, tuple[str, int]]) -> dict[str, Any]:
 
 def file_header(env: EnvConfig, settings: dict[str, Any], format_version: int) -> dict[str, Any]:
     """The spec's file attributes: the game, its actions, the emulation and the software;
-    `settings` become `config_json`, which every append must match."""
-    probe = AtariEmulator(env, seed=0)
+    `settings` become `config_json`, which every append must match. The actions come from the
+    cartridge (`minimal_actions`, read once per process), not from an emulator started here."""
+    actions = minimal_actions(env.game.rom)
     return {
         "format": FORMAT_NAME,
         "format_version": format_version,
@@ -171,9 +172,9 @@ def file_header(env: EnvConfig, settings: dict[str, Any], format_version: int) -
         "rom": env.game.rom,
         "rom_md5": rom_md5(env.game.rom),
         "env_id": env.game.env_id,
-        "n_actions": probe.n_actions,
-        "action_meanings": probe.action_meanings,
-        "ale_actions": probe.ale_actions,
+        "n_actions": len(actions),
+        "action_meanings": action_meanings(actions),
+        "ale_actions": ale_action_ids(actions),
         "frameskip": env.frameskip,
         "obs_shape": [OBS_SIZE, OBS_SIZE],
         "max_episode_frames": env.max_episode_frames,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fil_collect.env import AtariEmulator
+from fil_collect.env import EnvConfig, minimal_actions
 from fil_collect.games import name_key
 from fil_collect.observation import OBS_SIZE
 
@@ -137,11 +137,11 @@ class PolicyGuide:
         return np.minimum((draws >= cdf).sum(axis=1), cdf.shape[1] - 1)
 
 
-def load_guide(config: GuideConfig, emulator: AtariEmulator) -> PolicyGuide:
-    """The guide, checked against the game, action set and frameskip `emulator` plays."""
-    return PolicyGuide(
-        config, emulator.config.game.rom, emulator.n_actions, emulator.config.frameskip
-    )
+def load_guide(config: GuideConfig, env: EnvConfig) -> PolicyGuide:
+    """The guide, checked against the game, action set and frameskip `env` plays (the action
+    set read from the cartridge, so a check before any work starts no emulator)."""
+    n_actions = len(minimal_actions(env.game.rom))
+    return PolicyGuide(config, env.game.rom, n_actions, env.frameskip)
 
 
 def stack_rows(step: int) -> np.ndarray:

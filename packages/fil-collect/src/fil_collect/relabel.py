@@ -283,7 +283,7 @@ def _label_steps(
     config = task.config
     env = EnvConfig(resolve_game(task.game), frameskip=task.frameskip)
     emulators = [AtariEmulator(env, seed=0) for _ in range(config.swarm.n_walkers)]
-    guide = None if config.guide is None else load_guide(config.guide, emulators[0])
+    guide = None if config.guide is None else load_guide(config.guide, env)
     search = LabelSearch(emulators, config, guide)
     steps, n_actions = visited.played.length, emulators[0].n_actions
     labels = _Labels(np.full(steps, NO_LABEL, dtype=np.int64), {}, 0)
@@ -400,7 +400,7 @@ class Relabelling(EpisodeJobs[LabelsWritten]):
         self.game = resolve_game(self.source.game)
         if self.config.guide is not None:  # a policy for another game fails before any work
             env = EnvConfig(self.game, frameskip=self.source.frameskip)
-            load_guide(self.config.guide, AtariEmulator(env, seed=0))
+            load_guide(self.config.guide, env)
         return relabel_header(self.config, self.source, self.game)
 
     def plan(self, existing: set[int]) -> list[int]:

@@ -1,6 +1,6 @@
 """Fractal Monte Carlo: a swarm of walkers that act at random and clone towards promise.
 
-The algorithm is the one in `shared/design/fmc.md`, written from its description. Each epoch
+The algorithm is described step by step in the repository's `docs/fmc.md`. Each epoch
 every walker repeats a uniform random action for a Gaussian number of agent steps, then walkers
 compare a virtual reward (score x novelty x lives, each relativized) with a random companion's
 and jump onto better companions with a probability that grows with the gap. Dead walkers always

@@ -28,9 +28,7 @@ from fil_learn.config import Equivalent, FitConfig, Keep, Target
 from fil_learn.evaluate import EvalConfig, EvalReport, Protocol, evaluate
 from fil_learn.failures import failure_line, silence_echoes
 from fil_learn.games import check_v5_name, same_game
-from fil_learn.loop import Guide as LoopGuide
-from fil_learn.loop import LoopConfig, Mode, RoundSeeds, Rule
-from fil_learn.loop import Target as LoopTarget
+from fil_learn.loop_config import Guide, LoopConfig, Mode, RoundSeeds, Rule, default_settings
 from fil_learn.outputs import (
     Recognizer,
     check_output,
@@ -39,12 +37,15 @@ from fil_learn.outputs import (
     nothing,
     write_atomic,
 )
+from fil_learn.presets import PRESETS, build_config
 from fil_learn.visited import VisitedRecorder
 
 if TYPE_CHECKING:
     from fil_learn.train import Event
 
 EXIT_FAILED = 1
+LOOP_DEFAULTS = default_settings()
+"""The loop's option defaults, read from its settings (not repeated here)."""
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -602,14 +603,27 @@ def baselines(
 @app.command()
 def loop(
     ctx: typer.Context,
-    game: Annotated[str, typer.Option(help="Game, e.g. SpaceInvaders.")],
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="A published loop's settings (docs/presets.md): "
+            + ", ".join(PRESETS)
+            + ". Options given as well override the preset's values."
+        ),
+    ] = None,
+    game: Annotated[
+        str | None, typer.Option(help="Game, e.g. SpaceInvaders (required without --preset).")
+    ] = None,
     workdir: Annotated[
         Path | None,
         typer.Option(
-            help="Folder of the loop \\[default: runs/loop-GAME-MODE]; rerun to continue."
+            help="Folder of the loop \\[default: runs/PRESET, or runs/loop-GAME-MODE]; rerun to "
+            "continue."
         ),
     ] = None,
-    rounds: Annotated[int, typer.Option(help="Rounds, round 0 included.")] = LoopConfig.rounds,
+    rounds: Annotated[int, typer.Option(help="Rounds, round 0 included.")] = LOOP_DEFAULTS[
+        "rounds"
+    ],
     mode: Annotated[
         Mode,
         typer.Option(
@@ -617,42 +631,44 @@ def loop(
             "bc: later rounds add --episodes more swarm demonstrations; exit: later rounds "
             "collect --episodes swarm demonstrations guided by the last round's policy."
         ),
-    ] = Mode.dagger,
+    ] = LOOP_DEFAULTS["mode"],
     episodes: Annotated[
         int, typer.Option(help="Swarm episodes of round 0 (bc: added every round).")
-    ] = LoopConfig.episodes,
+    ] = LOOP_DEFAULTS["episodes"],
     walkers: Annotated[
         int, typer.Option(help="Walkers of the demonstration swarms.")
-    ] = LoopConfig.walkers,
+    ] = LOOP_DEFAULTS["walkers"],
     swarm_epochs: Annotated[
         int, typer.Option(help="Most epochs of a demonstration swarm.")
-    ] = LoopConfig.swarm_epochs,
+    ] = LOOP_DEFAULTS["swarm_epochs"],
     epochs: Annotated[
         int, typer.Option(help="Training epochs per round (later rounds fine-tune).")
-    ] = LoopConfig.epochs,
-    batch_size: Annotated[int, typer.Option(help="Training batch size.")] = LoopConfig.batch_size,
+    ] = LOOP_DEFAULTS["epochs"],
+    batch_size: Annotated[int, typer.Option(help="Training batch size.")] = LOOP_DEFAULTS[
+        "batch_size"
+    ],
     eval_episodes: Annotated[
         int, typer.Option(help="v5 episodes played per round (dagger relabels their states).")
-    ] = LoopConfig.eval_episodes,
+    ] = LOOP_DEFAULTS["eval_episodes"],
     state_every: Annotated[
         int, typer.Option(help="Save and label every k-th visited state.")
-    ] = LoopConfig.state_every,
+    ] = LOOP_DEFAULTS["state_every"],
     max_labels: Annotated[
         int, typer.Option(help="Most labels per visited episode.")
-    ] = LoopConfig.max_labels,
+    ] = LOOP_DEFAULTS["max_labels"],
     label_walkers: Annotated[
         int, typer.Option(help="Walkers of a labelling swarm.")
-    ] = LoopConfig.label_walkers,
-    label_epochs: Annotated[
-        int, typer.Option(help="Epochs of a labelling swarm.")
-    ] = LoopConfig.label_epochs,
+    ] = LOOP_DEFAULTS["label_walkers"],
+    label_epochs: Annotated[int, typer.Option(help="Epochs of a labelling swarm.")] = LOOP_DEFAULTS[
+        "label_epochs"
+    ],
     rule: Annotated[
         Rule,
         typer.Option(
             help="How a state is labelled (fil-collect relabel --rule): vote, the first action "
             "most walkers share; best, the best walker's; value, one swarm per first action."
         ),
-    ] = Rule.vote,
+    ] = LOOP_DEFAULTS["rule"],
     keep_demos: Annotated[
         bool,
         typer.Option(
@@ -660,15 +676,15 @@ def loop(
             help="Keep training on the swarm demonstrations after round 0, or on relabelled "
             "data only.",
         ),
-    ] = LoopConfig.keep_demos,
+    ] = LOOP_DEFAULTS["keep_demos"],
     final_episodes: Annotated[
         int,
         typer.Option(help="Episodes per protocol of the final evaluation (0: skip)."),
-    ] = LoopConfig.final_episodes,
+    ] = LOOP_DEFAULTS["final_episodes"],
     baseline_episodes: Annotated[
         int,
         typer.Option(help="v5 episodes of each constant action and of random play (0: skip)."),
-    ] = LoopConfig.baseline_episodes,
+    ] = LOOP_DEFAULTS["baseline_episodes"],
     eval_max_steps: Annotated[
         int | None, typer.Option(help="Cut evaluation episodes after N steps (smoke tests).")
     ] = None,
@@ -676,77 +692,97 @@ def loop(
         int | None,
         typer.Option(help="Processes for collection and relabelling \\[default: all cores]."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seeds collection, training, relabelling.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seeds collection, training, relabelling.")
+    ] = LOOP_DEFAULTS["seed"],
     target: Annotated[
-        LoopTarget,
+        Target,
         typer.Option(help="What every fit trains on: the actions, or the swarm's visit shares."),
-    ] = LoopTarget.action,
+    ] = LOOP_DEFAULTS["target"],
     policy_temperature: Annotated[
         float, typer.Option(help="exit: softmax temperature of the guiding policy.")
-    ] = LoopConfig.policy_temperature,
+    ] = LOOP_DEFAULTS["policy_temperature"],
     policy_epsilon: Annotated[
         float, typer.Option(help="exit: share of each guided draw that stays uniform (round 1).")
-    ] = LoopConfig.policy_epsilon,
+    ] = LOOP_DEFAULTS["policy_epsilon"],
     policy_epsilon_step: Annotated[
         float, typer.Option(help="exit: lower that share by this much every later round.")
-    ] = LoopConfig.policy_epsilon_step,
+    ] = LOOP_DEFAULTS["policy_epsilon_step"],
     guide: Annotated[
-        LoopGuide,
+        Guide,
         typer.Option(help="exit: guide with the best round's policy so far, or the last one's."),
-    ] = LoopGuide.best,
+    ] = LOOP_DEFAULTS["guide"],
     round_seeds: Annotated[
         RoundSeeds,
         typer.Option(
             help="Every round's evaluation plays the same seeds (an unchanged policy scores "
             "the same), or other seeds each round (loops recorded before this option)."
         ),
-    ] = RoundSeeds.fixed,
+    ] = LOOP_DEFAULTS["round_seeds"],
     window: Annotated[
         int,
         typer.Option(help="exit: train on the last N rounds of guided episodes (0: all)."),
-    ] = LoopConfig.window,
+    ] = LOOP_DEFAULTS["window"],
     guided_relabel: Annotated[
         bool,
         typer.Option(
             help="dagger: the label swarms draw from the policy whose states they label "
             "(--policy-temperature, --policy-epsilon)."
         ),
-    ] = LoopConfig.guided_relabel,
+    ] = LOOP_DEFAULTS["guided_relabel"],
     equivalent: Annotated[
         Equivalent, typer.Option(help="Every fit's --equivalent.")
-    ] = FitConfig.equivalent,
-    shift: Annotated[int, typer.Option(help="Every fit's --shift.")] = FitConfig.shift,
+    ] = LOOP_DEFAULTS["equivalent"],
+    shift: Annotated[int, typer.Option(help="Every fit's --shift.")] = LOOP_DEFAULTS["shift"],
     compared_only: Annotated[
         bool, typer.Option("--compared-only", help="Every fit's --compared-only.")
-    ] = FitConfig.compared_only,
+    ] = LOOP_DEFAULTS["compared_only"],
     keep: Annotated[
         Keep,
         typer.Option(
             help="Every fit's --keep: a round's policy is its fit's best epoch by validation "
             "loss, or its last epoch."
         ),
-    ] = FitConfig.keep,
+    ] = LOOP_DEFAULTS["keep"],
 ) -> None:
     """Rounds of collect -> fit -> eval (-> relabel), resumable, with a table and score.png.
 
-    Every stage is a subprocess (fil-collect: `pip install 'fil-learn\\[loop]'`). Writes
+    `--preset NAME` runs a published loop (docs/presets.md). Every stage is a subprocess
+    (fil-collect: `pip install 'fil-learn\\[loop]'`). Writes
     WORKDIR/rounds.md, rounds.json, score.png (with random, best constant action, human and
     round-0 reference lines) and policies/round-K/policy.onnx.
     """
-    config = LoopConfig.from_options(**ctx.params)
+    given = {name: value for name, value in ctx.params.items() if _given(ctx, name)}
+    with user_errors():
+        config = build_config(preset, given)
     _run_loop(config)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether an option was given (not its default), so that it overrides the preset."""
+    source = ctx.get_parameter_source(name)  # typer's own click: its enum, compared by name
+    return name != "preset" and source is not None and source.name != "DEFAULT"
 
 
 def _run_loop(config: LoopConfig) -> None:
     """Run the loop, turning a failed stage or Ctrl-C into one line that says how to go on."""
     from fil_learn.loop import run_loop
 
+    with _stages():
+        run_loop(
+            config,
+            echo=lambda line: out.print(line, highlight=False, markup=False, soft_wrap=True),
+        )
+    out.print(f"loop written to {config.workdir} (rounds.md, score.png)", highlight=False)
+
+
+@contextlib.contextmanager
+def _stages() -> Iterator[None]:
+    """Commands that run stages as subprocesses (`loop`, `scale`): a failed stage or Ctrl-C
+    ends in one line that says how to go on, as bad input does."""
     with user_errors():
         try:
-            run_loop(
-                config,
-                echo=lambda line: out.print(line, highlight=False, markup=False, soft_wrap=True),
-            )
+            yield
         except subprocess.CalledProcessError as error:
             err.print(
                 f"a stage failed (exit {error.returncode}): {' '.join(map(str, error.cmd))}; "
@@ -758,7 +794,69 @@ def _run_loop(config: LoopConfig) -> None:
         except KeyboardInterrupt:
             err.print("interrupted: run the same command again to continue")
             raise typer.Exit(EXIT_INTERRUPTED) from None
-    out.print(f"loop written to {config.workdir} (rounds.md, score.png)", highlight=False)
+
+
+@app.command()
+def scale(
+    preset: Annotated[
+        str, typer.Option(help="The recipe: spaceinvaders or atlantis (docs/scaling.md).")
+    ],
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Change one preset field for a trial, KEY=VALUE (fit.KEY for a fit setting); "
+            "repeatable.",
+        ),
+    ] = None,
+    runs: Annotated[
+        Path, typer.Option(help="Where shards and fits live: RUNS/GAME/shard-KK.h5, fit-NNshards.")
+    ] = Path("runs/scale"),
+    results: Annotated[
+        Path, typer.Option(help="Where rows go: RESULTS/GAME-scaling/, RESULTS/best/.")
+    ] = Path("results"),
+    max_shards: Annotated[
+        int | None, typer.Option(help="Collect no shard past the first N this session.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help=r"fil-collect --workers \[default: all cores].")
+    ] = None,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Say what exists and what is left; run nothing.")
+    ] = False,
+    commit: Annotated[
+        bool,
+        typer.Option("--commit", help="git-commit the results files after each row (only them)."),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Let publishing replace results/best files scale did not write."
+        ),
+    ] = False,
+) -> None:
+    """The scaling recipe as one resumable command: collect shards -> fit each data size to
+    each milestone -> evaluate (v5) -> publish the best. A rerun continues where it stopped.
+
+    Rows go to RESULTS/GAME-scaling/curve.jsonl, with curve.md and curve.png;
+    the best row's policy to RESULTS/best/GAME.onnx, with its card GAME.json.
+    """
+    from fil_learn.scaling import ScaleOptions, plan_lines, start
+
+    with user_errors():
+        options = ScaleOptions.from_command(
+            preset, settings or [], runs, results, max_shards, workers, commit, force
+        )
+
+    def echo(line: str) -> None:
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+    with _stages():
+        if plan:
+            for line in plan_lines(options):
+                echo(line)
+        else:
+            start(options, echo).run()
 
 
 @app.command(name="label-stats")

@@ -4,8 +4,9 @@ then answers at once instead of after JAX's import (seconds)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal, get_args
+from collections.abc import Collection
+from dataclasses import dataclass, fields
+from typing import Any, Literal, get_args
 
 Target = Literal["action", "visits"]
 TARGETS: tuple[str, ...] = get_args(Target)
@@ -96,3 +97,44 @@ class FitConfig:
             raise ValueError(f"--shift must be between 0 and 16 pixels, got {self.shift}")
         if self.patience < 0:
             raise ValueError(f"--patience must be >= 0, got {self.patience}")
+
+
+STAGE_SETTINGS = ("epochs", "steps_per_call", "patience")
+"""Fit settings a continued stage may change: how long it trains and how its steps are
+dispatched, not what it learns."""
+RESUME_SETTINGS = tuple(f.name for f in fields(FitConfig) if f.name not in STAGE_SETTINGS)
+"""Settings a continued stage must keep (every other field): they decide the split, the
+batches, the steps and the loss."""
+
+ON_ONLY_SWITCHES = frozenset({"compared_only"})
+"""Bool fields the `fit` command takes as a bare `--NAME` (left out: off), not `--NAME/--no-NAME`."""
+
+
+def option_name(field_name: str) -> str:
+    """The command-line option of a settings field: `batch_size` -> `--batch-size`."""
+    return "--" + field_name.replace("_", "-")
+
+
+def settings_argv(settings: Any, on_only: Collection[str] = ()) -> list[str]:
+    """Every field of the dataclass `settings` as the options a command line gives it, so a
+    command that runs another (the loop running `fil-learn fit`, `fil-collect`) derives its
+    argv from the settings instead of listing them by hand. A field's `option` metadata names
+    its option where it differs from the field's name; bools are `--x/--no-x`, or only `--x`
+    for the names in `on_only`; None is left out (the option's default)."""
+    argv: list[str] = []
+    for field in fields(settings):
+        value = getattr(settings, field.name)
+        flag = field.metadata.get("option", option_name(field.name))
+        if isinstance(value, bool):
+            if value or field.name not in on_only:
+                argv.append(flag if value else f"--no-{flag[2:]}")
+        elif value is not None:
+            argv += [flag, str(value)]
+    return argv
+
+
+def fit_argv(config: FitConfig) -> list[str]:
+    """The `fil-learn fit` options that reproduce `config`, every field included (a test runs
+    them through the fit command's parser), so a new fit setting reaches the loop's fits
+    without being listed anywhere else."""
+    return settings_argv(config, ON_ONLY_SWITCHES)

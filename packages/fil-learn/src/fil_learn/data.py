@@ -18,7 +18,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from os import PathLike
 from pathlib import Path
@@ -319,6 +319,24 @@ def load(
     if not paths:
         raise ValueError("give at least one dataset file")
     header, frame_bytes = _check_headers(paths)
+    _check_memory(paths, frame_bytes, memory_limit)
+    read = _EpisodesRead(n_actions=int(header["n_actions"]), stack=stack)  # type: ignore[call-overload]
+    for path in dict.fromkeys(paths):  # a file given twice is read once
+        with _open(path) as handle:
+            for name in _episode_names(handle):
+                read.add(path, name, handle[name])
+    read.check(paths)
+    log.info(
+        "loaded %d episodes, %d samples (%.1f MiB of frames)",
+        len(read.returns),
+        read.rows,
+        frame_bytes / 2**20,
+    )
+    return read.demonstrations(header, paths)
+
+
+def _check_memory(paths: Sequence[Path], frame_bytes: int, memory_limit: int | None) -> None:
+    """Refuse data whose decompressed frames do not fit in memory, before reading any."""
     limit = memory_limit if memory_limit is not None else available_memory()
     if limit is not None and frame_bytes > limit:
         raise DatasetError(
@@ -326,71 +344,81 @@ def load(
             f"decompressed but only {limit / 2**30:.1f} GiB of memory is free: "
             "train on fewer files or on a machine with more memory"
         )
-    chunks: list[np.ndarray] = []
-    stacks: list[np.ndarray] = []
-    actions: list[np.ndarray] = []
-    episode_of: list[np.ndarray] = []
-    targets: list[np.ndarray] = []
-    classes: list[np.ndarray | None] = []
-    n_actions = int(header["n_actions"])  # type: ignore[call-overload]
-    returns: list[float] = []
-    keys: list[str] = []
-    row = 0
-    for path in dict.fromkeys(paths):  # a file given twice is read once
-        with _open(path) as handle:
-            for name in _episode_names(handle):
-                group = handle[name]
-                if "sha256" in group.attrs and str(group.attrs["sha256"]) in keys:
-                    continue  # an episode already loaded from another file (a copy, a merge)
-                observations = _read(path, group, "observations")
-                steps = observations.shape[0] - 1
-                if steps <= 0:
-                    continue
-                labels = _read(path, group, "actions")[:steps].astype(np.int32)
-                labelled = labels != NO_LABEL
-                chunks.append(observations)
-                stacks.append(stack_rows(row, steps, stack)[labelled])
-                actions.append(labels[labelled])
-                targets.append(_targets(path, group, labels, n_actions)[labelled])
-                episode_classes = _classes(path, group, steps)
-                classes.append(None if episode_classes is None else episode_classes[labelled])
-                episode_of.append(np.full(int(labelled.sum()), len(returns), dtype=np.int32))
-                returns.append(float(group.attrs["episode_return"]))
-                keys.append(str(group.attrs.get("sha256", f"{path.name}/{name}")))
-                row += observations.shape[0]
-    if not returns:
-        raise DatasetError(
-            f"{', '.join(map(str, paths))} hold(s) no episode with steps: collect some first "
-            "(`fil-collect --game GAME --out FILE`)"
+
+
+@dataclass
+class _EpisodesRead:
+    """The episodes `load` has read so far, one array per episode for each field: every
+    episode's frames are kept (they are the context of its stacks) but only its labelled
+    steps become samples. Concatenated once, at the end (`demonstrations`)."""
+
+    n_actions: int
+    stack: int
+    chunks: list[np.ndarray] = field(default_factory=list)
+    stacks: list[np.ndarray] = field(default_factory=list)
+    actions: list[np.ndarray] = field(default_factory=list)
+    episode_of: list[np.ndarray] = field(default_factory=list)
+    targets: list[np.ndarray] = field(default_factory=list)
+    classes: list[np.ndarray | None] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    rows: int = 0
+    """Frames read so far: where the next episode's frames start."""
+
+    def add(self, path: Path, name: str, group: h5py.Group) -> None:
+        """One episode; an episode without steps, or one already read from another file (same
+        sha256: a copy, a merge), adds nothing."""
+        if "sha256" in group.attrs and str(group.attrs["sha256"]) in self.keys:
+            return
+        observations = _read(path, group, "observations")
+        steps = observations.shape[0] - 1
+        if steps <= 0:
+            return
+        labels = _read(path, group, "actions")[:steps].astype(np.int32)
+        labelled = labels != NO_LABEL
+        self.chunks.append(observations)
+        self.stacks.append(stack_rows(self.rows, steps, self.stack)[labelled])
+        self.actions.append(labels[labelled])
+        self.targets.append(_targets(path, group, labels, self.n_actions)[labelled])
+        episode_classes = _classes(path, group, steps)
+        self.classes.append(None if episode_classes is None else episode_classes[labelled])
+        self.episode_of.append(np.full(int(labelled.sum()), len(self.returns), dtype=np.int32))
+        self.returns.append(float(group.attrs["episode_return"]))
+        self.keys.append(str(group.attrs.get("sha256", f"{path.name}/{name}")))
+        self.rows += observations.shape[0]
+
+    def check(self, paths: Sequence[Path]) -> None:
+        """Refuse files that gave nothing to train on, saying what to do instead."""
+        if not self.returns:
+            raise DatasetError(
+                f"{', '.join(map(str, paths))} hold(s) no episode with steps: collect some "
+                "first (`fil-collect --game GAME --out FILE`)"
+            )
+        if not sum(a.size for a in self.actions):
+            raise DatasetError(
+                f"no labelled steps in {', '.join(map(str, paths))}: every step of its "
+                f"{len(self.returns)} episode(s) is unlabelled (`fil-collect relabel` found no "
+                "move better than another); relabel more states or train on swarm episodes"
+            )
+
+    def demonstrations(self, header: dict[str, object], paths: Sequence[Path]) -> Demonstrations:
+        """Everything read, as one array per field."""
+        return Demonstrations(
+            frames=np.concatenate(self.chunks),
+            stacks=np.concatenate(self.stacks),
+            actions=np.concatenate(self.actions),
+            episode_of=np.concatenate(self.episode_of),
+            episode_returns=np.asarray(self.returns),
+            game=str(header["game"]),
+            env_id=str(header["env_id"]),
+            n_actions=self.n_actions,
+            action_meanings=header["action_meanings"],  # type: ignore[arg-type]
+            sources=tuple(str(p) for p in paths),
+            episode_keys=tuple(self.keys),
+            targets=np.concatenate(self.targets),
+            frameskip=int(header["frameskip"]),  # type: ignore[call-overload]
+            classes=_all_classes(self.classes, self.actions, self.n_actions),
         )
-    if not sum(a.size for a in actions):
-        raise DatasetError(
-            f"no labelled steps in {', '.join(map(str, paths))}: every step of its "
-            f"{len(returns)} episode(s) is unlabelled (`fil-collect relabel` found no move "
-            "better than another); relabel more states or train on swarm episodes"
-        )
-    log.info(
-        "loaded %d episodes, %d samples (%.1f MiB of frames)",
-        len(returns),
-        row,
-        frame_bytes / 2**20,
-    )
-    return Demonstrations(
-        frames=np.concatenate(chunks),
-        stacks=np.concatenate(stacks),
-        actions=np.concatenate(actions),
-        episode_of=np.concatenate(episode_of),
-        episode_returns=np.asarray(returns),
-        game=str(header["game"]),
-        env_id=str(header["env_id"]),
-        n_actions=int(header["n_actions"]),  # type: ignore[arg-type]
-        action_meanings=header["action_meanings"],  # type: ignore[arg-type]
-        sources=tuple(str(p) for p in paths),
-        episode_keys=tuple(keys),
-        targets=np.concatenate(targets),
-        frameskip=int(header["frameskip"]),  # type: ignore[call-overload]
-        classes=_all_classes(classes, actions, n_actions),
-    )
 
 
 def _read(path: Path, group: h5py.Group, name: str) -> np.ndarray:
@@ -469,13 +497,29 @@ def split_by_episode(
     labelled = np.unique(data.episode_of)  # episodes without a label give no sample to hold out
     if val_fraction == 0 or labelled.size < 2:
         return data, None
-    draws = np.array([_uniform(f"{seed}|{data.episode_keys[e]}") for e in labelled])
+    held = held_out([data.episode_keys[e] for e in labelled], val_fraction, seed)
+    return data.subset(labelled[~held]), data.subset(labelled[held])
+
+
+def held_out(keys: Sequence[str], val_fraction: float, seed: int) -> np.ndarray:
+    """Which of the labelled episodes named by `keys` (their `sha256`, else `file/episode_N`)
+    `split_by_episode` holds out: a function of the keys alone, so `fil-learn scale` knows a
+    fit's training samples from the files' metadata before it loads any frame."""
+    if val_fraction == 0 or len(keys) < 2:
+        return np.zeros(len(keys), dtype=bool)
+    draws = np.array([_uniform(f"{seed}|{key}") for key in keys])
     held = draws < val_fraction
     if not held.any():
         held[np.argmin(draws)] = True
     if held.all():
         held[np.argmax(draws)] = False
-    return data.subset(labelled[~held]), data.subset(labelled[held])
+    return held
+
+
+def episode_key(path: Path, name: str, attrs: Any) -> str:
+    """What identifies an episode to the split: its checksum, else its file and group name
+    (the key `load` gives it: a test holds the two equal)."""
+    return str(attrs.get("sha256", f"{path.name}/{name}"))
 
 
 def _uniform(text: str) -> float:

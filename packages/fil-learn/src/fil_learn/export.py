@@ -153,12 +153,20 @@ def _file_sha256(path: Path) -> str | None:
 
 def check_against_jax(proto: Any, forward: Any, frames: np.ndarray) -> float:
     """Max |onnxruntime - JAX| over `frames` (N, 4, 84, 84) uint8; `forward` takes them
-    channels last, as the network does."""
+    channels last, as the network does.
+
+    The JAX side runs at full float32 matmul precision: on GPUs JAX's default lets matrix
+    products use TF32, which on an H200 put a Nature-CNN policy 6e-3 away from the same
+    weights in onnxruntime, so a correct export was refused there.
+    """
+    import jax
+
     from fil_learn.policy import onnx_session
 
     session = onnx_session(proto.SerializeToString())
     ours = session.run(["logits"], {"observations": frames})[0]
-    theirs = np.asarray(forward(np.moveaxis(frames, 1, -1)))
+    with jax.default_matmul_precision("highest"):
+        theirs = np.asarray(forward(np.moveaxis(frames, 1, -1)))
     return float(np.max(np.abs(ours - theirs)))
 
 

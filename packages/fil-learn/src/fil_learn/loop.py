@@ -21,7 +21,6 @@ Writes `rounds.md`, `rounds.json` and `score.png` into the work folder.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -29,185 +28,18 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from enum import StrEnum
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fil_learn.config import FitConfig
+from fil_learn.config import fit_argv, settings_argv
 from fil_learn.data import open_dataset
-from fil_learn.run_folder import write_atomic
+from fil_learn.loop_config import LoopConfig
+from fil_learn.loop_record import read_record, write_record
+from fil_learn.loop_table import write_table
+from fil_learn.plots import plot_rounds
 
 LOOP_EXTRA = "pip install 'fil-learn[loop]'"
-
-
-class Mode(StrEnum):
-    """What a round after round 0 adds to the training data."""
-
-    dagger = "dagger"
-    bc = "bc"
-    exit = "exit"
-
-
-class Target(StrEnum):
-    """What `fil-learn fit` fits (`fit --target`)."""
-
-    action = "action"
-    visits = "visits"
-
-
-class Guide(StrEnum):
-    """`exit`: which round's policy guides the next swarm."""
-
-    best = "best"
-    last = "last"
-
-
-GUIDES = tuple(g.value for g in Guide)
-
-
-class RoundSeeds(StrEnum):
-    """Which episodes a round's evaluation plays."""
-
-    fixed = "fixed"
-    per_round = "per-round"
-
-
-ROUND_SEEDS = tuple(r.value for r in RoundSeeds)
-FIRST_ROUND_SEED = 1000
-"""Round evaluations start here; the final evaluation (seeds 10000 on) never overlaps them."""
-
-
-class Rule(StrEnum):
-    """How `fil-collect relabel` labels a visited state."""
-
-    vote = "vote"
-    best = "best"
-    value = "value"
-
-
-@dataclass(frozen=True)
-class LoopConfig:
-    game: str
-    workdir: Path
-    rounds: int = 4
-    mode: str = "dagger"
-    episodes: int = 16
-    """Swarm episodes of round 0 (and, in `bc` mode, added every later round)."""
-    walkers: int = 16
-    swarm_epochs: int = 1000
-    epochs: int = 8
-    """Training epochs per round (the first round trains from scratch, later ones fine-tune)."""
-    batch_size: int = 128
-    eval_episodes: int = 10
-    """Episodes played (v5) per round; their visited states are what `dagger` relabels."""
-    state_every: int = 4
-    """Save and label every k-th visited state."""
-    max_labels: int = 400
-    """Most labels per visited episode (bounds the relabelling cost per round)."""
-    label_walkers: int = 16
-    label_epochs: int = 10
-    rule: str = "vote"
-    """How a visited state is labelled: `fil-collect relabel --rule` (vote, best, value)."""
-    keep_demos: bool = True
-    """Keep training on the swarm demonstrations after round 0 (False: relabelled data only;
-    FMC's own actions are uniform draws, so its labels are mostly noise)."""
-    final_episodes: int = 30
-    """Episodes per protocol (v5 and noop30) of the final evaluation; 0 skips it."""
-    baseline_episodes: int = 3
-    """Episodes (v5) of each constant action and of random play, the plot's reference lines;
-    0 skips them."""
-    eval_max_steps: int | None = None
-    """Cut evaluation episodes after this many steps (smoke tests only; None plays them out)."""
-    workers: int | None = None
-    seed: int = 0
-    target: str = "action"
-    """What each fit trains on: the demonstrated actions, or the swarm's visit shares."""
-    policy_temperature: float = 0.5
-    """`exit`: softmax temperature of the guiding policy. 0.5 with epsilon 0.2 is the measured
-    best on SpaceInvaders (468 under v5 after 3 guided rounds, against 362 at 1 and 0.5;
-    results/README.md)."""
-    policy_epsilon: float = 0.2
-    """`exit`: share of each guided draw that stays uniform (in round 1)."""
-    policy_epsilon_step: float = 0.0
-    """`exit`: lower the uniform share by this much every round after round 1 (down to 0): a
-    search that starts near plain FMC and trusts the policy more as it improves."""
-    guide: str = "best"
-    """`exit`: which policy guides a round's swarm, `best` (the best round evaluation so far)
-    or `last` (the previous round's). With `best`, a round whose policy got worse does not
-    guide the next one, so a collapse does not feed on itself."""
-    guided_relabel: bool = False
-    """`dagger`: the label swarms draw from the policy whose states they label
-    (`fil-collect relabel --policy`, at `policy_temperature` and `policy_epsilon`)."""
-    equivalent: str = "ignore"
-    """Every fit's `--equivalent` (how actions that lead to the same state are fitted)."""
-    shift: int = 0
-    """Every fit's `--shift` (random-shift augmentation, pixels)."""
-    compared_only: bool = False
-    """Every fit's `--compared-only` (only the steps where the swarm compared outcomes)."""
-    keep: str = "best"
-    """Every fit's `--keep`: a round's policy is the fit's epoch with the best validation loss
-    (a round whose epochs all lose to the previous policy keeps it unchanged), or its last."""
-    round_seeds: str = RoundSeeds.fixed.value
-    """Every round's evaluation plays the same seeds (`fixed`), so an unchanged policy scores
-    the same and rounds differ only by their policies, or other seeds each round
-    (`per-round`, loops recorded before this setting existed: 10-episode evaluations of one
-    policy moved by up to 65 points on SpaceInvaders, enough to pick the wrong best round)."""
-    window: int = 0
-    """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
-    episodes (0: all of them), so the policy's earlier, weaker choices fade out of the data."""
-
-    @classmethod
-    def from_options(cls, workdir: Path | None, **options: Any) -> LoopConfig:
-        """The loop the command-line options describe: choices as their values, the work
-        folder runs/loop-GAME-MODE unless one is given."""
-        values = {k: v.value if isinstance(v, StrEnum) else v for k, v in options.items()}
-        folder = workdir or Path("runs") / f"loop-{values['game'].lower()}-{values['mode']}"
-        return cls(workdir=folder, **values)
-
-    def validate(self) -> None:
-        """Every count that must be positive, checked before any work starts."""
-        at_least_one = (
-            "rounds", "episodes", "walkers", "swarm_epochs", "epochs", "batch_size",
-            "eval_episodes", "state_every", "max_labels", "label_walkers", "label_epochs",
-        )  # fmt: skip
-        for name in at_least_one:
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-        for name in ("final_episodes", "baseline_episodes"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"--{name.replace('_', '-')} must be 0 (skip) or more")
-        for name in ("eval_max_steps", "workers"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.mode not in {m.value for m in Mode}:
-            raise ValueError(f"--mode must be one of {', '.join(m.value for m in Mode)}")
-        if self.rule not in {r.value for r in Rule}:
-            raise ValueError(f"--rule must be one of {', '.join(r.value for r in Rule)}")
-        if self.target not in {t.value for t in Target}:
-            raise ValueError(f"--target must be one of {', '.join(t.value for t in Target)}")
-        if not self.policy_temperature > 0 or not 0 <= self.policy_epsilon <= 1:
-            raise ValueError("--policy-temperature must be > 0 and --policy-epsilon in [0, 1]")
-        if not 0 <= self.policy_epsilon_step <= 1:
-            raise ValueError("--policy-epsilon-step must be in [0, 1]")
-        if self.guide not in GUIDES:
-            raise ValueError(f"--guide must be one of {', '.join(GUIDES)}")
-        if self.round_seeds not in ROUND_SEEDS:
-            raise ValueError(f"--round-seeds must be one of {', '.join(ROUND_SEEDS)}")
-        if self.window < 0:
-            raise ValueError("--window must be 0 (every guided round) or more")
-        FitConfig(equivalent=self.equivalent, shift=self.shift, keep=self.keep).validate()
-
-    def eval_seed(self, round_index: int) -> int:
-        """The first seed of round `round_index`'s evaluation episodes."""
-        if self.round_seeds == RoundSeeds.fixed.value:
-            return FIRST_ROUND_SEED
-        return FIRST_ROUND_SEED * (round_index + 1)
-
-    def epsilon(self, round_index: int) -> float:
-        """The uniform share of round `round_index`'s guided draws (round 1 first)."""
-        return max(0.0, self.policy_epsilon - self.policy_epsilon_step * (round_index - 1))
 
 
 def fil_collect_executable() -> str:
@@ -283,9 +115,9 @@ class Loop:
     def all_data(self, round_index: int) -> list[Path]:
         """What the loop trains on up to this round (before `keep_demos`); in `exit` mode with a
         `window`, the guided rounds outside it are left out (`emulated` counts them)."""
-        if self.config.mode == Mode.bc.value:
+        if self.config.mode == "bc":
             return [self.demos]
-        if self.config.mode == Mode.exit.value:
+        if self.config.mode == "exit":
             first = 1 if not self.config.window else max(1, round_index - self.config.window + 1)
             return [self.demos, *(self.guided(r) for r in range(first, round_index + 1))]
         return [self.demos, *(self.relabelled(r) for r in range(round_index))]
@@ -313,41 +145,48 @@ class Loop:
         have = episodes_in(self.demos)
         if have >= target:
             return
+        self.collect(*self.demos_command(target))
+
+    def demos_command(self, target: int) -> list[object]:
+        """`fil-collect`'s arguments for the demonstrations, `target` episodes in the file."""
         c = self.config
-        self.collect(
-            "--game", c.game, "--out", self.demos, "--episodes", target,  # the file's total
-            "--walkers", c.walkers, "--epochs", c.swarm_epochs, "--seed", c.seed,
+        swarm = settings_argv(replace(c.collect, episodes=target))  # the file's total
+        return [
+            "--game", c.game, "--out", self.demos, *swarm, "--seed", c.seed,
             *self.workers(), "--quiet",
-        )  # fmt: skip
+        ]  # fmt: skip
 
     def emulated(self, round_index: int) -> list[Path]:
         """Every file the loop has emulated for up to this round, trained on or not."""
-        if self.config.mode == Mode.exit.value:
+        if self.config.mode == "exit":
             return [self.demos, *(self.guided(r) for r in range(1, round_index + 1))]
         return self.all_data(round_index)
 
     def collect_guided(self, round_index: int, guide_round: int) -> None:
         """`exit`: swarm episodes whose walkers draw from the policy of round `guide_round`; a
         new seed per round, so every round plays other starts (a rerun tops the file up)."""
+        self.collect(*self.guided_command(round_index, guide_round))
+
+    def guided_command(self, round_index: int, guide_round: int) -> list[object]:
+        """`fil-collect`'s arguments for round `round_index`'s guided episodes."""
         c = self.config
-        self.collect(
-            "--game", c.game, "--out", self.guided(round_index), "--episodes", c.episodes,
-            "--walkers", c.walkers, "--epochs", c.swarm_epochs,
+        return [
+            "--game", c.game, "--out", self.guided(round_index), *settings_argv(c.collect),
             "--seed", c.seed + 1000 * round_index,
             "--policy", self.policy_onnx(guide_round),
             "--policy-temperature", c.policy_temperature,
             "--policy-epsilon", c.epsilon(round_index),
             *self.workers(), "--quiet",
-        )  # fmt: skip
+        ]  # fmt: skip
 
     def fit(self, round_index: int) -> None:
-        c = self.config
-        self.learn(
-            "fit", *self.datasets(round_index), "--out", self.run_dir,
-            "--epochs", c.epochs, "--batch-size", c.batch_size, "--seed", c.seed,
-            "--target", c.target, "--equivalent", c.equivalent, "--shift", c.shift,
-            "--keep", c.keep, *(["--compared-only"] if c.compared_only else []), "--quiet",
-        )  # fmt: skip
+        """Train (round 0) or fine-tune (later rounds) on what the round trains on."""
+        self.learn(*self.fit_command(round_index))
+
+    def fit_command(self, round_index: int) -> list[object]:
+        """`fil-learn fit`'s arguments for a round: every fit setting, from `fit_argv`."""
+        datasets = self.datasets(round_index)
+        return ["fit", *datasets, "--out", self.run_dir, *fit_argv(self.config.fit), "--quiet"]
 
     def keep_policy(self, round_index: int) -> None:
         """Copy the run's best parameters into the round's folder and export them as ONNX."""
@@ -373,6 +212,10 @@ class Loop:
     def relabel(self, round_index: int) -> None:
         """Label the states round `round_index`'s policy visited (continues a partial file);
         with `guided_relabel`, that policy also guides the label swarms."""
+        self.collect(*self.relabel_command(round_index))
+
+    def relabel_command(self, round_index: int) -> list[object]:
+        """`fil-collect relabel`'s arguments for the states round `round_index` visited."""
         c = self.config
         guide: list[object] = []
         if c.guided_relabel:
@@ -381,12 +224,10 @@ class Loop:
                 "--policy-temperature", c.policy_temperature,
                 "--policy-epsilon", c.policy_epsilon,
             ]  # fmt: skip
-        self.collect(
+        return [
             "relabel", self.visited(round_index), "--out", self.relabelled(round_index),
-            "--walkers", c.label_walkers, "--epochs", c.label_epochs,
-            "--max-labels", c.max_labels, "--rule", c.rule, "--seed", c.seed,
-            *guide, *self.workers(), "--quiet",
-        )  # fmt: skip
+            *settings_argv(c.relabel), "--seed", c.seed, *guide, *self.workers(), "--quiet",
+        ]  # fmt: skip
 
     def baselines(self) -> dict[str, Any] | None:
         """Each constant action and random play under v5 (measured once, then kept)."""
@@ -414,12 +255,12 @@ class Loop:
         """One round's stages after the rounds in `rows`; returns its row of the table."""
         c = self.config
         started = time.perf_counter()
-        extra = c.episodes * round_index if c.mode == Mode.bc.value else 0
-        self.top_up_demos(c.episodes + extra)
-        if c.mode == Mode.dagger.value and round_index > 0:
+        extra = c.collect.episodes * round_index if c.mode == "bc" else 0
+        self.top_up_demos(c.collect.episodes + extra)
+        if c.mode == "dagger" and round_index > 0:
             self.relabel(round_index - 1)
         guide_round = None
-        if c.mode == Mode.exit.value and round_index > 0:
+        if c.mode == "exit" and round_index > 0:
             guide_round = round_index - 1 if c.guide == "last" else best_round(rows)
             self.collect_guided(round_index, guide_round)
         self.fit(round_index)
@@ -517,203 +358,3 @@ def run_loop(config: LoopConfig, echo: Callable[[str], None] = print) -> dict[st
     write_record(config, rows, baselines, finals)
     write_table(config, rows, baselines, finals)
     return {"rounds": rows, "baselines": baselines, "final": finals}
-
-
-def _jsonable(config: LoopConfig) -> dict[str, Any]:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
-
-
-EXTENDABLE = ("rounds",)
-"""Settings a rerun may raise: more rounds continue the loop."""
-
-PLAYED_BEFORE_RECORDED: dict[str, Any] = {"round_seeds": RoundSeeds.per_round.value}
-"""How a loop recorded before a setting existed was played, where that differs from the
-setting's default; any other missing setting counts as its default (which is what was played)."""
-
-
-FLAGS = {"keep_demos": ("--keep-demos", "--drop-demos"), "compared_only": ("--compared-only", "")}
-"""Switches whose command-line form is not --NAME/--no-NAME ("": the switch left out)."""
-
-
-def _as_option(name: str, value: Any) -> str:
-    """A recorded setting as the command line writes it, so a refusal says what to give."""
-    flag = "--" + name.replace("_", "-")
-    if isinstance(value, bool):
-        on, off = FLAGS.get(name, (flag, f"--no-{flag[2:]}"))
-        return (on if value else off) or f"no {on}"
-    return f"no {flag}" if value is None else f"{flag} {value}"
-
-
-def read_record(config: LoopConfig) -> dict[str, Any]:
-    """The record of an earlier run of this loop; other settings in the same folder are
-    refused rather than mixed in. A rerun with more `--rounds` plays the rounds that are
-    missing (and evaluates the new last round); fewer is refused."""
-    path = config.workdir / "rounds.json"
-    if not path.exists():
-        return {}
-    record = json.loads(path.read_text())
-    defaults = _jsonable(LoopConfig(config.game, config.workdir))
-    old = {**defaults, **PLAYED_BEFORE_RECORDED, **record["config"]}
-    new = _jsonable(config)
-    differ = [k for k in new if k not in EXTENDABLE and old.get(k) != new[k]]
-    if differ:
-        recorded = ", ".join(_as_option(k, old.get(k)) for k in differ)
-        raise ValueError(
-            f"{config.workdir} holds a loop with other settings ({recorded}): "
-            "use the same ones or another --workdir"
-        )
-    if config.rounds < len(record.get("rounds", [])):
-        raise ValueError(
-            f"{config.workdir} has played {len(record['rounds'])} rounds already: "
-            f"give --rounds {len(record['rounds'])} or more"
-        )
-    return record
-
-
-def write_record(
-    config: LoopConfig,
-    rows: list[dict[str, Any]],
-    baselines: dict[str, Any] | None,
-    finals: dict[str, Any] | None = None,
-) -> None:
-    payload = {
-        "config": _jsonable(config),
-        "rounds": rows,
-        "baselines": baselines,
-        "final": finals or {},
-    }
-    write_atomic(config.workdir / "rounds.json", json.dumps(payload, indent=2) + "\n")
-
-
-def references(
-    rows: list[dict[str, Any]], baselines: dict[str, Any] | None
-) -> list[tuple[str, float]]:
-    """The reference scores of the plot and table: (label, v5 mean)."""
-    lines: list[tuple[str, float]] = []
-    first = rows[0] if rows else {}
-    if first.get("random_score") is not None:
-        lines.append(("random (literature)", first["random_score"]))
-    if baselines is not None:
-        lines.append(
-            (
-                f"random (measured, {baselines['episodes']} eps)",
-                baselines["random"]["mean"],
-            )
-        )
-        lines.append(
-            (
-                f"hold {baselines['best_constant_action']} (best constant action, "
-                f"{baselines['episodes']} eps)",
-                baselines["best_constant_mean"],
-            )
-        )
-    if first.get("human_score") is not None:
-        lines.append(("human (literature)", first["human_score"]))
-    if rows:
-        lines.append(("plain BC (round 0)", rows[0]["eval_mean"]))
-    return lines
-
-
-def write_table(
-    config: LoopConfig,
-    rows: list[dict[str, Any]],
-    baselines: dict[str, Any] | None,
-    finals: dict[str, Any] | None = None,
-) -> None:
-    lines = [
-        f"# {config.game}, {config.mode}, {config.rounds} rounds",
-        "",
-        "| round | training samples | emulator frames (all so far) | wall time (min) | policy val accuracy | "
-        "policy epoch | eval v5 mean ± 95% CI | human-normalized |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    elapsed = 0.0
-    for index, row in enumerate(rows):
-        elapsed += row["seconds"]
-        accuracy = "n/a" if row["val_accuracy"] is None else f"{row['val_accuracy']:.3f}"
-        lines.append(
-            f"| {row['round']} | {row['samples']:,} | {row['emulator_frames']:,} | "
-            f"{row['seconds'] / 60:.1f} (total {elapsed / 60:.1f}) | {accuracy} | "
-            f"{_policy_epoch(row, rows[index - 1] if index else None)} | "
-            f"{row['eval_mean']:,.1f} ± {_ci(row['eval_ci95'])} ({row['eval_episodes']} eps) | "
-            f"{_percent(row['human_normalized'])} |"
-        )
-    lines += ["", "References under v5:", ""]
-    lines += [f"- {label}: {value:,.1f}" for label, value in references(rows, baselines)]
-    if finals:
-        lines += _final_table(config, finals)
-    (config.workdir / "rounds.md").write_text("\n".join(lines) + "\n")
-
-
-def _policy_epoch(row: dict[str, Any], before: dict[str, Any] | None) -> str:
-    """The epoch a round's policy comes from, marked when it is the round before's (its fit
-    kept the earlier parameters); n/a in records written before it was kept."""
-    epoch = row.get("policy_epoch")
-    if epoch is None:
-        return "n/a"
-    same = before is not None and before.get("policy_epoch") == epoch
-    return f"{epoch} (unchanged)" if same else str(epoch)
-
-
-def _final_table(config: LoopConfig, finals: dict[str, Any]) -> list[str]:
-    lines = [
-        "",
-        f"Final evaluation, {config.final_episodes} episodes per protocol (round 0 = plain "
-        "behaviour cloning; the other, the round with the best round evaluation):",
-        "",
-        "| policy | protocol | mean ± 95% CI | std | min | max | human-normalized |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for key, s in finals.items():
-        policy, protocol = key.split("/")
-        lines.append(
-            f"| {policy} | {protocol} | {s['mean']:,.1f} ± {_ci(s['ci95'])} | {s['std']:,.1f} | "
-            f"{s['min']:,.0f} | {s['max']:,.0f} | {_percent(s['human_normalized'])} |"
-        )
-    return lines
-
-
-def _ci(value: float | None) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:,.1f}"
-
-
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"
-
-
-def plot_rounds(
-    config: LoopConfig, rows: list[dict[str, Any]], baselines: dict[str, Any] | None
-) -> None:
-    """Score vs round with its 95% CI, and the reference scores as horizontal lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
-    ax.errorbar(
-        [r["round"] for r in rows],
-        [r["eval_mean"] for r in rows],
-        yerr=[0 if math.isnan(r["eval_ci95"] or math.nan) else r["eval_ci95"] for r in rows],
-        fmt="o-",
-        capsize=4,
-        label=f"{config.mode} (v5, 95% CI)",
-    )
-    colors = ["tab:red", "tab:orange", "tab:purple", "tab:green", "tab:gray", "tab:brown"]
-    styles = ["--", ":", "-.", (0, (5, 1)), (0, (1, 2)), (0, (3, 1, 1, 1))]
-    for i, (label, value) in enumerate(references(rows, baselines)):
-        ax.axhline(
-            value,
-            linestyle=styles[i % len(styles)],
-            color=colors[i % len(colors)],
-            linewidth=1.2,
-            label=f"{label}: {value:,.0f}",
-        )
-    ax.set_xticks([row["round"] for row in rows])
-    ax.set_xlabel("round")
-    ax.set_ylabel("mean return")
-    ax.set_title(f"{config.game}: score vs round")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
-    figure.savefig(config.workdir / "score.png", dpi=100)
-    plt.close(figure)

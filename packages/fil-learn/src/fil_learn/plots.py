@@ -3,7 +3,8 @@
 A loss means little without its reference: a policy that learned nothing predicts every action
 with probability 1/A, so its cross-entropy is ln A and its accuracy about 1/A (exactly that for
 balanced actions). Both are drawn, with the epoch `best/` keeps and where each stage of the run
-(a fit on new data) began.
+(a fit on new data) began. The loop's score per round (`plot_rounds`) is drawn against the
+same references its table lists.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -19,6 +20,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
+from fil_learn.loop_table import references
+
+if TYPE_CHECKING:
+    from fil_learn.loop_config import LoopConfig
 from fil_learn.outputs import replacing
 
 
@@ -85,3 +90,36 @@ def _mark_epochs(ax: Any, history: list[dict[str, Any]], best_epoch: int | None)
         )
     if best_epoch is not None:
         ax.axvline(best_epoch, color="tab:green", alpha=0.6, label=f"best/ (epoch {best_epoch})")
+
+
+def plot_rounds(
+    config: LoopConfig, rows: list[dict[str, Any]], baselines: dict[str, Any] | None
+) -> None:
+    """Score vs round with its 95% CI, and the reference scores as horizontal lines."""
+    figure, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
+    ax.errorbar(
+        [r["round"] for r in rows],
+        [r["eval_mean"] for r in rows],
+        yerr=[0 if math.isnan(r["eval_ci95"] or math.nan) else r["eval_ci95"] for r in rows],
+        fmt="o-",
+        capsize=4,
+        label=f"{config.mode} (v5, 95% CI)",
+    )
+    colors = ["tab:red", "tab:orange", "tab:purple", "tab:green", "tab:gray", "tab:brown"]
+    styles = ["--", ":", "-.", (0, (5, 1)), (0, (1, 2)), (0, (3, 1, 1, 1))]
+    for i, (label, value) in enumerate(references(rows, baselines)):
+        ax.axhline(
+            value,
+            linestyle=styles[i % len(styles)],
+            color=colors[i % len(colors)],
+            linewidth=1.2,
+            label=f"{label}: {value:,.0f}",
+        )
+    ax.set_xticks([row["round"] for row in rows])
+    ax.set_xlabel("round")
+    ax.set_ylabel("mean return")
+    ax.set_title(f"{config.game}: score vs round")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    figure.savefig(config.workdir / "score.png", dpi=100)
+    plt.close(figure)

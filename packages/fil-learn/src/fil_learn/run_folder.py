@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from fil_learn.config import FitConfig
+from fil_learn.config import RESUME_SETTINGS, FitConfig
 from fil_learn.outputs import write_atomic
 
 if TYPE_CHECKING:
@@ -32,12 +32,6 @@ LATEST, BEST = "checkpoints", "best"
 """The folders of the latest training state (two kept) and of the best parameters (one)."""
 RUN_FILES = ("run.json", "metrics.jsonl", "training.png", LATEST, BEST)
 """What `fit` writes into a run folder: all that `--force` removes, never anything else."""
-RESUME_SETTINGS = (
-    "batch_size", "learning_rate", "val_fraction", "seed", "target", "equivalent", "shift",
-    "compared_only", "keep",
-)  # fmt: skip
-"""Settings a continued stage must keep: they decide the split, the batches, the steps and
-the loss."""
 
 
 @dataclass(frozen=True)

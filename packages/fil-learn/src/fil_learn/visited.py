@@ -17,10 +17,10 @@ import h5py
 import numpy as np
 
 import fil_learn
+from fil_learn.data import VISITED_FORMAT
 from fil_learn.outputs import replacing
 from fil_learn.policy import run_frameskip
 
-VISITED_FORMAT = "fil-visited"
 VISITED_VERSION = 1
 
 

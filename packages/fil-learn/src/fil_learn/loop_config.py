@@ -1,0 +1,212 @@
+"""The settings of `fil-learn loop`, in a module without JAX (the CLI reads them for `--help`).
+
+A loop holds each setting once: the fits' settings are a `FitConfig` (what `fil-learn fit`
+takes, `config.fit_argv`), the demonstration swarms' a `CollectSettings` and the label swarms'
+a `RelabelSettings` (what `fil-collect` and `fil-collect relabel` take, `settings_argv`); the
+rest is the loop's own. The command line, the presets and `rounds.json` name every setting by
+one flat name (`flat_settings`), the name its `fil-learn loop` option has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from fil_learn.config import FitConfig
+
+Mode = Literal["dagger", "bc", "exit"]
+"""What a round after round 0 adds to the training data."""
+MODES: tuple[str, ...] = get_args(Mode)
+Guide = Literal["best", "last"]
+"""`exit`: which round's policy guides the next swarm."""
+GUIDES: tuple[str, ...] = get_args(Guide)
+RoundSeeds = Literal["fixed", "per-round"]
+"""Which episodes a round's evaluation plays."""
+ROUND_SEEDS: tuple[str, ...] = get_args(RoundSeeds)
+Rule = Literal["vote", "best", "value"]
+"""How `fil-collect relabel` labels a visited state."""
+RULES: tuple[str, ...] = get_args(Rule)
+
+FIRST_ROUND_SEED = 1000
+"""Round evaluations start here; the final evaluation (seeds 10000 on) never overlaps them."""
+
+
+def _option(name: str) -> dict[str, str]:
+    """Field metadata: the option of the command the field is handed to, where the loop's own
+    name for it differs (the loop has two kinds of swarm, each with its `--epochs`)."""
+    return {"option": name}
+
+
+@dataclass(frozen=True)
+class CollectSettings:
+    """The demonstration swarms' settings, given to every `fil-collect` run of the loop."""
+
+    episodes: int = 16
+    """Swarm episodes of round 0 (and, in `bc` mode, added every later round; in `exit` mode,
+    collected every later round under the policy)."""
+    walkers: int = 16
+    swarm_epochs: int = field(default=1000, metadata=_option("--epochs"))
+    """Most epochs of a demonstration swarm."""
+
+
+@dataclass(frozen=True)
+class RelabelSettings:
+    """The label swarms' settings, given to every `fil-collect relabel` run of the loop."""
+
+    max_labels: int = 400
+    """Most labels per visited episode (bounds the relabelling cost per round)."""
+    label_walkers: int = field(default=16, metadata=_option("--walkers"))
+    label_epochs: int = field(default=10, metadata=_option("--epochs"))
+    rule: Rule = "vote"
+    """How a visited state is labelled: `fil-collect relabel --rule` (vote, best, value)."""
+
+
+LOOP_FIT = FitConfig(epochs=8)
+"""The fits' settings when none are given: 8 epochs a round (a fit alone trains 10)."""
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    game: str
+    workdir: Path
+    rounds: int = 4
+    mode: Mode = "dagger"
+    collect: CollectSettings = CollectSettings()
+    eval_episodes: int = 10
+    """Episodes played (v5) per round; their visited states are what `dagger` relabels."""
+    state_every: int = 4
+    """Save and label every k-th visited state."""
+    relabel: RelabelSettings = RelabelSettings()
+    keep_demos: bool = True
+    """Keep training on the swarm demonstrations after round 0 (False: relabelled data only;
+    FMC's own actions are uniform draws, so its labels are mostly noise)."""
+    final_episodes: int = 30
+    """Episodes per protocol (v5 and noop30) of the final evaluation; 0 skips it."""
+    baseline_episodes: int = 3
+    """Episodes (v5) of each constant action and of random play, the plot's reference lines;
+    0 skips them."""
+    eval_max_steps: int | None = None
+    """Cut evaluation episodes after this many steps (smoke tests only; None plays them out)."""
+    workers: int | None = None
+    policy_temperature: float = 0.5
+    """`exit`: softmax temperature of the guiding policy. 0.5 with epsilon 0.2 is the measured
+    best on SpaceInvaders (468 under v5 after 3 guided rounds, against 362 at 1 and 0.5;
+    results/README.md)."""
+    policy_epsilon: float = 0.2
+    """`exit`: share of each guided draw that stays uniform (in round 1)."""
+    policy_epsilon_step: float = 0.0
+    """`exit`: lower the uniform share by this much every round after round 1 (down to 0): a
+    search that starts near plain FMC and trusts the policy more as it improves."""
+    guide: Guide = "best"
+    """`exit`: which policy guides a round's swarm, `best` (the best round evaluation so far)
+    or `last` (the previous round's). With `best`, a round whose policy got worse does not
+    guide the next one, so a collapse does not feed on itself."""
+    guided_relabel: bool = False
+    """`dagger`: the label swarms draw from the policy whose states they label
+    (`fil-collect relabel --policy`, at `policy_temperature` and `policy_epsilon`)."""
+    round_seeds: RoundSeeds = "fixed"
+    """Every round's evaluation plays the same seeds (`fixed`), so an unchanged policy scores
+    the same and rounds differ only by their policies, or other seeds each round
+    (`per-round`, loops recorded before this setting existed: 10-episode evaluations of one
+    policy moved by up to 65 points on SpaceInvaders, enough to pick the wrong best round)."""
+    window: int = 0
+    """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
+    episodes (0: all of them), so the policy's earlier, weaker choices fade out of the data."""
+    fit: FitConfig = LOOP_FIT
+    """Every round's fit; its `seed` also seeds collection and relabelling (`seed`). Last, so
+    that the flat settings keep the order the record has always had."""
+
+    @property
+    def seed(self) -> int:
+        """Seeds collection, training and relabelling: one number, kept in the fit's settings."""
+        return self.fit.seed
+
+    @classmethod
+    def from_settings(cls, game: str, workdir: Path | None = None, **flat: Any) -> LoopConfig:
+        """The loop that flat settings (option names, as `flat_settings` writes them) describe;
+        the work folder is runs/loop-GAME-MODE unless one is given."""
+        parts = {name: {} for name in NESTED}
+        own: dict[str, Any] = {}
+        for key, value in flat.items():
+            (parts[OWNER[key]] if key in OWNER else own)[key] = value
+        folder = workdir or Path("runs") / f"loop-{game.lower()}-{own.get('mode', cls.mode)}"
+        nested = {name: replace(DEFAULTS[name], **parts[name]) for name in NESTED}
+        return cls(game=game, workdir=Path(folder), **nested, **own)
+
+    def with_settings(self, **flat: Any) -> LoopConfig:
+        """This loop with some flat settings changed (as `dataclasses.replace`, by flat name)."""
+        return LoopConfig.from_settings(**{**flat_settings(self), **flat})
+
+    def validate(self) -> None:
+        """Every setting, checked before any work starts."""
+        _check_counts(self)
+        for name, value, choices in (
+            ("mode", self.mode, MODES),
+            ("rule", self.relabel.rule, RULES),
+            ("guide", self.guide, GUIDES),
+            ("round-seeds", self.round_seeds, ROUND_SEEDS),
+        ):
+            if value not in choices:
+                raise ValueError(f"--{name} must be one of {', '.join(choices)}")
+        if not self.policy_temperature > 0 or not 0 <= self.policy_epsilon <= 1:
+            raise ValueError("--policy-temperature must be > 0 and --policy-epsilon in [0, 1]")
+        if not 0 <= self.policy_epsilon_step <= 1:
+            raise ValueError("--policy-epsilon-step must be in [0, 1]")
+        if self.window < 0:
+            raise ValueError("--window must be 0 (every guided round) or more")
+        self.fit.validate()
+
+    def eval_seed(self, round_index: int) -> int:
+        """The first seed of round `round_index`'s evaluation episodes."""
+        if self.round_seeds == "fixed":
+            return FIRST_ROUND_SEED
+        return FIRST_ROUND_SEED * (round_index + 1)
+
+    def epsilon(self, round_index: int) -> float:
+        """The uniform share of round `round_index`'s guided draws (round 1 first)."""
+        return max(0.0, self.policy_epsilon - self.policy_epsilon_step * (round_index - 1))
+
+
+NESTED = {"fit": FitConfig, "collect": CollectSettings, "relabel": RelabelSettings}
+"""The loop's fields that hold another command's settings."""
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(LoopConfig) if f.name in NESTED}
+OWNER = {f.name: name for name, kind in NESTED.items() for f in fields(kind)}
+"""Which settings object holds each flat setting (`epochs` -> `fit`, `walkers` -> `collect`)."""
+
+AT_LEAST_ONE = (
+    "rounds", "episodes", "walkers", "swarm_epochs", "epochs", "batch_size",
+    "eval_episodes", "state_every", "max_labels", "label_walkers", "label_epochs",
+)  # fmt: skip
+"""Counts that must be positive (the fit's own are checked again by `FitConfig.validate`, but
+here first, so the loop's message names the loop's option)."""
+
+
+def _check_counts(config: LoopConfig) -> None:
+    """Every count that must be positive, or may be 0 to skip, or None for its default."""
+    flat = flat_settings(config)
+    for name in AT_LEAST_ONE:
+        if flat[name] < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("final_episodes", "baseline_episodes"):
+        if flat[name] < 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be 0 (skip) or more")
+    for name in ("eval_max_steps", "workers"):
+        value = flat[name]
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+
+
+def flat_settings(config: LoopConfig) -> dict[str, Any]:
+    """Every setting by its flat name (the loop's option name), the nested ones included: what
+    `rounds.json` records, what a preset sets and what the command line overrides."""
+    flat: dict[str, Any] = {}
+    for loop_field in fields(config):
+        value = getattr(config, loop_field.name)
+        flat.update(asdict(value) if loop_field.name in NESTED else {loop_field.name: value})
+    return flat
+
+
+def default_settings() -> dict[str, Any]:
+    """Each flat setting's default (the loop command's option defaults read them here)."""
+    return flat_settings(LoopConfig("", Path()))

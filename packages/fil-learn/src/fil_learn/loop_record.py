@@ -1,0 +1,84 @@
+"""A loop's record, `rounds.json`: its settings, its rounds' rows, baselines and finals.
+
+A rerun continues the loop the record holds. Records written before a setting existed lack it;
+they read as that setting's default, or as `PLAYED_BEFORE_RECORDED` says they were played, so
+old loops continue as they were played and a rerun with other settings is refused by name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fil_learn.config import ON_ONLY_SWITCHES
+from fil_learn.loop_config import LoopConfig, default_settings, flat_settings
+from fil_learn.run_folder import write_atomic
+
+EXTENDABLE = ("rounds",)
+"""Settings a rerun may raise: more rounds continue the loop."""
+
+PLAYED_BEFORE_RECORDED: dict[str, Any] = {"round_seeds": "per-round"}
+"""How a loop recorded before a setting existed was played, where that differs from the
+setting's default; any other missing setting counts as its default (which is what was played)."""
+
+FLAGS = {"keep_demos": ("--keep-demos", "--drop-demos")} | {
+    name: (f"--{name.replace('_', '-')}", "") for name in ON_ONLY_SWITCHES
+}
+"""Switches whose command-line form is not --NAME/--no-NAME ("": the switch left out)."""
+
+
+def jsonable(config: LoopConfig) -> dict[str, Any]:
+    """The settings as the record writes them: flat names, paths as text."""
+    return {k: str(v) if isinstance(v, Path) else v for k, v in flat_settings(config).items()}
+
+
+def _as_option(name: str, value: Any) -> str:
+    """A recorded setting as the command line writes it, so a refusal says what to give."""
+    flag = "--" + name.replace("_", "-")
+    if isinstance(value, bool):
+        on, off = FLAGS.get(name, (flag, f"--no-{flag[2:]}"))
+        return (on if value else off) or f"no {on}"
+    return f"no {flag}" if value is None else f"{flag} {value}"
+
+
+def read_record(config: LoopConfig) -> dict[str, Any]:
+    """The record of an earlier run of this loop; other settings in the same folder are
+    refused rather than mixed in. A rerun with more `--rounds` plays the rounds that are
+    missing (and evaluates the new last round); fewer is refused."""
+    path = config.workdir / "rounds.json"
+    if not path.exists():
+        return {}
+    record = json.loads(path.read_text())
+    defaults = {**default_settings(), "game": config.game, "workdir": str(config.workdir)}
+    old = {**defaults, **PLAYED_BEFORE_RECORDED, **record["config"]}
+    new = jsonable(config)
+    differ = [k for k in new if k not in EXTENDABLE and old.get(k) != new[k]]
+    if differ:
+        recorded = ", ".join(_as_option(k, old.get(k)) for k in differ)
+        raise ValueError(
+            f"{config.workdir} holds a loop with other settings ({recorded}): "
+            "use the same ones or another --workdir"
+        )
+    if config.rounds < len(record.get("rounds", [])):
+        raise ValueError(
+            f"{config.workdir} has played {len(record['rounds'])} rounds already: "
+            f"give --rounds {len(record['rounds'])} or more"
+        )
+    return record
+
+
+def write_record(
+    config: LoopConfig,
+    rows: list[dict[str, Any]],
+    baselines: dict[str, Any] | None,
+    finals: dict[str, Any] | None = None,
+) -> None:
+    """Write `rounds.json` whole (atomically: an interrupted write keeps the last record)."""
+    payload = {
+        "config": jsonable(config),
+        "rounds": rows,
+        "baselines": baselines,
+        "final": finals or {},
+    }
+    write_atomic(config.workdir / "rounds.json", json.dumps(payload, indent=2) + "\n")

@@ -1,0 +1,108 @@
+"""The loop's round table, `rounds.md`: a row per round and the final evaluation, with the
+reference scores (random, best constant action, human, round 0) a round must beat."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fil_learn.loop_config import LoopConfig
+
+
+def references(
+    rows: list[dict[str, Any]], baselines: dict[str, Any] | None
+) -> list[tuple[str, float]]:
+    """The reference scores of the plot and table: (label, v5 mean)."""
+    lines: list[tuple[str, float]] = []
+    first = rows[0] if rows else {}
+    if first.get("random_score") is not None:
+        lines.append(("random (literature)", first["random_score"]))
+    if baselines is not None:
+        lines.append(
+            (
+                f"random (measured, {baselines['episodes']} eps)",
+                baselines["random"]["mean"],
+            )
+        )
+        lines.append(
+            (
+                f"hold {baselines['best_constant_action']} (best constant action, "
+                f"{baselines['episodes']} eps)",
+                baselines["best_constant_mean"],
+            )
+        )
+    if first.get("human_score") is not None:
+        lines.append(("human (literature)", first["human_score"]))
+    if rows:
+        lines.append(("plain BC (round 0)", rows[0]["eval_mean"]))
+    return lines
+
+
+def write_table(
+    config: LoopConfig,
+    rows: list[dict[str, Any]],
+    baselines: dict[str, Any] | None,
+    finals: dict[str, Any] | None = None,
+) -> None:
+    """Write `rounds.md`: what a person reads of the loop (the record is `rounds.json`)."""
+    lines = [
+        f"# {config.game}, {config.mode}, {config.rounds} rounds",
+        "",
+        "| round | training samples | emulator frames (all so far) | wall time (min) | policy val accuracy | "
+        "policy epoch | eval v5 mean ± 95% CI | human-normalized |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    elapsed = 0.0
+    for index, row in enumerate(rows):
+        elapsed += row["seconds"]
+        accuracy = "n/a" if row["val_accuracy"] is None else f"{row['val_accuracy']:.3f}"
+        lines.append(
+            f"| {row['round']} | {row['samples']:,} | {row['emulator_frames']:,} | "
+            f"{row['seconds'] / 60:.1f} (total {elapsed / 60:.1f}) | {accuracy} | "
+            f"{_policy_epoch(row, rows[index - 1] if index else None)} | "
+            f"{row['eval_mean']:,.1f} ± {ci_text(row['eval_ci95'])} ({row['eval_episodes']} eps) | "
+            f"{_percent(row['human_normalized'])} |"
+        )
+    lines += ["", "References under v5:", ""]
+    lines += [f"- {label}: {value:,.1f}" for label, value in references(rows, baselines)]
+    if finals:
+        lines += _final_table(config, finals)
+    (config.workdir / "rounds.md").write_text("\n".join(lines) + "\n")
+
+
+def _policy_epoch(row: dict[str, Any], before: dict[str, Any] | None) -> str:
+    """The epoch a round's policy comes from, marked when it is the round before's (its fit
+    kept the earlier parameters); n/a in records written before it was kept."""
+    epoch = row.get("policy_epoch")
+    if epoch is None:
+        return "n/a"
+    same = before is not None and before.get("policy_epoch") == epoch
+    return f"{epoch} (unchanged)" if same else str(epoch)
+
+
+def _final_table(config: LoopConfig, finals: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"Final evaluation, {config.final_episodes} episodes per protocol (round 0 = plain "
+        "behaviour cloning; the other, the round with the best round evaluation):",
+        "",
+        "| policy | protocol | mean ± 95% CI | std | min | max | human-normalized |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for key, s in finals.items():
+        policy, protocol = key.split("/")
+        lines.append(
+            f"| {policy} | {protocol} | {s['mean']:,.1f} ± {ci_text(s['ci95'])} | {s['std']:,.1f} | "
+            f"{s['min']:,.0f} | {s['max']:,.0f} | {_percent(s['human_normalized'])} |"
+        )
+    return lines
+
+
+def ci_text(value: float | None) -> str:
+    """A 95% CI half-width, n/a where there is none (one episode)."""
+    return "n/a" if value is None or math.isnan(value) else f"{value:,.1f}"
+
+
+def _percent(value: float | None) -> str:
+    """A human-normalized score, n/a for games without reference scores."""
+    return "n/a" if value is None else f"{value:.1f}%"

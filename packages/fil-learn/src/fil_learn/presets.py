@@ -1,0 +1,154 @@
+"""Named loops: the settings of each published result, as `fil-learn loop --preset NAME` runs it.
+
+The recipes used to live in shell scripts whose options differed from the loop's defaults, so a
+reader could not tell from the defaults what produced a result. A preset is data: flat loop
+settings (`loop_config.flat_settings` names), what it is for and which result it reproduces.
+Options given on the command line override a preset's values (`build_config`), so a variant of
+a published loop is the preset plus the one option that differs. docs/presets.md lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from fil_learn.loop_config import LoopConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One published recipe: the loop settings that differ from the loop's defaults."""
+
+    purpose: str
+    """What the loop is for, in a line."""
+    reproduces: str
+    """The published result it reproduces (a results/ folder and its headline number)."""
+    settings: Mapping[str, Any]
+    """Flat loop settings; every other setting keeps the loop's default."""
+
+
+def _frozen(**settings: Any) -> Mapping[str, Any]:
+    return MappingProxyType(settings)
+
+
+DAGGER_VALUE = _frozen(
+    mode="dagger", rule="value", walkers=16, swarm_epochs=600, epochs=3, eval_episodes=10,
+    state_every=4, label_walkers=4, label_epochs=10, final_episodes=30, workers=1,
+    keep_demos=False,
+)  # fmt: skip
+"""DAgger with value relabelling, as every relabelling result since 2026-11-24 ran it: 4-walker,
+10-epoch label swarms, one per first action, 3 epochs of fine-tuning on the relabelled states
+alone (the demonstrations dropped), one worker so that two loops share a 2-core machine."""
+
+TRUSTING_EXIT = _frozen(
+    mode="exit", target="visits", policy_temperature=0.5, policy_epsilon=0.2, episodes=8,
+    walkers=16, swarm_epochs=600, epochs=4, batch_size=128, eval_episodes=10, final_episodes=30,
+    baseline_episodes=3, workers=2,
+)  # fmt: skip
+"""Expert iteration whose swarm trusts the policy (temperature 0.5, 20% uniform draws), fitted
+on the swarm's visit shares: the best of the SpaceInvaders expert-iteration settings."""
+
+BC_32_DEMOS = _frozen(
+    mode="bc", rounds=1, episodes=32, walkers=16, swarm_epochs=600, epochs=8, target="visits",
+    final_episodes=30, workers=2,
+)  # fmt: skip
+"""Plain behaviour cloning of 32 swarm demonstrations on their visit shares, one fit."""
+
+PRESETS: Mapping[str, Preset] = MappingProxyType(
+    {
+        "atlantis-dagger": Preset(
+            purpose="DAgger value relabelling on Atlantis, each round playing its last epoch",
+            reproduces="results/atlantis-dagger-value-keeplast: round 8 98,876.7 ± 7,204.6 under "
+            "v5, from 17,453.3 at round 0 (sixth session; other seeds and machines score "
+            "lower, seventh session)",
+            settings=_frozen(
+                **DAGGER_VALUE,
+                game="Atlantis",
+                rounds=9,
+                episodes=24,
+                seed=7,
+                max_labels=80,
+                keep="last",
+            ),
+        ),
+        "atlantis-dagger-keepbest": Preset(
+            purpose="the same loop, each round playing its fit's best validation epoch",
+            reproduces="results/atlantis-dagger-value-long: round 11 79,620.0 ± 5,801.4 under "
+            "v5 (fifth session)",
+            settings=_frozen(
+                **DAGGER_VALUE, game="Atlantis", rounds=12, episodes=24, seed=7, max_labels=80
+            ),
+        ),
+        "spaceinvaders-dagger-guided": Preset(
+            purpose="DAgger value relabelling on SpaceInvaders, label swarms guided by the "
+            "policy whose states they label",
+            reproduces="results/spaceinvaders-dagger-guided: round 3 371.7 ± 53.2 under v5, "
+            "from 231.0 at round 0 (fifth session)",
+            settings=_frozen(
+                **DAGGER_VALUE,
+                game="SpaceInvaders",
+                rounds=5,
+                episodes=32,
+                seed=0,
+                target="visits",
+                max_labels=60,
+                guided_relabel=True,
+            ),
+        ),
+        "spaceinvaders-exit": Preset(
+            purpose="expert iteration on SpaceInvaders with a trusting guide, on visit shares",
+            reproduces="results/spaceinvaders-exit-visits-trust: round 3 468.3 ± 35.2 under v5, "
+            "from 290.2 at round 0 (second session; recorded before fixed round seeds "
+            "existed, so it plays per-round seeds as that loop did)",
+            settings=_frozen(
+                **TRUSTING_EXIT, game="SpaceInvaders", rounds=7, seed=0, round_seeds="per-round"
+            ),
+        ),
+        "spaceinvaders-bc": Preset(
+            purpose="plain behaviour cloning on SpaceInvaders, one fit of 32 demonstrations "
+            "(variants: --equivalent, --shift 4, --compared-only, --keep last)",
+            reproduces="results/spaceinvaders-bc-32demos: 303.0 ± 4.3 under v5 (final-v5.json; "
+            "the loop also plays a 10-episode round evaluation and the baselines)",
+            settings=_frozen(**BC_32_DEMOS, game="SpaceInvaders", seed=0),
+        ),
+        "atlantis-bc": Preset(
+            purpose="behaviour cloning on Atlantis, a second round with 16 more demonstrations",
+            reproduces="results/atlantis-bc: round 0 23,940.0 ± 1,420.7 under v5, round 1 "
+            "20,296.7 (first session, the reference for relabelling; per-round seeds as played)",
+            settings=_frozen(
+                game="Atlantis",
+                mode="bc",
+                rounds=2,
+                episodes=16,
+                walkers=16,
+                epochs=3,
+                final_episodes=30,
+                workers=2,
+                seed=0,
+                round_seeds="per-round",
+            ),
+        ),
+    }
+)
+
+
+def preset_settings(name: str) -> Mapping[str, Any]:
+    """A preset's settings by name; an unknown name is refused with the names there are."""
+    if name not in PRESETS:
+        raise ValueError(f"--preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    return PRESETS[name].settings
+
+
+def build_config(preset: str | None, given: Mapping[str, Any]) -> LoopConfig:
+    """The loop a preset and the options given on the command line describe: the given
+    options win, the preset fills in the rest, the loop's defaults everything else. A preset's
+    loop works in runs/NAME unless --workdir says otherwise."""
+    values = {**(preset_settings(preset) if preset else {}), **given}
+    game = values.pop("game", None)
+    if not game:
+        raise ValueError("--game is required (or a --preset that names the game)")
+    workdir = values.pop("workdir", None) or (Path("runs") / preset if preset else None)
+    return LoopConfig.from_settings(game, workdir, **values)

@@ -1,0 +1,444 @@
+"""The scaling recipe as data: presets, `--set` overrides, and the plan that follows from them.
+
+`fil-learn scale` (driver: `fil_learn.scaling`) measures how a behaviour-cloned policy scores
+as data and training grow. Everything it does is decided here, from a frozen `Preset` and the
+files that exist, without JAX or an emulator, so that `--plan` answers in a second and the
+unit tests check the decisions themselves:
+
+- shard k is `fil-collect --seed k` with the preset's swarm settings, so any shard can be
+  regenerated bit for bit on another machine;
+- a data size d trains on shards 0..d-1; its training samples T are known from the files'
+  metadata (`fil_learn.data.held_out` is the fit's own split);
+- a milestone of m samples processed is reached at max(1, round(m / T)) epochs, at most
+  `max_epochs`; milestones that land on an epoch count already planned are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fil_learn.config import FitConfig
+from fil_learn.data import episode_key, held_out, open_dataset
+from fil_learn.games import game_key, reference_scores
+
+AWAITED_FIT_FIELDS = ("model",)
+"""Fit settings a preset names before this `FitConfig` has them (`fit --model` is being
+added): they reach `fit` once the field exists and are left out until then."""
+
+TUYLS_2023_BC_SPACEINVADERS = (
+    (670_000, 315.0), (2_000_000, 400.0), (3_900_000, 525.0), (7_800_000, 554.0),
+    (19_500_000, 852.0), (39_000_000, 1093.0), (195_000_000, 1334.0),
+)  # fmt: skip
+"""Tuyls et al. 2023, behaviour cloning of a PPO teacher on SpaceInvaders: samples processed
+-> best return (read off their scaling figure; ~2M is approximate)."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One scaling experiment: what to collect, how to fit, how to evaluate, what to compare.
+
+    Every field but `name`, `game`, `references` and `teacher_curve` can be changed for a
+    trial with `--set FIELD=VALUE` (`--set fit.FIELD=VALUE` for a fit setting)."""
+
+    name: str
+    game: str
+    shard_episodes: int = 50
+    """Episodes per shard (`fil-collect --episodes`)."""
+    walkers: int = 16
+    max_frames: int = 150_000
+    """Emulator frames of search per episode (`fil-collect --max-frames`)."""
+    data_sizes: tuple[int, ...] = (2, 5, 10, 20)
+    """Shards per fit: one fit per size, over the first shards."""
+    milestones: tuple[int, ...] = (
+        500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000,
+    )  # fmt: skip
+    """Samples processed (epochs x training samples) at which a fit is evaluated."""
+    max_epochs: int = 12
+    fit: tuple[tuple[str, Any], ...] = (
+        ("batch_size", 256), ("seed", 0), ("keep", "last"), ("model", "tiny"),
+    )  # fmt: skip
+    """`FitConfig` settings other than its defaults (`epochs` comes from the milestones)."""
+    eval_episodes: int = 30
+    eval_seed: int = 10_000
+    """Evaluation episode i resets with eval_seed + i; never a seed a shard was collected on."""
+    eval_max_steps: int | None = None
+    """Cut evaluation episodes after this many steps (smoke tests only)."""
+    references: tuple[tuple[str, float], ...] = ()
+    """(label, v5 score) lines drawn beside the curve, besides random from `games.py`."""
+    teacher_curve: tuple[tuple[int, float], ...] = ()
+    """(samples processed, return) of a published scaling curve to compare against."""
+
+    @property
+    def folder(self) -> str:
+        """The game's folder name: runs/scale/FOLDER, results/FOLDER-scaling."""
+        return game_key(self.game)
+
+    def fit_config(self, epochs: int) -> FitConfig:
+        """The `FitConfig` of a fit up to `epochs`, from this preset's fit settings."""
+        known = {f.name for f in dataclasses.fields(FitConfig)}
+        settings = {k: v for k, v in self.fit if k in known}
+        return FitConfig(**{**settings, "epochs": epochs})
+
+    def validate(self) -> None:
+        """Every setting checked before any work starts, each refusal saying what to give."""
+        for name in ("shard_episodes", "walkers", "max_frames", "max_epochs", "eval_episodes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--set {name} must be at least 1, got {getattr(self, name)}")
+        for name in ("data_sizes", "milestones"):
+            values = getattr(self, name)
+            if not values or min(values) < 1 or list(values) != sorted(set(values)):
+                raise ValueError(f"--set {name} must be increasing numbers >= 1, got {values}")
+        if self.eval_seed < 0:
+            raise ValueError(f"--set eval_seed must be 0 or more, got {self.eval_seed}")
+        if self.eval_max_steps is not None and self.eval_max_steps < 1:
+            raise ValueError("--set eval_max_steps must be at least 1 (or none)")
+        known = {f.name for f in dataclasses.fields(FitConfig)} | set(AWAITED_FIT_FIELDS)
+        for key, _ in self.fit:
+            if key not in known or key == "epochs":
+                raise ValueError(f"--set fit.{key}: not a fit setting; choose from {_fit_keys()}")
+        self.fit_config(1).validate()
+
+    def eval_seeds(self) -> range:
+        return range(self.eval_seed, self.eval_seed + self.eval_episodes)
+
+    def random_score(self) -> float | None:
+        """Random play's score, from the one table the repository keeps (`games.py`)."""
+        scores = reference_scores(self.game)
+        return None if scores is None else scores[0]
+
+    def as_json(self) -> dict[str, Any]:
+        """The preset as results/GAME-scaling/preset.json and a best card record it."""
+        values = {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {**values, "fit": dict(self.fit)}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+PRESETS: dict[str, Preset] = {
+    "spaceinvaders": Preset(
+        name="spaceinvaders",
+        game="SpaceInvaders",
+        references=(
+            ("hold FIRE (best constant action, results/README.md)", 285.0),
+            ("previous best policy (held-out seeds)", 451.5),
+        ),
+        teacher_curve=TUYLS_2023_BC_SPACEINVADERS,
+    ),
+    "atlantis": Preset(
+        name="atlantis",
+        game="Atlantis",
+        references=(
+            ("hold NOOP (best constant action, results/README.md)", 2_000.0),
+            ("DQN (Mnih et al. 2015)", 85_950.0),
+        ),
+    ),
+}
+
+FIXED = ("name", "game", "references", "teacher_curve")
+"""Preset fields `--set` cannot change: they say which experiment this is."""
+EXTENDABLE = ("data_sizes", "milestones", "max_epochs")
+"""Settings a rerun may change in a results folder: they add (or leave out) rows, and never
+change a row already there."""
+
+
+def _fit_keys() -> str:
+    return ", ".join([f.name for f in dataclasses.fields(FitConfig) if f.name != "epochs"])
+
+
+def apply_overrides(preset: Preset, assignments: list[str]) -> Preset:
+    """The preset with `--set KEY=VALUE` applied, each value parsed as its field's type."""
+    changes: dict[str, Any] = {}
+    fit = dict(preset.fit)
+    hints = typing.get_type_hints(Preset)
+    fit_hints = typing.get_type_hints(FitConfig)
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ValueError(f"--set {assignment}: write KEY=VALUE, e.g. --set eval_episodes=10")
+        if key.startswith("fit."):
+            name = key[4:]
+            kind = fit_hints.get(name, str)
+            if name == "epochs" or name not in (*fit_hints, *AWAITED_FIT_FIELDS):
+                raise ValueError(f"--set {key}: not a fit setting; choose from {_fit_keys()}")
+            fit[name] = parse_value(key, text, kind)
+        elif key in hints and key not in FIXED:
+            changes[key] = parse_value(key, text, hints[key])
+        else:
+            choices = ", ".join(k for k in hints if k not in (*FIXED, "fit"))
+            raise ValueError(f"--set {key}: unknown setting; choose from {choices}, fit.FIELD")
+    if fit != dict(preset.fit):
+        changes["fit"] = tuple(fit.items())
+    return dataclasses.replace(preset, **changes)
+
+
+def parse_value(key: str, text: str, kind: Any) -> Any:
+    """`text` as a value of type `kind`: int, float, bool, str, a Literal, `int | None`
+    ("none") or `tuple[int, ...]` (comma-separated)."""
+    text = text.strip()
+    args = typing.get_args(kind)
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        if text.lower() == "none":
+            return None
+        kind = next(a for a in args if a is not type(None))
+    if typing.get_origin(kind) is tuple:
+        return tuple(parse_value(key, part, args[0]) for part in text.split(",") if part.strip())
+    if typing.get_origin(kind) is typing.Literal:
+        if text not in args:
+            raise ValueError(f"--set {key}: must be one of {', '.join(map(str, args))}")
+        return text
+    try:
+        if kind is bool:
+            return {"true": True, "false": False}[text.lower()]
+        return kind(float(text)) if kind is int and "e" in text.lower() else kind(text)
+    except (ValueError, KeyError):
+        raise ValueError(f"--set {key}={text}: not a {kind.__name__}") from None
+
+
+def milestone_epochs(
+    milestones: tuple[int, ...], train_samples: int, max_epochs: int
+) -> list[tuple[int, int]]:
+    """(milestone, epochs) pairs: the epochs at which a fit has processed about each
+    milestone's samples, at most `max_epochs`, each epoch count once (its first milestone)."""
+    planned: list[tuple[int, int]] = []
+    for milestone in sorted(milestones):
+        epochs = min(max_epochs, max(1, round(milestone / train_samples)))
+        if all(epochs != e for _, e in planned):
+            planned.append((milestone, epochs))
+    return planned
+
+
+@dataclass(frozen=True)
+class EpisodeFacts:
+    """What a row needs of one collected episode, read from its attributes."""
+
+    index: int
+    seed: int
+    episode_return: float
+    labelled_steps: int
+    emulator_frames: int
+    wall_seconds: float
+    key: str
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One shard file as found on disk: missing (no episodes), partial or complete."""
+
+    index: int
+    path: Path
+    episodes: tuple[EpisodeFacts, ...] = ()
+    wanted: int = 0
+    measured_seconds: float = 0.0
+    """CPU seconds `scale` measured collecting this shard (its `shard-KK.cost.json`)."""
+    measured: frozenset[int] = frozenset()
+    """The episodes those seconds collected."""
+
+    @property
+    def complete(self) -> bool:
+        return len(self.episodes) >= self.wanted
+
+    @property
+    def core_seconds(self) -> float:
+        """Collection cost: the CPU time `scale` measured for the episodes it collected, and
+        for the others (collected by hand) their `wall_seconds`: each swarm runs in one
+        process, so that is one core's time, an upper bound on its CPU time (by several
+        times on a machine with more processes than cores)."""
+        adopted = sum(e.wall_seconds for e in self.episodes if e.index not in self.measured)
+        return self.measured_seconds + adopted
+
+
+def cost_path(shard: Path) -> Path:
+    """Where `scale` keeps what collecting a shard cost: `shard-KK.cost.json` beside it."""
+    return shard.with_name(shard.stem + ".cost.json")
+
+
+def shard_path(runs: Path, preset: Preset, index: int) -> Path:
+    return runs / preset.folder / f"shard-{index:02d}.h5"
+
+
+def read_shard(runs: Path, preset: Preset, index: int) -> Shard:
+    """The shard's episodes' facts (attributes and labels only: no frame is decompressed)."""
+    path = shard_path(runs, preset, index)
+    if not path.exists():
+        return Shard(index, path, (), preset.shard_episodes)
+    facts: list[EpisodeFacts] = []
+    with open_dataset(path) as dataset:
+        for episode in dataset:
+            facts.append(
+                EpisodeFacts(
+                    index=episode.index,
+                    seed=int(episode.attrs["seed"]),
+                    episode_return=episode.episode_return,
+                    labelled_steps=int((episode.actions >= 0).sum()),
+                    emulator_frames=int(episode.attrs.get("emulator_frames", 0)),
+                    wall_seconds=float(episode.attrs.get("wall_seconds", 0.0)),
+                    key=episode_key(path, episode.name, episode.attrs),
+                )
+            )
+    costs = json.loads(cost_path(path).read_text()) if cost_path(path).exists() else {}
+    measured = frozenset(costs.get("collected", ()))
+    return Shard(
+        index, path, tuple(facts), preset.shard_episodes, costs.get("collect", 0.0), measured
+    )
+
+
+def collect_argv(runs: Path, preset: Preset, index: int, workers: int) -> list[str]:
+    """`fil-collect`'s arguments for shard `index` (`--workers` does not change the data)."""
+    return [
+        "--game", preset.game, "--out", str(shard_path(runs, preset, index)),
+        "--episodes", str(preset.shard_episodes), "--walkers", str(preset.walkers),
+        "--max-frames", str(preset.max_frames), "--seed", str(index),
+        "--workers", str(workers), "--quiet",
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DataSize:
+    """The first `shards` shards as one fit sees them."""
+
+    shards: int
+    episodes: tuple[EpisodeFacts, ...] = field(repr=False)
+    train_samples: int
+    collect_core_seconds: float
+    measured_episodes: int
+    """Episodes whose collection cost is measured CPU time (the others': wall time)."""
+
+    @property
+    def teacher_mean(self) -> float:
+        return sum(e.episode_return for e in self.episodes) / max(len(self.episodes), 1)
+
+    @property
+    def emulator_frames(self) -> int:
+        return sum(e.emulator_frames for e in self.episodes)
+
+
+def data_size(shards: list[Shard], config: FitConfig) -> DataSize:
+    """The fit's training samples over these shards: labelled steps of the episodes its
+    split keeps (the same `held_out` as `fit`, from the same keys)."""
+    episodes = tuple(e for shard in shards for e in shard.episodes)
+    labelled = [e for e in episodes if e.labelled_steps > 0]
+    held = held_out([e.key for e in labelled], config.val_fraction, config.seed)
+    train = sum(e.labelled_steps for e, out in zip(labelled, held, strict=True) if not out)
+    cost = sum(s.core_seconds for s in shards)
+    measured = sum(len(s.measured) for s in shards)
+    return DataSize(len(shards), episodes, train, cost, measured)
+
+
+def seed_overlap(shards: list[Shard], preset: Preset) -> str | None:
+    """A refusal if an evaluation seed is a seed some collected episode started from (the
+    policy would be scored on games it was shown), else None."""
+    seeds = set(preset.eval_seeds())
+    for shard in shards:
+        for number, episode in enumerate(shard.episodes):
+            if episode.seed in seeds:
+                return (
+                    f"evaluation seeds {preset.eval_seed}-{preset.eval_seeds()[-1]} include "
+                    f"seed {episode.seed} of {shard.path.name} episode {number}: choose other "
+                    "seeds with --set eval_seed=N"
+                )
+    return None
+
+
+def row_key(row: dict[str, Any]) -> tuple[int, int]:
+    """A row is one (data size, epochs): rows already written are never recomputed."""
+    return (int(row["shards"]), int(row["epochs"]))
+
+
+def fit_folder(runs: Path, preset: Preset, shards: int) -> Path:
+    return runs / preset.folder / f"fit-{shards:02d}shards"
+
+
+def trained_epochs(run_dir: Path) -> int:
+    """The last epoch the fit folder finished (0: none), from its metrics.jsonl."""
+    metrics = run_dir / "metrics.jsonl"
+    if not metrics.exists():
+        return 0
+    lines = [line for line in metrics.read_text().splitlines() if line.strip()]
+    return max((int(json.loads(line)["epoch"]) for line in lines), default=0)
+
+
+def existing_shards(runs: Path, preset: Preset) -> list[Shard]:
+    """Every shard the largest data size uses, as found (missing ones have no episodes)."""
+    return [read_shard(runs, preset, k) for k in range(max(preset.data_sizes))]
+
+
+def describe(runs: Path, preset: Preset, rows: list[dict[str, Any]]) -> list[str]:
+    """`--plan`: what exists, what is left, and what regenerating lost data costs."""
+    shards = existing_shards(runs, preset)
+    lines = [f"{preset.game} (preset {preset.name}), shards in {runs / preset.folder}:"]
+    lines.append("  shards: " + ", ".join(_runs_of(shards)))
+    lines += _costs(shards, preset)
+    done = {row_key(row) for row in rows}
+    for size in preset.data_sizes:
+        lines.append(f"  {size} shards: " + _size_state(runs, preset, shards[:size], done))
+    lines.append(f"  rows: {len(rows)} written")
+    return lines
+
+
+def _runs_of(shards: list[Shard]) -> list[str]:
+    """Shards in words, consecutive ones of one state together: `00-04 complete`."""
+    words: list[str] = []
+    for group in itertools.groupby(shards, key=_shard_state):
+        members = list(group[1])
+        first, last = members[0].index, members[-1].index
+        span = f"{first:02d}" if first == last else f"{first:02d}-{last:02d}"
+        words.append(f"{span} {group[0]}")
+    return words
+
+
+def _shard_state(shard: Shard) -> str:
+    if shard.complete:
+        return "complete"
+    if shard.episodes:
+        return f"partial ({len(shard.episodes)}/{shard.wanted})"
+    return "missing"
+
+
+def _costs(shards: list[Shard], preset: Preset) -> list[str]:
+    """Collection cost measured from the episodes present (`Shard.core_seconds`: CPU time
+    where `scale` collected them, else wall time), and what is left to collect."""
+    episodes = sum(len(s.episodes) for s in shards)
+    left = sum(max(0, s.wanted - len(s.episodes)) for s in shards)
+    if not episodes:
+        return [f"  collection: {left} episodes left; no episode yet to measure a cost from"]
+    spent = sum(s.core_seconds for s in shards) / 3600
+    measured = sum(len(s.measured) for s in shards)
+    return [
+        f"  collection: {spent:.2f} core-h spent on {episodes} episodes ({measured} costed by "
+        f"measured CPU time, the others by wall time); {left} episodes left "
+        f"(~{left * spent / episodes:.2f} core-h)",
+        f"  regenerating a lost shard: ~{spent / episodes * preset.shard_episodes:.2f} core-h "
+        f"(measured over {episodes} episodes)",
+    ]
+
+
+def _size_state(runs: Path, preset: Preset, shards: list[Shard], done: set[tuple[int, int]]) -> str:
+    """One data size: waiting for shards, or its fit's epoch and its rows done and left."""
+    if not all(s.complete for s in shards):
+        waiting = [f"{s.index:02d}" for s in shards if not s.complete]
+        return f"waiting for shard(s) {', '.join(waiting)}; epochs decided once collected"
+    data = data_size(shards, preset.fit_config(1))
+    pairs = milestone_epochs(preset.milestones, data.train_samples, preset.max_epochs)
+    have = [e for _, e in pairs if (len(shards), e) in done]
+    left = [e for _, e in pairs if (len(shards), e) not in done]
+    trained = trained_epochs(fit_folder(runs, preset, len(shards)))
+    return (
+        f"{data.train_samples:,} training samples; fit at epoch {trained}; rows at epochs "
+        f"{_listed(have)} done, {_listed(left)} left"
+    )
+
+
+def _listed(values: list[int]) -> str:
+    return ", ".join(map(str, values)) if values else "none"

@@ -1,0 +1,97 @@
+"""The scaling curve as a person reads it: `curve.md` (a table) and `curve.png` (v5 score
+against samples processed, log x), with the scores it must be compared to.
+
+Redrawn from all rows after every new row, so the committed files always match curve.jsonl.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from fil_learn.scaling_plan import Preset
+
+
+def references(preset: Preset) -> list[tuple[str, float]]:
+    """(label, v5 score) of the horizontal reference lines: random play from `games.py`, then
+    the preset's own."""
+    random_score = preset.random_score()
+    lines = [] if random_score is None else [("random (games.py)", random_score)]
+    return lines + list(preset.references)
+
+
+def write_report(folder: Path, preset: Preset, rows: list[dict[str, Any]]) -> list[Path]:
+    """Write curve.md and curve.png into `folder`; returns their paths."""
+    table, figure = folder / "curve.md", folder / "curve.png"
+    table.write_text(curve_table(preset, rows))
+    plot_curve(preset, rows, figure)
+    return [table, figure]
+
+
+def curve_table(preset: Preset, rows: list[dict[str, Any]]) -> str:
+    """Markdown: one line per row, by data size then samples processed, and the references."""
+    lines = [
+        f"# {preset.game}: v5 score against samples processed (preset {preset.name})",
+        "",
+        "| shards | episodes | epochs | samples processed | unique steps | emulator frames "
+        "| v5 mean ± 95% CI | teacher mean | core-h collect / fit / eval | published |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+    ]
+    for row in sorted(rows, key=lambda r: (r["shards"], r["samples_processed"])):
+        hours = row["core_hours"]
+        lines.append(
+            f"| {row['shards']} | {row['episodes']} | {row['epochs']} | "
+            f"{row['samples_processed']:,} | {row['unique_steps']:,} | "
+            f"{row['emulator_frames']:,} | {row['v5_mean']:,.1f} ± {_ci(row['v5_ci95'])} "
+            f"({row['eval_episodes']} eps) | {row['teacher_mean_return']:,.1f} | "
+            f"{hours['collect']:.2f} / {hours['fit']:.2f} / {hours['eval']:.2f} | "
+            f"{'yes' if row.get('published') else ''} |"
+        )
+    lines += ["", "References under v5:", ""]
+    lines += [f"- {label}: {value:,.1f}" for label, value in references(preset)]
+    if preset.teacher_curve:
+        points = ", ".join(f"{s / 1e6:g}M: {r:,.0f}" for s, r in preset.teacher_curve)
+        lines.append(
+            f"- Tuyls et al. 2023, BC of a PPO teacher (samples processed: best): {points}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _ci(value: float | None) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:,.1f}"
+
+
+def plot_curve(preset: Preset, rows: list[dict[str, Any]], path: Path) -> None:
+    """One line per data size (mean ± 95% CI), the published curve, the reference lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(9, 5), constrained_layout=True)
+    for shards in sorted({row["shards"] for row in rows}):
+        mine = sorted((r for r in rows if r["shards"] == shards), key=lambda r: r["epochs"])
+        ax.errorbar(
+            [r["samples_processed"] for r in mine],
+            [r["v5_mean"] for r in mine],
+            yerr=[0.0 if math.isnan(r["v5_ci95"] or math.nan) else r["v5_ci95"] for r in mine],
+            fmt="o-",
+            capsize=4,
+            label=f"{shards} shards ({mine[0]['episodes']} episodes)",
+        )
+    if preset.teacher_curve:
+        samples, scores = zip(*preset.teacher_curve, strict=True)
+        ax.plot(samples, scores, "k^--", alpha=0.6, label="Tuyls et al. 2023 (BC of PPO)")
+    styles = ["--", ":", "-.", (0, (5, 1))]
+    for i, (label, value) in enumerate(references(preset)):
+        ax.axhline(value, linestyle=styles[i % len(styles)], color=f"C{7 + i % 3}",
+                   linewidth=1.2, label=f"{label}: {value:,.0f}")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("samples processed (epochs x training samples)")
+    ax.set_ylabel("v5 mean return")
+    ax.set_title(f"{preset.game}: behaviour cloning of FMC swarms, score vs samples processed")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
