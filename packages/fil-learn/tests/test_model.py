@@ -6,12 +6,23 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from fil_learn.config import MODEL_SIZES
 from fil_learn.model import ModelConfig, NatureCNN, PatchConv, param_count
+
+PARAMETERS = {"nature": 1_687_206, "small": 424_790, "tiny": 122_390}
+"""For 6 actions. nature: conv 8x8x4x32 + 4x4x32x64 + 3x3x64x64, dense 3136x512, logits 512x6,
+with biases; small and tiny: conv 8x8x4x16 + 4x4x16x32 + 3x3x32x32, dense 1568x256 (x64)."""
 
 
 def test_nature_cnn_parameter_count_is_pinned() -> None:
-    # conv 8x8x4x32 + 4x4x32x64 + 3x3x64x64, dense 3136x512, logits 512x6, with biases
-    assert param_count(NatureCNN(ModelConfig(n_actions=6), nnx.Rngs(0))) == 1_687_206
+    assert param_count(NatureCNN(ModelConfig(n_actions=6), nnx.Rngs(0))) == PARAMETERS["nature"]
+
+
+@pytest.mark.parametrize("size", MODEL_SIZES)
+def test_each_model_size_parameter_count_is_pinned(size: str) -> None:
+    assert set(PARAMETERS) == set(MODEL_SIZES)  # a new size pins its count here
+    model = NatureCNN(ModelConfig.sized(size, n_actions=6), nnx.Rngs(0))
+    assert param_count(model) == PARAMETERS[size]
 
 
 def test_logits_shape_from_uint8_stacks() -> None:
@@ -41,3 +52,15 @@ def test_patch_conv_equals_xla_convolution(
         + conv.bias[...]
     )
     np.testing.assert_allclose(conv(x), reference, atol=1e-4)
+
+
+@pytest.mark.parametrize("size", MODEL_SIZES)
+def test_uint8_first_layer_gives_the_logits_of_scaled_float_frames(size: str) -> None:
+    """im2col rearranges the uint8 frames and scales the first layer's output; XLA's
+    convolutions scale the frames first. Same parameters, same logits."""
+    ours = NatureCNN(ModelConfig.sized(size, 6), nnx.Rngs(3))
+    reference = NatureCNN(ModelConfig.sized(size, 6, conv="xla"), nnx.Rngs(3))
+    frames = jax.random.randint(jax.random.key(1), (4, 84, 84, 4), 0, 256).astype(jnp.uint8)
+    expected = reference(frames)
+    assert float(jnp.ptp(expected)) > 1e-2
+    np.testing.assert_allclose(ours(frames), expected, atol=1e-4, rtol=1e-4)

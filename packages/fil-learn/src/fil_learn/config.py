@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 Target = Literal["action", "visits"]
 TARGETS: tuple[str, ...] = get_args(Target)
@@ -13,6 +13,43 @@ Equivalent = Literal["inclusive", "pool", "ignore"]
 EQUIVALENTS: tuple[str, ...] = get_args(Equivalent)
 Keep = Literal["best", "last"]
 KEEPS: tuple[str, ...] = get_args(Keep)
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """Widths of the network's layers (`fil_learn.model.ModelConfig`); the trunk's kernels and
+    strides (8x8/4, 4x4/2, 3x3/1) are the same at every size."""
+
+    channels: tuple[int, int, int]
+    """Filters of the three convolutions."""
+    hidden: int
+    """Width of the fully connected layer."""
+    why: str
+    """What the size is for (shown by `fil-learn fit --help` and docs/training-speed.md)."""
+
+
+MODEL_SIZES: dict[str, ModelSize] = {
+    "nature": ModelSize(
+        (32, 64, 64), 512, "the Nature-DQN network (Mnih et al. 2015), 1.69M parameters"
+    ),
+    "small": ModelSize((16, 32, 32), 256, "half the filters and width, 0.42M parameters"),
+    "tiny": ModelSize(
+        (16, 32, 32), 64, "small's trunk with a 64-wide dense layer, 0.12M parameters"
+    ),
+}
+"""The sizes `fil-learn fit --model` offers, by name: the one table that the CLI's choices,
+run.json, the ONNX metadata and the model read. Behaviour cloning at a fixed compute budget
+is best served by 0.1-1M parameters (Tuyls et al. 2023), where Nature's 1.69M spends most of
+a CPU's time; docs/training-speed.md measures each size's samples per second."""
+MODELS: tuple[str, ...] = tuple(MODEL_SIZES)
+ModelName = Literal[MODELS]  # type: ignore[valid-type]
+"""The names of `MODEL_SIZES` as a type, from the table itself (the CLI's choices)."""
+
+
+def run_model(settings: dict[str, Any]) -> str:
+    """The `--model` size a run (its run.json) was trained at; runs from before sizes were
+    named are `nature`, the only network there was."""
+    return str(settings.get("fit", {}).get("model", "nature"))
 
 
 @dataclass(frozen=True)
@@ -66,6 +103,10 @@ class FitConfig:
     which a network can learn only as the draws' marginal frequency (2/3 of SpaceInvaders'
     steps). Files without visit shares have no compared step."""
 
+    model: ModelName = "nature"
+    """Network size, a name of `MODEL_SIZES`. A run keeps one size through all its stages
+    (each stage starts from the previous one's parameters)."""
+
     keep: Keep = "best"
     """Which parameters `best/` holds (what `eval` plays, `export` writes and the next stage
     starts from): `best`, the epoch with the lowest validation loss, where a new stage must
@@ -90,6 +131,8 @@ class FitConfig:
             raise ValueError(
                 f"--equivalent must be one of {', '.join(EQUIVALENTS)}, got {self.equivalent!r}"
             )
+        if self.model not in MODEL_SIZES:
+            raise ValueError(f"--model must be one of {', '.join(MODELS)}, got {self.model!r}")
         if self.keep not in KEEPS:
             raise ValueError(f"--keep must be one of {', '.join(KEEPS)}, got {self.keep!r}")
         if not 0 <= self.shift <= 16:

@@ -1,7 +1,12 @@
-"""The Nature-DQN network (Mnih et al. 2015) as a Flax NNX module, with action logits.
+"""The Nature-DQN network (Mnih et al. 2015) as a Flax NNX module, with action logits, at the
+sizes `fil-learn fit --model` offers (`config.MODEL_SIZES`: the same trunk, fewer filters).
 
-Input: `ModelConfig.stack` (4) stacked 84x84 uint8 frames, channels last; scaling to [0, 1] happens inside the model
-so the data pipeline stays uint8 (4x less memory and bandwidth than float32).
+Input: `ModelConfig.stack` (4) stacked 84x84 uint8 frames, channels last; scaling to [0, 1]
+happens inside the model so the data pipeline stays uint8 (4x less memory and bandwidth than
+float32). The first layer rearranges the frames while they are still uint8 and scales its
+output instead of its input (the same numbers): its patches are 3.6x the frame's size, and
+moving them as bytes rather than floats is what lets the small sizes run at several times
+Nature's speed on CPU (docs/training-speed.md).
 
 The convolutions are computed as matrix products (`PatchConv`): XLA's CPU convolution
 gradients are slow. Strided layers are first rearranged by space-to-depth so that the 8x8/4 layer
@@ -14,28 +19,42 @@ else changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from fil_learn.config import MODEL_SIZES
 from fil_learn.data import STACK
+
+_NATURE = MODEL_SIZES["nature"]
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Sizes of the CNN; the defaults are the Nature-DQN trunk."""
+    """Sizes of the CNN; the defaults are the Nature-DQN trunk, `sized` builds the others."""
 
     n_actions: int
-    channels: tuple[int, int, int] = (32, 64, 64)
+    channels: tuple[int, int, int] = _NATURE.channels
     """Filters of the three convolutions (8x8/4, 4x4/2, 3x3/1)."""
-    hidden: int = 512
+    hidden: int = _NATURE.hidden
     """Width of the fully connected layer."""
     stack: int = STACK
     """Frames per observation: the data's stacks and eval's `FrameStackObservation` follow it."""
     conv: str = "im2col"
     """`im2col` (space-to-depth + matrix products; faster training on CPU, see the module) or
     `xla` (lax convolutions, possibly better where cuDNN is, unmeasured). Same parameters."""
+
+    @classmethod
+    def sized(cls, size: str, n_actions: int, **overrides: Any) -> ModelConfig:
+        """The network of a named size (`config.MODEL_SIZES`, what `fit --model` chooses);
+        `overrides` set any field directly (tests train at sizes of their own)."""
+        if size not in MODEL_SIZES:
+            raise ValueError(f"unknown model size {size!r}: one of {', '.join(MODEL_SIZES)}")
+        widths = MODEL_SIZES[size]
+        fields = {"channels": widths.channels, "hidden": widths.hidden, **overrides}
+        return cls(n_actions=n_actions, **fields)
 
 
 def patches(x: jax.Array, size: int, stride: int) -> jax.Array:
@@ -70,6 +89,8 @@ def strided_conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
     When the stride divides the kernel size, the input is first rearranged by space-to-depth,
     which turns a k x k / s convolution into a (k/s) x (k/s) / 1 one over s*s*C channels: the
     8x8/4 first layer then gathers 4 slices instead of 64, which is what makes it fast on CPU.
+    An integer `x` (frames) is rearranged as it is and cast to the kernel's dtype only for the
+    product.
     """
     size, _, c, o = kernel.shape
     if stride > 1 and size % stride == 0:
@@ -79,7 +100,7 @@ def strided_conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
         x = space_to_depth(x[:, : stride * (out_h - 1 + k), : stride * (out_w - 1 + k)], stride)
         kernel = kernel.reshape(k, stride, k, stride, c, o).transpose(0, 2, 1, 3, 4, 5)
         size, stride = k, 1
-    return patches(x, size, stride) @ kernel.reshape(-1, o)
+    return patches(x, size, stride).astype(kernel.dtype) @ kernel.reshape(-1, o)
 
 
 class PatchConv(nnx.Module):
@@ -94,8 +115,10 @@ class PatchConv(nnx.Module):
         self.size = size
         self.stride = stride
 
-    def __call__(self, x: jax.Array) -> jax.Array:
-        return strided_conv(x, self.kernel[...], self.stride) + self.bias[...]
+    def __call__(self, x: jax.Array, scale: float = 1.0) -> jax.Array:
+        """The convolution of `x * scale`, computed as the convolution of `x` times `scale`."""
+        product = strided_conv(x, self.kernel[...], self.stride)
+        return (product * scale if scale != 1.0 else product) + self.bias[...]
 
 
 def _xla_conv(
@@ -126,8 +149,10 @@ class NatureCNN(nnx.Module):
         self.logits = nnx.Linear(config.hidden, config.n_actions, rngs=rngs)
 
     def __call__(self, frames: jax.Array) -> jax.Array:
-        x = frames.astype(jnp.float32) / 255.0
-        x = nnx.relu(self.conv1(x))
+        if isinstance(self.conv1, PatchConv):  # rearranged as uint8 (the module docstring)
+            x = nnx.relu(self.conv1(frames, scale=1 / 255.0))
+        else:
+            x = nnx.relu(self.conv1(frames.astype(jnp.float32) / 255.0))
         x = nnx.relu(self.conv2(x))
         x = nnx.relu(self.conv3(x))
         x = x.reshape(x.shape[0], -1)

@@ -320,10 +320,10 @@ def train_and_evaluate(
     data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
     if config.compared_only:
         data = data.compared()
-    model_settings = ModelConfig(n_actions=data.n_actions, **(model_config or {}))
+    model_settings = ModelConfig.sized(config.model, data.n_actions, **(model_config or {}))
     previous = run.read_settings()
     if previous is not None:
-        check_resumable(previous, data.game, model_settings, run.path)
+        check_resumable(previous, data.game, model_settings, config.model, run.path)
     train, val = _split(data, config)
     model = NatureCNN(model_settings, nnx.Rngs(config.seed))
     trainer = Trainer(model, optax.adam(config.learning_rate), shift=config.shift)
