@@ -59,7 +59,8 @@ def test_uint8_first_layer_gives_the_logits_of_scaled_float_frames(size: str) ->
     """im2col rearranges the uint8 frames and scales the first layer's output; XLA's
     convolutions scale the frames first. Same parameters, same logits."""
     ours = NatureCNN(ModelConfig.sized(size, 6), nnx.Rngs(3))
-    reference = NatureCNN(ModelConfig.sized(size, 6, conv="xla"), nnx.Rngs(3))
+    reference = NatureCNN(ModelConfig.sized(size, 6, conv="xla"), nnx.Rngs(4))
+    nnx.update(reference, nnx.state(ours, nnx.Param))  # the same parameters
     frames = jax.random.randint(jax.random.key(1), (4, 84, 84, 4), 0, 256).astype(jnp.uint8)
     expected = reference(frames)
     assert float(jnp.ptp(expected)) > 1e-2

@@ -170,6 +170,13 @@ def fit(
             + " (docs/training-speed.md).",
         ),
     ] = FitConfig.model,
+    ema: Annotated[
+        float,
+        typer.Option(
+            help="Keep an exponential moving average of the parameters with this decay per "
+            "step, and validate, keep and export it (0: off; 0.999: about the last 1,000 steps)."
+        ),
+    ] = FitConfig.ema,
     cpu_devices: Annotated[
         int,
         typer.Option(
@@ -207,6 +214,7 @@ def fit(
         compared_only=compared_only,
         keep=keep,
         model=model,
+        ema=ema,
     )
     _run_fit(list(datasets), out_dir or Path("runs") / datasets[0].stem, config, force, quiet)
 

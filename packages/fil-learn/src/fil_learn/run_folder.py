@@ -33,7 +33,7 @@ RUN_FILES = ("run.json", "metrics.jsonl", "training.png", LATEST, BEST)
 """What `fit` writes into a run folder: all that `--force` removes, never anything else."""
 RESUME_SETTINGS = (
     "batch_size", "learning_rate", "val_fraction", "seed", "target", "equivalent", "shift",
-    "compared_only", "keep",
+    "compared_only", "keep", "ema",
 )  # fmt: skip
 """Settings a continued stage must keep: they decide the split, the batches, the steps and
 the loss."""
