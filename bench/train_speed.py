@@ -56,6 +56,20 @@ def jax_samples_per_second(
     shift: int = 0,
     size: str = "nature",
 ) -> float:
+    """Samples per second of wall time."""
+    return jax_rates(batch, steps, conv, per_call, shift, size)[0]
+
+
+def jax_rates(
+    batch: int,
+    steps: int,
+    conv: str = "im2col",
+    per_call: int = 1,
+    shift: int = 0,
+    size: str = "nature",
+) -> tuple[float, float]:
+    """Samples per second of wall time, and per second of this process's CPU time (all its
+    threads): on a machine shared with other work the second hardly moves with their load."""
     rng = np.random.default_rng(0)
     model = NatureCNN(ModelConfig.sized(size, 6, conv=conv), nnx.Rngs(0))
     trainer = Trainer(model, optax.adam(3e-4), shift=shift)
@@ -75,11 +89,12 @@ def jax_samples_per_second(
     for _ in range(2):
         call().block_until_ready()
     calls = max(1, steps // per_call)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(calls):
         loss = call()
     loss.block_until_ready()
-    return calls * per_call * batch / (time.perf_counter() - start)
+    samples = calls * per_call * batch
+    return samples / (time.perf_counter() - start), samples / (time.process_time() - cpu_start)
 
 
 SPLIT = """
@@ -96,17 +111,21 @@ print(json.dumps(fit_samples_per_second(int(sys.argv[1]), int(sys.argv[2]), int(
 def fit_samples_per_second(
     batch: int, steps: int, per_call: int, sizes: list[str]
 ) -> dict[str, float]:
-    """`fit`'s step for each size in turn, on this process's devices."""
-    return {
-        size: jax_samples_per_second(batch, steps, per_call=per_call, size=size) for size in sizes
-    }
+    """`fit`'s step for each size in turn, on this process's devices: "fit SIZE" per second of
+    wall time, "fit SIZE cpu" per second of CPU time."""
+    rates = {}
+    for size in sizes:
+        wall, cpu = jax_rates(batch, steps, per_call=per_call, size=size)
+        rates[f"fit {size}"], rates[f"fit {size} cpu"] = wall, cpu
+    return rates
 
 
 def split_samples_per_second(
     batch: int, steps: int, devices: int, sizes: list[str], per_call: int = FIT_PER_CALL
 ) -> dict[str, float]:
     """`fit`'s step for each size, on a host split into `devices` CPU devices (a new
-    interpreter: the split is fixed when JAX starts); one device runs here."""
+    interpreter: the split is fixed when JAX starts); one device runs here. Keys as
+    `fit_samples_per_second`."""
     if devices == 1:
         return fit_samples_per_second(batch, steps, per_call, sizes)
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
@@ -198,12 +217,7 @@ def rounds(args: argparse.Namespace, batch: int, devices: int) -> dict[str, list
     torch_python = os.environ.get("FIL_TORCH_PYTHON")
     results: dict[str, list[float]] = {}
     for _ in range(args.rounds):
-        measured = {
-            f"fit {size}": value
-            for size, value in split_samples_per_second(
-                batch, steps, devices, args.sizes, args.steps_per_call
-            ).items()
-        }
+        measured = split_samples_per_second(batch, steps, devices, args.sizes, args.steps_per_call)
         if not args.sizes_only:
             measured.update(variant_samples_per_second(batch, steps))
             if torch_python:
@@ -214,15 +228,20 @@ def rounds(args: argparse.Namespace, batch: int, devices: int) -> dict[str, list
 
 
 def print_sizes(batch: int, devices: int, medians: dict[str, float], sizes: list[str]) -> None:
-    """One table row per size: parameters (6 actions), samples/s and the ratio to Nature."""
-    nature = medians.get("fit nature")
-    print(f"\n| batch {batch}, {devices} CPU device(s) | parameters | samples/s | vs nature |")
-    print("| --- | ---: | ---: | ---: |")
+    """One table row per size: parameters (6 actions), samples per second of wall time and of
+    CPU time, each with its ratio to Nature."""
+    print(
+        f"\n| `--model` (batch {batch}, {devices} CPU device(s)) | parameters | samples/s | "
+        "vs nature | samples per CPU-second | vs nature |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for size in sizes:
-        value = medians[f"fit {size}"]
         parameters = param_count(NatureCNN(ModelConfig.sized(size, 6), nnx.Rngs(0)))
-        ratio = f"{value / nature:.2f}x" if nature else "n/a"
-        print(f"| {size} | {parameters:,} | {value:,.0f} | {ratio} |")
+        cells = [f"{size}", f"{parameters:,}"]
+        for key in (f"fit {size}", f"fit {size} cpu"):
+            nature = medians.get(key.replace(size, "nature", 1))
+            cells += [f"{medians[key]:,.0f}", f"{medians[key] / nature:.2f}x" if nature else "n/a"]
+        print("| " + " | ".join(cells) + " |")
 
 
 def print_variants(rows: list[tuple[int, int, dict[str, float], float, float, float]]) -> None:

@@ -52,16 +52,3 @@ def test_patch_conv_equals_xla_convolution(
         + conv.bias[...]
     )
     np.testing.assert_allclose(conv(x), reference, atol=1e-4)
-
-
-@pytest.mark.parametrize("size", MODEL_SIZES)
-def test_uint8_first_layer_gives_the_logits_of_scaled_float_frames(size: str) -> None:
-    """im2col rearranges the uint8 frames and scales the first layer's output; XLA's
-    convolutions scale the frames first. Same parameters, same logits."""
-    ours = NatureCNN(ModelConfig.sized(size, 6), nnx.Rngs(3))
-    reference = NatureCNN(ModelConfig.sized(size, 6, conv="xla"), nnx.Rngs(4))
-    nnx.update(reference, nnx.state(ours, nnx.Param))  # the same parameters
-    frames = jax.random.randint(jax.random.key(1), (4, 84, 84, 4), 0, 256).astype(jnp.uint8)
-    expected = reference(frames)
-    assert float(jnp.ptp(expected)) > 1e-2
-    np.testing.assert_allclose(ours(frames), expected, atol=1e-4, rtol=1e-4)

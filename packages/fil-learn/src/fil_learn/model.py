@@ -3,10 +3,7 @@ sizes `fil-learn fit --model` offers (`config.MODEL_SIZES`: the same trunk, fewe
 
 Input: `ModelConfig.stack` (4) stacked 84x84 uint8 frames, channels last; scaling to [0, 1]
 happens inside the model so the data pipeline stays uint8 (4x less memory and bandwidth than
-float32). The first layer rearranges the frames while they are still uint8 and scales its
-output instead of its input (the same numbers): its patches are 3.6x the frame's size, and
-moving them as bytes rather than floats is what lets the small sizes run at several times
-Nature's speed on CPU (docs/training-speed.md).
+float32).
 
 The convolutions are computed as matrix products (`PatchConv`): XLA's CPU convolution
 gradients are slow. Strided layers are first rearranged by space-to-depth so that the 8x8/4 layer
@@ -89,8 +86,6 @@ def strided_conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
     When the stride divides the kernel size, the input is first rearranged by space-to-depth,
     which turns a k x k / s convolution into a (k/s) x (k/s) / 1 one over s*s*C channels: the
     8x8/4 first layer then gathers 4 slices instead of 64, which is what makes it fast on CPU.
-    An integer `x` (frames) is rearranged as it is and cast to the kernel's dtype only for the
-    product.
     """
     size, _, c, o = kernel.shape
     if stride > 1 and size % stride == 0:
@@ -100,7 +95,7 @@ def strided_conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
         x = space_to_depth(x[:, : stride * (out_h - 1 + k), : stride * (out_w - 1 + k)], stride)
         kernel = kernel.reshape(k, stride, k, stride, c, o).transpose(0, 2, 1, 3, 4, 5)
         size, stride = k, 1
-    return patches(x, size, stride).astype(kernel.dtype) @ kernel.reshape(-1, o)
+    return patches(x, size, stride) @ kernel.reshape(-1, o)
 
 
 class PatchConv(nnx.Module):
@@ -115,10 +110,8 @@ class PatchConv(nnx.Module):
         self.size = size
         self.stride = stride
 
-    def __call__(self, x: jax.Array, scale: float = 1.0) -> jax.Array:
-        """The convolution of `x * scale`, computed as the convolution of `x` times `scale`."""
-        product = strided_conv(x, self.kernel[...], self.stride)
-        return (product * scale if scale != 1.0 else product) + self.bias[...]
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return strided_conv(x, self.kernel[...], self.stride) + self.bias[...]
 
 
 def _xla_conv(
@@ -149,10 +142,8 @@ class NatureCNN(nnx.Module):
         self.logits = nnx.Linear(config.hidden, config.n_actions, rngs=rngs)
 
     def __call__(self, frames: jax.Array) -> jax.Array:
-        if isinstance(self.conv1, PatchConv):  # rearranged as uint8 (the module docstring)
-            x = nnx.relu(self.conv1(frames, scale=1 / 255.0))
-        else:
-            x = nnx.relu(self.conv1(frames.astype(jnp.float32) / 255.0))
+        x = frames.astype(jnp.float32) / 255.0
+        x = nnx.relu(self.conv1(x))
         x = nnx.relu(self.conv2(x))
         x = nnx.relu(self.conv3(x))
         x = x.reshape(x.shape[0], -1)
