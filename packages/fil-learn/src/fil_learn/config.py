@@ -25,22 +25,21 @@ class ModelSize:
     hidden: int
     """Width of the fully connected layer."""
     why: str
-    """What the size is for (shown by `fil-learn fit --help` and docs/training-speed.md)."""
+    """What the size is for, in `fil-learn fit --help`."""
 
 
 MODEL_SIZES: dict[str, ModelSize] = {
-    "nature": ModelSize(
-        (32, 64, 64), 512, "the Nature-DQN network (Mnih et al. 2015), 1.69M parameters"
-    ),
-    "small": ModelSize((16, 32, 32), 256, "half the filters and width, 0.42M parameters"),
+    "nature": ModelSize((32, 64, 64), 512, "the Nature-DQN network (Mnih et al. 2015)"),
+    "small": ModelSize((16, 32, 32), 256, "about 2x Nature's samples/s on CPU, 1/4 the parameters"),
     "tiny": ModelSize(
-        (16, 32, 32), 64, "small's trunk with a 64-wide dense layer, 0.12M parameters"
+        (16, 32, 32), 64, "small's convolutions, a 64-wide dense layer: the fewest parameters"
     ),
 }
 """The sizes `fil-learn fit --model` offers, by name: the one table that the CLI's choices,
 run.json, the ONNX metadata and the model read. Behaviour cloning at a fixed compute budget
 is best served by 0.1-1M parameters (Tuyls et al. 2023), where Nature's 1.69M spends most of
-a CPU's time; docs/training-speed.md measures each size's samples per second."""
+a CPU's time; docs/training-speed.md measures each size's samples per second (the first
+convolution, which the small sizes share, limits how much faster they train)."""
 MODELS: tuple[str, ...] = tuple(MODEL_SIZES)
 ModelName = Literal[MODELS]  # type: ignore[valid-type]
 """The names of `MODEL_SIZES` as a type, from the table itself (the CLI's choices)."""
