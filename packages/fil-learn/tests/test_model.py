@@ -35,10 +35,13 @@ def test_logits_shape_from_uint8_stacks() -> None:
     ("channels", "size", "stride", "side"),
     [(4, 8, 4, 84), (32, 4, 2, 20), (64, 3, 1, 9), (3, 4, 2, 11), (2, 3, 2, 10)],
 )
+@pytest.mark.parametrize("per_offset", [False, True])
 def test_patch_conv_equals_xla_convolution(
-    channels: int, size: int, stride: int, side: int
+    channels: int, size: int, stride: int, side: int, per_offset: bool
 ) -> None:
-    conv = PatchConv(channels, 16, size=size, stride=stride, rngs=nnx.Rngs(1))
+    conv = PatchConv(
+        channels, 16, size=size, stride=stride, rngs=nnx.Rngs(1), per_offset=per_offset
+    )
     conv.bias[...] = jax.random.normal(jax.random.key(2), (16,))
     x = jax.random.normal(jax.random.key(0), (2, side, side, channels))
     reference = (
