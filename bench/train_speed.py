@@ -80,7 +80,7 @@ def jax_rates(
         nonlocal params, opt_state
         rows = rng.integers(0, N_FRAMES, (per_call, batch, 4))
         labels = rng.integers(0, 6, (per_call, batch)).astype(np.int32)
-        offsets = shift_offsets(rng, rows, shift)
+        offsets = shift_offsets(rng, rows[..., 0], shift)  # one per sample, not per frame
         params, opt_state, loss, _ = trainer.train_calls(
             params, opt_state, frames, rows, labels, offsets
         )
