@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import fil_learn
-from fil_learn.config import Equivalent, FitConfig, Keep, Target
+from fil_learn.config import MODEL_SIZES, Equivalent, FitConfig, Keep, ModelName, Target
 from fil_learn.evaluate import EvalConfig, EvalReport, Protocol, evaluate
 from fil_learn.failures import failure_line, silence_echoes
 from fil_learn.games import check_v5_name, same_game
@@ -181,6 +181,21 @@ def fit(
             "validation loss, or the last epoch."
         ),
     ] = FitConfig.keep,
+    model: Annotated[
+        ModelName,
+        typer.Option(
+            help="Network size, the same for every stage of a run: "
+            + "; ".join(f"{name}: {size.why}" for name, size in MODEL_SIZES.items())
+            + " (docs/training-speed.md).",
+        ),
+    ] = FitConfig.model,
+    ema: Annotated[
+        float,
+        typer.Option(
+            help="Keep an exponential moving average of the parameters with this decay per "
+            "step, and validate, keep and export it (0: off; 0.999: about the last 1,000 steps)."
+        ),
+    ] = FitConfig.ema,
     cpu_devices: Annotated[
         int,
         typer.Option(
@@ -196,7 +211,8 @@ def fit(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
-    """Train the Nature-DQN CNN by cross-entropy on the demonstrated actions.
+    """Train the Nature-DQN CNN (or a smaller one: --model) by cross-entropy on the
+    demonstrated actions.
 
     Uses every local accelerator, data parallel: each batch is split over the devices, so
     --batch-size must be a multiple of their number.
@@ -217,6 +233,8 @@ def fit(
         shift=shift,
         compared_only=compared_only,
         keep=keep,
+        model=model,
+        ema=ema,
     )
     _run_fit(list(datasets), out_dir or Path("runs") / datasets[0].stem, config, force, quiet)
 

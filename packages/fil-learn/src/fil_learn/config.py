@@ -17,6 +17,42 @@ KEEPS: tuple[str, ...] = get_args(Keep)
 
 
 @dataclass(frozen=True)
+class ModelSize:
+    """Widths of the network's layers (`fil_learn.model.ModelConfig`); the trunk's kernels and
+    strides (8x8/4, 4x4/2, 3x3/1) are the same at every size."""
+
+    channels: tuple[int, int, int]
+    """Filters of the three convolutions."""
+    hidden: int
+    """Width of the fully connected layer."""
+    why: str
+    """What the size is for, in `fil-learn fit --help`."""
+
+
+MODEL_SIZES: dict[str, ModelSize] = {
+    "nature": ModelSize((32, 64, 64), 512, "the Nature-DQN network (Mnih et al. 2015)"),
+    "small": ModelSize((16, 32, 32), 256, "about 2x Nature's samples/s on CPU, 1/4 the parameters"),
+    "tiny": ModelSize(
+        (16, 32, 32), 64, "small's convolutions, a 64-wide dense layer: the fewest parameters"
+    ),
+}
+"""The sizes `fil-learn fit --model` offers, by name: the one table that the CLI's choices,
+run.json, the ONNX metadata and the model read. Behaviour cloning at a fixed compute budget
+is best served by 0.1-1M parameters (Tuyls et al. 2023), where Nature's 1.69M spends most of
+a CPU's time; docs/training-speed.md measures each size's samples per second (the first
+convolution, which the small sizes share, limits how much faster they train)."""
+MODELS: tuple[str, ...] = tuple(MODEL_SIZES)
+ModelName = Literal[MODELS]  # type: ignore[valid-type]
+"""The names of `MODEL_SIZES` as a type, from the table itself (the CLI's choices)."""
+
+
+def run_model(settings: dict[str, Any]) -> str:
+    """The `--model` size a run (its run.json) was trained at; runs from before sizes were
+    named are `nature`, the only network there was."""
+    return str(settings.get("fit", {}).get("model", "nature"))
+
+
+@dataclass(frozen=True)
 class FitConfig:
     """Hyperparameters of a fit; written next to its results in `run.json`."""
 
@@ -67,6 +103,20 @@ class FitConfig:
     which a network can learn only as the draws' marginal frequency (2/3 of SpaceInvaders'
     steps). Files without visit shares have no compared step."""
 
+    model: ModelName = "nature"
+    """Network size, a name of `MODEL_SIZES`. A run keeps one size through all its stages
+    (each stage starts from the previous one's parameters)."""
+
+    ema: float = 0.0
+    """Decay per step of an exponential moving average of the parameters (0: off; 0.999
+    averages over roughly the last 1,000 steps). When on, validation, `best/` (what `eval`
+    plays and `export` writes) and the next stage's start are the averaged parameters, while
+    training steps on the raw ones. The average is a per-step schedule that knows nothing of
+    the fit's planned length, so a fit continued to more epochs carries on smoothly (it is
+    saved with the optimizer state); it is debiased, so its first steps are not pulled
+    towards the initial parameters. Policies trained at a constant step size swung between
+    epochs (a tiny fit played 494 after 3 epochs and one action, 285, after 5)."""
+
     keep: Keep = "best"
     """Which parameters `best/` holds (what `eval` plays, `export` writes and the next stage
     starts from): `best`, the epoch with the lowest validation loss, where a new stage must
@@ -91,10 +141,14 @@ class FitConfig:
             raise ValueError(
                 f"--equivalent must be one of {', '.join(EQUIVALENTS)}, got {self.equivalent!r}"
             )
+        if self.model not in MODEL_SIZES:
+            raise ValueError(f"--model must be one of {', '.join(MODELS)}, got {self.model!r}")
         if self.keep not in KEEPS:
             raise ValueError(f"--keep must be one of {', '.join(KEEPS)}, got {self.keep!r}")
         if not 0 <= self.shift <= 16:
             raise ValueError(f"--shift must be between 0 and 16 pixels, got {self.shift}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"--ema must be in [0, 1) (a decay per step; 0: off), got {self.ema}")
         if self.patience < 0:
             raise ValueError(f"--patience must be >= 0, got {self.patience}")
 

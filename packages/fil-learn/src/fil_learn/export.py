@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 import fil_learn
+from fil_learn.config import run_model
 from fil_learn.outputs import check_output, fil_policy, write_atomic
 from fil_learn.policy import ONNX_EXTRA, SIZE, STACK, run_frameskip
 
@@ -125,6 +126,7 @@ def run_metadata(run_dir: Path, settings: dict[str, Any], epoch: int) -> dict[st
         "env_id": settings["env_id"],
         "action_meanings": json.dumps(settings["action_meanings"]),
         "frameskip": str(run_frameskip(settings)),
+        "model": run_model(settings),
         "observation": "uint8 (N, 4, 84, 84): FrameStackObservation(AtariPreprocessing(...), 4)",
         "fil_learn_version": fil_learn.__version__,
         "run": str(run_dir.resolve()),

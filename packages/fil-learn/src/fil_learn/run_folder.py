@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from fil_learn.config import RESUME_SETTINGS, FitConfig
+from fil_learn.config import RESUME_SETTINGS, FitConfig, run_model
 from fil_learn.outputs import write_atomic
 
 if TYPE_CHECKING:
@@ -219,11 +219,18 @@ def _same_data(current: Stage, new: Stage) -> bool:
     return current.datasets == new.datasets and content == new.content
 
 
-def check_resumable(previous: dict[str, Any], game: str, model: Any, out: Path) -> None:
-    """The run in `out` must be of the same game and the same model (a `ModelConfig`)."""
+def check_resumable(previous: dict[str, Any], game: str, model: Any, size: str, out: Path) -> None:
+    """The run in `out` must be of the same game, the same `--model` size (runs from before
+    sizes were named are `nature`) and the same model (a `ModelConfig`)."""
     if previous["game"] != game:
         raise ValueError(
             f"{out} is a {previous['game']} run, the data is {game}: choose another --out"
+        )
+    trained = run_model(previous)
+    if trained != size:
+        raise ValueError(
+            f"{out} holds a --model {trained} network, not {size}: give --model {trained} to "
+            "continue it, or another --out"
         )
     if previous["model"] != json.loads(json.dumps(dataclasses.asdict(model))):
         raise ValueError(f"{out} holds a model of another shape: choose another --out")

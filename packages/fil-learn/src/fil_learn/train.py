@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -108,6 +108,51 @@ def shifted(observations: jax.Array, offsets: jax.Array, pad: int) -> jax.Array:
 def shift_offsets(rng: np.random.Generator, rows: np.ndarray, pad: int) -> np.ndarray:
     """One crop offset per sample of `rows` (any shape): uniform in [0, 2 * pad] per axis."""
     return rng.integers(0, 2 * pad + 1, size=(*rows.shape, 2), dtype=np.int32)
+
+
+class Averaged(NamedTuple):
+    """The state of an `averaged` optimizer."""
+
+    inner: Any
+    """The wrapped optimizer's state."""
+    total: Any
+    """The parameters after each step so far, the one t steps ago weighted (1 - decay) decay^t."""
+    weight: jax.Array
+    """The sum of those weights, 1 - decay^steps (0 before the first step): `total / weight` is
+    the average, debiased (no pull towards the zeros it starts from)."""
+
+
+def averaged(optimizer: optax.GradientTransformation, decay: float) -> optax.GradientTransformation:
+    """`optimizer`, whose state also keeps an exponential moving average of the parameters it
+    steps to (`FitConfig.ema`). Living in the optimizer state, the average is donated, sharded
+    and checkpointed with it, so a resumed fit continues it exactly; a new stage's fresh
+    optimizer starts a new average."""
+
+    def init(params: Any) -> Averaged:
+        zeros = jax.tree.map(jnp.zeros_like, params)
+        return Averaged(optimizer.init(params), zeros, jnp.zeros((), jnp.float32))
+
+    def update(updates: Any, state: Averaged, params: Any = None) -> tuple[Any, Averaged]:
+        updates, inner = optimizer.update(updates, state.inner, params)
+        stepped = optax.apply_updates(params, updates)
+        total = jax.tree.map(lambda t, p: decay * t + (1 - decay) * p, state.total, stepped)
+        return updates, Averaged(inner, total, decay * state.weight + (1 - decay))
+
+    return optax.GradientTransformation(init, update)
+
+
+def fit_optimizer(config: FitConfig) -> optax.GradientTransformation:
+    """Adam at the fit's step size, keeping the parameters' moving average when `ema` is on."""
+    adam = optax.adam(config.learning_rate)
+    return averaged(adam, config.ema) if config.ema else adam
+
+
+def policy_params(params: Any, opt_state: Any) -> Any:
+    """The parameters a fit validates and keeps in `best/`: the moving average of an
+    `averaged` optimizer once it has averaged a step, else `params`."""
+    if isinstance(opt_state, Averaged) and float(opt_state.weight) > 0:
+        return jax.tree.map(lambda t: t / opt_state.weight, opt_state.total)
+    return params
 
 
 def data_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
@@ -320,13 +365,13 @@ def train_and_evaluate(
     data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
     if config.compared_only:
         data = data.compared()
-    model_settings = ModelConfig(n_actions=data.n_actions, **(model_config or {}))
+    model_settings = ModelConfig.sized(config.model, data.n_actions, **(model_config or {}))
     previous = run.read_settings()
     if previous is not None:
-        check_resumable(previous, data.game, model_settings, run.path)
+        check_resumable(previous, data.game, model_settings, config.model, run.path)
     train, val = _split(data, config)
     model = NatureCNN(model_settings, nnx.Rngs(config.seed))
-    trainer = Trainer(model, optax.adam(config.learning_rate), shift=config.shift)
+    trainer = Trainer(model, fit_optimizer(config), shift=config.shift)
     trainer.check_batch_size(config.batch_size)
     with run.checkpoints() as stores:
         plan = _plan(previous, dataset_paths, data, config, stores, run.path)
@@ -340,7 +385,7 @@ def train_and_evaluate(
         )
         state, saved_row = _initial_state(trainer, stores, plan)
         measure_bar = state.from_best and config.keep == "best"
-        if measure_bar and (bar := epochs.validate(state.params)[0]) is not None:
+        if measure_bar and (bar := epochs.validate(state.policy)[0]) is not None:
             # The starting policy is the bar on the new validation data: an epoch that does not
             # beat it does not replace it, so a round of poor labels cannot make `best/` worse.
             state.best_val = bar
@@ -431,6 +476,11 @@ class TrainState:
     """Epochs since `best_val` last improved."""
     from_best: bool = False
     """Started a new stage from `best/` (the bar on its validation data is still to measure)."""
+
+    @property
+    def policy(self) -> Any:
+        """What validation measures and `best/` keeps (`policy_params`)."""
+        return policy_params(self.params, self.opt_state)
 
 
 def _initial_state(
@@ -523,7 +573,7 @@ class Epochs:
             on_event(CallDone(epoch, float(loss)))
         train_loss = float(np.average([float(x) for x in losses], weights=weights))
         seconds = time.perf_counter() - started
-        val_loss, val_accuracy = self.validate(state.params)
+        val_loss, val_accuracy = self.validate(state.policy)
         return EpochMetrics(
             epoch=epoch,
             train_loss=train_loss,
@@ -571,7 +621,7 @@ class Ledger:
         else:
             state.stale += 1
         if improved or self.keep_last:
-            self.stores.best.save(metrics.epoch, {"params": state.params})
+            self.stores.best.save(metrics.epoch, {"params": state.policy})
         row = {**dataclasses.asdict(metrics), "stage": self.stage}
         checkpoint = {
             "params": state.params,
