@@ -1,5 +1,6 @@
-"""Developer entry points: `nox -s tests`, `nox -s quick`, `nox -s demo`, `nox -s loop`, `nox -s lint`,
-`nox -s bench`, `nox -s clean_install` (each package and extra alone in a fresh venv).
+"""Developer entry points: `nox -s tests`, `nox -s quick`, `nox -s demo`, `nox -s loop`,
+`nox -s lint`, `nox -s bench`, `nox -s clean_install` (each package and extra alone in a fresh
+venv).
 
 Every session installs the locked workspace with uv into `.venv` (one environment for the whole
 monorepo, so jax is installed once) and runs inside it. `nox` itself only needs `uv` on PATH.
@@ -40,7 +41,7 @@ def _sync(session: nox.Session, *extra: str) -> None:
         "loop",
         "--locked",
         # .pyc files written once here: the tests start ~100 Python subprocesses (CLI commands),
-        # and where PYTHONDONTWRITEBYTECODE is set each would compile jax's source again (~6 s)
+        # and where PYTHONDONTWRITEBYTECODE is set each would compile jax's source again (seconds each)
         "--compile-bytecode",
         *extra,
         external=True,
