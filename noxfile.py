@@ -1,8 +1,10 @@
-"""Developer entry points: `nox -s tests`, `nox -s demo`, `nox -s loop`, `nox -s lint`,
-`nox -s bench`, `nox -s clean_install` (each package and extra alone in a fresh venv).
+"""Developer entry points: `nox -s tests`, `nox -s quick`, `nox -s demo`, `nox -s loop`,
+`nox -s lint`, `nox -s bench`, `nox -s clean_install` (each package and extra alone in a fresh
+venv).
 
 Every session installs the locked workspace with uv into `.venv` (one environment for the whole
 monorepo, so jax is installed once) and runs inside it. `nox` itself only needs `uv` on PATH.
+The test tiers, their commands and measured times: docs/testing.md.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def _sync(session: nox.Session, *extra: str) -> None:
         "--extra",
         "loop",
         "--locked",
+        # .pyc files written once here: the tests start ~100 Python subprocesses (CLI commands),
+        # and where PYTHONDONTWRITEBYTECODE is set each would compile jax's source again (seconds each)
+        "--compile-bytecode",
         *extra,
         external=True,
     )
@@ -47,13 +52,30 @@ def _uv_run(session: nox.Session, *args: str) -> None:
     session.run("uv", "run", "--locked", "--no-sync", *args, external=True)
 
 
-@nox.session
-def tests(session: nox.Session) -> None:
-    """The whole test suite: real ALE, real HDF5, real JIT training at tiny sizes."""
-    _sync(session)
+def _pytest(session: nox.Session, *args: str) -> None:
+    """pytest on every core; any exit status but 0 fails the session, 5 (no test collected,
+    e.g. a -k or -m that matches nothing) included."""
     workers = os.environ.get("FIL_TEST_WORKERS", str(os.cpu_count() or 1))
     # loadgroup: tests sharing an expensive module fixture (the Ray cluster) share a worker
-    _uv_run(session, "pytest", "-n", workers, "--dist", "loadgroup", *session.posargs)
+    _uv_run(
+        session, "pytest", "-n", workers, "--dist", "loadgroup", "--durations=20", *args,
+        *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite: real ALE, real HDF5, real JIT training at tiny sizes (what CI
+    runs; at most 10 minutes on 2 cores)."""
+    _sync(session)
+    _pytest(session)
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """Every test but those marked `slow`: the edit-test cycle, under 2 minutes on 2 cores."""
+    _sync(session)
+    _pytest(session, "-m", "not slow")
 
 
 SYSTEM_TMP = tempfile.gettempdir()

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import h5py
+import pytest
 
 import fil_learn
 
@@ -41,6 +42,7 @@ def _loop(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
     work = tmp_path / "loop"
     done = _loop(work)
@@ -107,11 +109,12 @@ def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
     assert "Traceback" not in other.stderr
 
 
+@pytest.mark.slow
 def test_bc_mode_adds_swarm_episodes_and_trains_on_them(tmp_path: Path) -> None:
     """The seed notebook's loop: one demonstrations file grows every round, and `fit` must see
     the grown file as new data (a new stage), not as the finished fit of round 0."""
     work = tmp_path / "bc"
-    done = _loop(work, "--mode", "bc", "--final-episodes", "0")
+    done = _loop(work, "--mode", "bc", "--final-episodes", "0", "--baseline-episodes", "0")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rounds = json.loads((work / "rounds.json").read_text())["rounds"]
     with h5py.File(work / "demos.h5") as f:
@@ -124,6 +127,7 @@ def test_bc_mode_adds_swarm_episodes_and_trains_on_them(tmp_path: Path) -> None:
     assert not list(work.glob("relabel-*.h5"))
 
 
+@pytest.mark.slow
 def test_dagger_with_guided_relabel_hands_the_round_policy_to_the_label_swarms(
     tmp_path: Path,
 ) -> None:
@@ -191,6 +195,7 @@ def test_missing_fil_collect_is_one_line_naming_the_extra(tmp_path: Path) -> Non
     assert not (tmp_path / "w").exists()
 
 
+@pytest.mark.slow
 def test_expert_iteration_collects_with_the_best_policy_and_fits_its_visit_shares(
     tmp_path: Path,
 ) -> None:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def _run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
@@ -22,6 +24,7 @@ def _run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
+@pytest.mark.slow
 def test_collect_fit_eval(tmp_path: Path) -> None:
     dataset, run, report = tmp_path / "ds.h5", tmp_path / "run", tmp_path / "eval.json"
     _run(
@@ -77,6 +80,7 @@ def test_collect_fit_eval(tmp_path: Path) -> None:
     assert summary["game"] == "SpaceInvaders" and summary["episodes"] == 1
 
 
+@pytest.mark.slow
 def test_sample_dataset_trains(tmp_path: Path) -> None:
     sample = Path(__file__).parents[1] / "datasets" / "samples" / "space_invaders-tiny.h5"
     result = _run(

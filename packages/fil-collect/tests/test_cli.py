@@ -110,6 +110,7 @@ def test_unwritable_and_wrong_files(tmp_path: Path) -> None:
     assert info.exit_code == 2 and "is not a fil dataset" in info.output
 
 
+@pytest.mark.slow
 def test_another_game_needs_force(tmp_path: Path) -> None:
     path = tmp_path / "ds.h5"
     _invoke(*TINY_CLI, "--out", str(path), "--episodes", "1", "--workers", "1")

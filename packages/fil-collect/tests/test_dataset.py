@@ -48,6 +48,7 @@ def test_written_file_follows_the_spec(tiny_config: CollectConfig, tmp_path: Pat
             assert ep["start_state"].dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_appending_continues_the_episode_indices(
     tiny_config: CollectConfig, tmp_path: Path
 ) -> None:
@@ -128,6 +129,7 @@ def test_episodes_of_another_version_are_not_appended(
         assert len(dataset.names()) == 1
 
 
+@pytest.mark.slow
 def test_a_failed_append_leaves_the_file_as_it_was(
     tiny_config: CollectConfig, tmp_path: Path
 ) -> None:

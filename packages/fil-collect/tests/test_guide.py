@@ -46,6 +46,7 @@ def test_an_insistent_policy_steers_every_walker(
     assert set(record.demo.actions.tolist()) == {2}
 
 
+@pytest.mark.slow
 def test_guided_collection_is_deterministic_and_differs_from_uniform(
     tiny_config: CollectConfig, tmp_path: Path, sighted_policy
 ) -> None:

@@ -158,6 +158,7 @@ def _append_until_killed(path: Path, config: CollectConfig, start: int, report: 
         os._exit(0)
 
 
+@pytest.mark.slow
 def test_a_hundred_random_sigkills_lose_no_reported_episode(
     tiny_config: CollectConfig, tmp_path: Path
 ) -> None:

@@ -172,6 +172,7 @@ def test_ctrl_c_stops_the_cluster_work_and_keeps_what_finished(
     _wait_until(lambda: not _running_tasks(ray_cluster), "swarms still run after Ctrl-C", 10)
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("ray_cluster")
 def test_relabelling_on_the_cluster_equals_a_local_run(
     tmp_path: Path, ray_cluster: LocalCluster

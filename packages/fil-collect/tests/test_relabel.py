@@ -89,6 +89,7 @@ def test_labels_the_chosen_states_and_keeps_what_the_learner_saw(tmp_path: Path)
             assert g.attrs["source"] == "relabel"
 
 
+@pytest.mark.slow
 def test_same_seed_same_labels_with_any_number_of_workers(tmp_path: Path) -> None:
     visited = write_visited(tmp_path / "visited.h5")
     _relabel(visited, tmp_path / "one.h5", workers=1)

@@ -97,6 +97,7 @@ def test_life_loss_as_death_runs_and_scores() -> None:
     assert result.score == sum(step.reward for step in result.branch)
 
 
+@pytest.mark.slow
 def test_root_votes_count_every_walker_and_the_decision_is_a_legal_first_move() -> None:
     config = SwarmConfig(n_walkers=8, max_epochs=12, life_loss_is_death=True)
     result, _ = _run(config, seed=2)
@@ -114,6 +115,7 @@ def _game(name: str) -> EnvConfig:
     return EnvConfig(resolve_game(name))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_game_that_only_costs_points_still_gets_a_demonstration(seed: int) -> None:
     # Skiing's clock costs points every step: a record that starts at 0 and wants >= 0 kept the
@@ -124,6 +126,7 @@ def test_a_game_that_only_costs_points_still_gets_a_demonstration(seed: int) -> 
     assert result.score == sum(step.reward for step in result.branch)
 
 
+@pytest.mark.slow
 def test_skiing_runs_the_whole_course_and_keeps_its_real_negative_score() -> None:
     swarm = SwarmConfig(n_walkers=4, max_epochs=5000, max_frames=None, elite_patience=0)
     record = collect_episode(CollectConfig(_game("Skiing"), swarm, seed=0), index=0)
@@ -133,6 +136,7 @@ def test_skiing_runs_the_whole_course_and_keeps_its_real_negative_score() -> Non
     assert record.demo.episode_return == record.attrs["swarm_score"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_pong_plays_on_after_the_opponent_scores(seed: int) -> None:
     # with 4 walkers the old record (>= 0) stopped the branch just before the first lost point
@@ -141,6 +145,7 @@ def test_pong_plays_on_after_the_opponent_scores(seed: int) -> None:
     assert sum(step.dt for step in result.branch) > 300
 
 
+@pytest.mark.slow
 def test_a_swarm_wide_death_rewinds_on_a_game_with_lives() -> None:
     config = SwarmConfig(n_walkers=8, max_epochs=400, lives_scale=0.0)
     plain, _ = _run(dataclasses.replace(config, rewind_every=0), seed=0, env=_game("Breakout"))
@@ -152,6 +157,7 @@ def test_a_swarm_wide_death_rewinds_on_a_game_with_lives() -> None:
     assert rewound.score == sum(step.reward for step in rewound.branch)
 
 
+@pytest.mark.slow
 def test_budgets_in_frames_and_cpu_minutes_stop_the_swarm() -> None:
     result, _ = _run(SwarmConfig(n_walkers=4, max_frames=5_000), seed=0)
     assert result.stop_reason == "frames"

@@ -40,6 +40,7 @@ def _copy(source: Path, target: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_info_json_for_scripts(dataset: Path) -> None:
     result = runner.invoke(app, ["info", str(dataset), "--json"])
     assert result.exit_code == 0, result.output
@@ -92,6 +93,7 @@ def test_verify_names_the_first_step_that_differs(dataset: Path, tmp_path: Path)
     assert "episode_2: rewards differ from step 5" in result.output
 
 
+@pytest.mark.slow
 def test_merge_and_filter_keep_provenance_and_never_touch_inputs(
     dataset: Path, tmp_path: Path
 ) -> None:

@@ -28,6 +28,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "run"
 
 
+@pytest.mark.slow
 def test_eval_plays_real_atari_and_reports(trained_run: Path, tmp_path: Path) -> None:
     video, report = tmp_path / "play.mp4", tmp_path / "eval.json"
     result = runner.invoke(
@@ -62,6 +63,7 @@ def test_eval_plays_real_atari_and_reports(trained_run: Path, tmp_path: Path) ->
     assert "actions played" in result.output and "RIGHTFIRE" in result.output
 
 
+@pytest.mark.slow
 def test_eval_saves_the_visited_states_for_relabelling(trained_run: Path, tmp_path: Path) -> None:
     import ale_py
     import h5py
@@ -85,6 +87,7 @@ def test_eval_saves_the_visited_states_for_relabelling(trained_run: Path, tmp_pa
         assert ale.getEpisodeFrameNumber() == 5 * 4
 
 
+@pytest.mark.slow
 def test_error_messages_keep_their_brackets(
     trained_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,6 +99,7 @@ def test_error_messages_keep_their_brackets(
     assert "pip install 'fil-learn[eval]'" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -130,6 +134,7 @@ def test_bad_input_is_one_line_and_exit_2(
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_protocol_is_a_choice_and_help_shows_it(trained_run: Path) -> None:
     wide = CliRunner(env={"COLUMNS": "250"})
     result = wide.invoke(app, ["eval", str(trained_run), "--protocol", "v4"])

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from fil_learn.data import available_memory, frame_bytes
 from fil_learn.devices import auto_cpu_devices, available_cores
 
@@ -44,6 +46,7 @@ def _fit(dataset: Path, out: Path, *options: str) -> dict:
     return json.loads((out / "run.json").read_text())
 
 
+@pytest.mark.slow
 def test_fit_splits_the_cpu_as_asked_and_by_default_as_auto_says(tmp_path: Path) -> None:
     dataset = write_dataset(tmp_path / "ds.h5", episodes=6, steps=64)
     assert _fit(dataset, tmp_path / "two", "--cpu-devices", "2")["device_count"] == 2

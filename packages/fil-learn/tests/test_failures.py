@@ -66,6 +66,7 @@ def test_validation_holds_out_only_episodes_with_labels(tmp_path: Path) -> None:
         assert val is not None and val.n_samples > 0 and train.n_samples > 0
 
 
+@pytest.mark.slow
 def test_the_same_data_by_another_path_continues_and_settings_are_kept(tmp_path: Path) -> None:
     dataset = write_dataset(tmp_path / "ds.h5", episodes=4)
     run = tmp_path / "run"
@@ -92,6 +93,7 @@ def test_the_same_data_by_another_path_continues_and_settings_are_kept(tmp_path:
     assert len(stages) == 1 and stages[0]["fit"]["learning_rate"] == 1e-3
 
 
+@pytest.mark.slow
 def test_a_row_lost_to_a_kill_comes_back_from_the_checkpoint(tmp_path: Path) -> None:
     """A fit killed between saving epoch k's checkpoint and writing its metrics row left the
     row missing for good; the row is now saved inside the checkpoint."""
@@ -106,6 +108,7 @@ def test_a_row_lost_to_a_kill_comes_back_from_the_checkpoint(tmp_path: Path) -> 
     assert after[1] == pytest.approx(json.loads(rows[1]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
 def test_ctrl_c_in_eval_keeps_the_finished_episodes_at_the_data_frameskip(
     tmp_path: Path, stop: str

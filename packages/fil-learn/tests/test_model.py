@@ -25,12 +25,14 @@ def test_each_model_size_parameter_count_is_pinned(size: str) -> None:
     assert param_count(model) == PARAMETERS[size]
 
 
+@pytest.mark.slow
 def test_logits_shape_from_uint8_stacks() -> None:
     model = NatureCNN(ModelConfig(n_actions=18), nnx.Rngs(0))
     logits = model(jnp.zeros((3, 84, 84, 4), jnp.uint8))
     assert logits.shape == (3, 18) and logits.dtype == jnp.float32
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("channels", "size", "stride", "side"),
     [(4, 8, 4, 84), (32, 4, 2, 20), (64, 3, 1, 9), (3, 4, 2, 11), (2, 3, 2, 10)],

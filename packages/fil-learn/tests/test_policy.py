@@ -37,6 +37,7 @@ def _real_stacks(count: int) -> tuple[np.ndarray, np.ndarray]:
         return episode.stacked_observations()[:count], episode.actions[:count]
 
 
+@pytest.mark.slow
 def test_onnx_logits_match_jax_on_real_frames(exported: tuple[Path, Path]) -> None:
     run, onnx_file = exported
     stacks, _ = _real_stacks(256)
@@ -49,6 +50,7 @@ def test_onnx_logits_match_jax_on_real_frames(exported: tuple[Path, Path]) -> No
     assert [onnx_policy.act(s) for s in stacks[:32]] == [jax_policy.act(s) for s in stacks[:32]]
 
 
+@pytest.mark.slow
 def test_onnx_runs_with_onnxruntime_alone_and_says_where_it_came_from(
     exported: tuple[Path, Path],
 ) -> None:
@@ -75,6 +77,7 @@ def test_onnx_runs_with_onnxruntime_alone_and_says_where_it_came_from(
     assert logits.shape == (16, 6)
 
 
+@pytest.mark.slow
 def test_act_takes_gymnasium_layout_and_explains_the_wrong_one(
     exported: tuple[Path, Path],
 ) -> None:
@@ -113,6 +116,7 @@ def test_open_dataset_reads_the_sample_episode_by_episode() -> None:
         fil_learn.open_dataset(SAMPLE.parent)
 
 
+@pytest.mark.slow
 def test_export_errors_are_one_line(exported: tuple[Path, Path], tmp_path: Path) -> None:
     run, _ = exported
     result = runner.invoke(app, ["export", str(tmp_path), "--out", str(tmp_path / "x.onnx")])
@@ -143,6 +147,7 @@ def test_export_errors_are_one_line(exported: tuple[Path, Path], tmp_path: Path)
     assert not (tmp_path / "y.onnx").exists()
 
 
+@pytest.mark.slow
 def test_eval_plays_an_exported_policy_as_it_plays_its_run(
     exported: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -193,6 +198,7 @@ def test_eval_plays_an_exported_policy_as_it_plays_its_run(
     assert "fil-learn[onnx]" in blocked.stderr
 
 
+@pytest.mark.slow
 def test_the_readme_example_runs(exported: tuple[Path, Path]) -> None:
     """docs/policies.md shows examples/policy_api.py verbatim; run it on the exported policy."""
     script = ROOT / "examples" / "policy_api.py"
@@ -216,6 +222,7 @@ def test_import_fil_learn_does_not_start_jax() -> None:
     assert done.stdout.strip() == "False"
 
 
+@pytest.mark.slow
 def test_the_spec_example_runs_with_onnxruntime_alone(
     exported: tuple[Path, Path], tmp_path: Path
 ) -> None:

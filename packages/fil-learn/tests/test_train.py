@@ -52,6 +52,7 @@ def test_the_jitted_step_compiles_once(dataset: Path) -> None:
     assert np.isfinite(float(loss))
 
 
+@pytest.mark.slow
 def test_fit_learns_the_demonstrated_actions(dataset: Path, tmp_path: Path) -> None:
     config = FitConfig(epochs=12, batch_size=16, learning_rate=3e-3, val_fraction=0.34, seed=1)
     results = fit([dataset], tmp_path / "run", config, model_config=TINY_MODEL)
@@ -105,6 +106,7 @@ def test_the_plot_shows_chance_the_kept_epoch_and_stages() -> None:
         assert all(float(t).is_integer() for t in ticks)
 
 
+@pytest.mark.slow
 def test_the_frame_stack_follows_the_model_config(dataset: Path, tmp_path: Path) -> None:
     from fil_learn.evaluate import make_env
 
@@ -122,6 +124,7 @@ def test_the_frame_stack_follows_the_model_config(dataset: Path, tmp_path: Path)
     assert np.asarray(observation).shape == (2, 84, 84)
 
 
+@pytest.mark.slow
 def test_same_seed_same_training(dataset: Path, tmp_path: Path) -> None:
     config = FitConfig(epochs=1, batch_size=16, seed=3, steps_per_call=2)
     a = fit([dataset], tmp_path / "a", config, model_config=TINY_MODEL)
@@ -129,6 +132,7 @@ def test_same_seed_same_training(dataset: Path, tmp_path: Path) -> None:
     assert a[0].train_loss == b[0].train_loss and a[0].val_loss == b[0].val_loss
 
 
+@pytest.mark.slow
 def test_fit_again_continues_the_run(dataset: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     first = fit([dataset], run, FitConfig(epochs=1, batch_size=16), model_config=TINY_MODEL)
@@ -140,6 +144,7 @@ def test_fit_again_continues_the_run(dataset: Path, tmp_path: Path) -> None:
     assert policy(np.zeros((2, 84, 84, 4), np.uint8)).shape == (2, 6)
 
 
+@pytest.mark.slow
 def test_fit_with_new_data_starts_a_stage_from_the_best_parameters(
     dataset: Path, tmp_path: Path
 ) -> None:
@@ -173,6 +178,7 @@ def test_fit_with_new_data_starts_a_stage_from_the_best_parameters(
         assert best_epoch <= 2
 
 
+@pytest.mark.slow
 def test_a_file_that_grew_under_the_same_name_is_new_data(tmp_path: Path) -> None:
     dataset = write_dataset(tmp_path / "ds.h5", episodes=4)
     run = tmp_path / "run"
@@ -186,6 +192,7 @@ def test_a_file_that_grew_under_the_same_name_is_new_data(tmp_path: Path) -> Non
     assert [s["content"]["episodes"] for s in stages] == [4, 8]
 
 
+@pytest.mark.slow
 def test_a_stage_that_cannot_beat_its_starting_policy_keeps_it(
     dataset: Path, tmp_path: Path
 ) -> None:
@@ -202,6 +209,7 @@ def test_a_stage_that_cannot_beat_its_starting_policy_keeps_it(
     assert CheckpointStore(run, "best", keep=1).latest_step() == 1
 
 
+@pytest.mark.slow
 def test_sigkill_loses_at_most_the_running_epoch(tmp_path: Path) -> None:
     dataset = write_dataset(tmp_path / "ds.h5", episodes=8, steps=64)
     run = tmp_path / "run"
@@ -236,6 +244,7 @@ def test_sigkill_loses_at_most_the_running_epoch(tmp_path: Path) -> None:
     assert epochs == list(range(1, done + 2))
 
 
+@pytest.mark.slow
 def test_every_full_batch_of_an_epoch_is_trained(dataset: Path, tmp_path: Path) -> None:
     # 6 episodes x 48 steps, no validation: 288 samples = 18 batches of 16 = 2 calls of 8 + 2 of 1
     events: list[object] = []
@@ -259,6 +268,7 @@ def test_visit_targets_train_on_distributions_and_one_hot_matches_actions() -> N
     assert jnp.allclose(loss, expected) and accuracy == 1.0
 
 
+@pytest.mark.slow
 def test_equivalent_actions_pool_or_move_to_the_most_inclusive_member() -> None:
     """Format v4 classes: `inclusive` moves a class's mass onto its highest-index member;
     `pool` fits the class's probability, which is plain cross-entropy when every action is
@@ -278,6 +288,7 @@ def test_equivalent_actions_pool_or_move_to_the_most_inclusive_member() -> None:
     assert jnp.allclose(pooled_cross_entropies(logits, pooled_targets(shares, own))[0], plain)
 
 
+@pytest.mark.slow
 def test_a_coin_flip_among_equivalent_actions_becomes_learnable(tmp_path: Path) -> None:
     """The frames show a class of equivalent actions and the label is a coin flip within it:
     fitted as drawn the best policy is right half the time; `inclusive` makes it learnable."""
@@ -312,6 +323,7 @@ def test_a_shift_moves_the_picture_and_copies_the_edges() -> None:
     assert offsets.shape == (3, 500, 2) and offsets.min() == 0 and offsets.max() == 8
 
 
+@pytest.mark.slow
 def test_fit_with_shifts_learns_and_records_the_setting(dataset: Path, tmp_path: Path) -> None:
     """Augmented training still fits the demonstrations (a shift of 2 keeps the picture), and
     the setting is one a continued stage must keep."""
@@ -366,6 +378,7 @@ def _half_compared(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_fit_on_compared_steps_only_learns_what_the_swarm_judged(tmp_path: Path) -> None:
     data_path = _half_compared(tmp_path / "half.h5")
     config = FitConfig(
@@ -393,6 +406,7 @@ def test_compared_only_on_a_file_without_visit_shares_says_what_to_do(dataset: P
         load([dataset]).compared()
 
 
+@pytest.mark.slow
 def test_keep_last_plays_every_stage_s_last_epoch(dataset: Path, tmp_path: Path) -> None:
     """`--keep best` keeps the lowest validation loss and a new stage must beat its start;
     `--keep last` hands every epoch to best/, so a stage always reaches the policy."""
