@@ -223,6 +223,20 @@ def test_import_fil_learn_does_not_start_jax() -> None:
 
 
 @pytest.mark.slow
+def test_a_run_plays_without_the_training_code(exported: tuple[Path, Path]) -> None:
+    """Inference builds the network alone: loading and playing a run imports neither
+    fil_learn.train nor an optimizer's state (issue #26: inference on its own)."""
+    code = (
+        "import sys, numpy as np, fil_learn\n"
+        f"p = fil_learn.load_policy({str(exported[0])!r})\n"
+        "print(p.logits(np.zeros((2, 4, 84, 84), np.uint8)).shape, 'fil_learn.train' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split()[-1] == "False", done.stdout
+    assert "(2, 6)" in done.stdout
+
+
+@pytest.mark.slow
 def test_the_spec_example_runs_with_onnxruntime_alone(
     exported: tuple[Path, Path], tmp_path: Path
 ) -> None:

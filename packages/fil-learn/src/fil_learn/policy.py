@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fil_learn.data import STACK
+
 if TYPE_CHECKING:
     from fil_learn.model import NatureCNN
-    from fil_learn.train import Trainer
 
-STACK, SIZE = 4, 84
+SIZE = 84
+"""Observation height and width (Gymnasium's AtariPreprocessing)."""
 ONNX_EXTRA = "pip install 'fil-learn[onnx]'"
 
 
@@ -157,10 +159,13 @@ class BestPolicy:
 
     settings: dict[str, Any]
     """The run's run.json."""
-    trainer: Trainer
+    graphdef: Any
+    """The network's structure (`nnx.split`); with `params`, the network."""
     params: Any
     epoch: int
     """The epoch `best/` kept."""
+    apply: Callable[[Any, np.ndarray], Any]
+    """(params, (batch, 84, 84, 4) uint8) -> logits, jitted once per loaded policy."""
 
     @property
     def frameskip(self) -> int:
@@ -173,32 +178,32 @@ class BestPolicy:
 
     def forward(self, observations: np.ndarray) -> np.ndarray:
         """(batch, 84, 84, 4) uint8 -> (batch, n_actions) logits, jitted."""
-        return np.asarray(self.trainer.forward(self.params, observations))
+        return np.asarray(self.apply(self.params, observations))
 
     def model(self) -> NatureCNN:
         """The network with these parameters (to read its weights)."""
         from flax import nnx
 
-        return nnx.merge(self.trainer.graphdef, self.params)
+        return nnx.merge(self.graphdef, self.params)
 
 
 def load_best(run_dir: Path) -> BestPolicy:
     """The run's settings and its best epoch's parameters (`best/`): the one loader of a run's
-    policy. A folder that is not a run fails before JAX is imported."""
+    policy. A folder that is not a run fails before JAX is imported. Only the network is
+    built: playing a policy needs no optimizer and no training code (`best/` holds the
+    parameters alone)."""
     settings = read_run_settings(run_dir)
-    import optax
+    import jax
     from flax import nnx
 
     from fil_learn.checkpoint import CheckpointStore
     from fil_learn.model import ModelConfig, NatureCNN
     from fil_learn.run_folder import BEST
-    from fil_learn.train import Trainer
 
     model_settings = ModelConfig(
         **{**settings["model"], "channels": tuple(settings["model"]["channels"])}
     )
-    trainer = Trainer(NatureCNN(model_settings, nnx.Rngs(0)), optax.adam(1e-3))
-    params, _ = trainer.init()
+    graphdef, params = nnx.split(NatureCNN(model_settings, nnx.Rngs(0)), nnx.Param)
     store = CheckpointStore(run_dir, BEST, keep=1)
     try:
         step = store.latest_step()
@@ -209,7 +214,11 @@ def load_best(run_dir: Path) -> BestPolicy:
         params = store.restore(step, {"params": params})["params"]
     finally:
         store.close()
-    return BestPolicy(settings, trainer, params, step)
+
+    def apply(params: Any, observations: Any) -> Any:
+        return nnx.merge(graphdef, params)(observations)
+
+    return BestPolicy(settings, graphdef, params, step, jax.jit(apply))
 
 
 @dataclass(frozen=True)

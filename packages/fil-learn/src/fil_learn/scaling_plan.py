@@ -28,10 +28,6 @@ from fil_learn.config import FitConfig
 from fil_learn.data import episode_key, held_out, open_dataset
 from fil_learn.games import game_key, reference_scores
 
-AWAITED_FIT_FIELDS = ("model",)
-"""Fit settings a preset names before this `FitConfig` has them (`fit --model` is being
-added): they reach `fit` once the field exists and are left out until then."""
-
 TUYLS_2023_BC_SPACEINVADERS = (
     (670_000, 315.0), (2_000_000, 400.0), (3_900_000, 525.0), (7_800_000, 554.0),
     (19_500_000, 852.0), (39_000_000, 1093.0), (195_000_000, 1334.0),
@@ -82,9 +78,7 @@ class Preset:
 
     def fit_config(self, epochs: int) -> FitConfig:
         """The `FitConfig` of a fit up to `epochs`, from this preset's fit settings."""
-        known = {f.name for f in dataclasses.fields(FitConfig)}
-        settings = {k: v for k, v in self.fit if k in known}
-        return FitConfig(**{**settings, "epochs": epochs})
+        return FitConfig(**{**dict(self.fit), "epochs": epochs})
 
     def validate(self) -> None:
         """Every setting checked before any work starts, each refusal saying what to give."""
@@ -99,7 +93,7 @@ class Preset:
             raise ValueError(f"--set eval_seed must be 0 or more, got {self.eval_seed}")
         if self.eval_max_steps is not None and self.eval_max_steps < 1:
             raise ValueError("--set eval_max_steps must be at least 1 (or none)")
-        known = {f.name for f in dataclasses.fields(FitConfig)} | set(AWAITED_FIT_FIELDS)
+        known = {f.name for f in dataclasses.fields(FitConfig)}
         for key, _ in self.fit:
             if key not in known or key == "epochs":
                 raise ValueError(f"--set fit.{key}: not a fit setting; choose from {_fit_keys()}")
@@ -170,7 +164,7 @@ def apply_overrides(preset: Preset, assignments: list[str]) -> Preset:
         if key.startswith("fit."):
             name = key[4:]
             kind = fit_hints.get(name, str)
-            if name == "epochs" or name not in (*fit_hints, *AWAITED_FIT_FIELDS):
+            if name == "epochs" or name not in fit_hints:
                 raise ValueError(f"--set {key}: not a fit setting; choose from {_fit_keys()}")
             fit[name] = parse_value(key, text, kind)
         elif key in hints and key not in FIXED:
