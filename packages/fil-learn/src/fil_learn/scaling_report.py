@@ -69,7 +69,7 @@ def plot_curve(preset: Preset, rows: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, ax = plt.subplots(figsize=(9, 5), constrained_layout=True)
+    figure, ax = plt.subplots(figsize=(10, 5), constrained_layout=True)
     for shards in sorted({row["shards"] for row in rows}):
         mine = sorted((r for r in rows if r["shards"] == shards), key=lambda r: r["epochs"])
         ax.errorbar(
@@ -90,7 +90,7 @@ def plot_curve(preset: Preset, rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("samples processed (epochs x training samples)")
     ax.set_ylabel("v5 mean return")
-    ax.set_title(f"{preset.game}: behaviour cloning of FMC swarms, score vs samples processed")
+    figure.suptitle(f"{preset.game}: behaviour cloning of FMC swarms, score vs samples processed")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     figure.savefig(path, dpi=100)
