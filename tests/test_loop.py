@@ -244,6 +244,7 @@ def test_expert_iteration_collects_with_the_best_policy_and_fits_its_visit_share
     assert fewer.returncode == 2 and "give --rounds 3 or more" in fewer.stderr
 
 
+@pytest.mark.slow
 def test_a_preset_runs_at_tiny_size_with_the_options_given_overriding_it(tmp_path: Path) -> None:
     """`--preset spaceinvaders-bc` sets the mode, target and swarm; the tiny options given next
     to it win over the preset's sizes, and what neither gives keeps the preset's value."""

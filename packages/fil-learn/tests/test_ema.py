@@ -42,6 +42,7 @@ def test_the_average_is_the_debiased_decayed_mean_of_the_stepped_parameters() ->
     assert policy_params(params, optax.sgd(1.0).init(params)) is params  # no average kept
 
 
+@pytest.mark.slow
 def test_best_holds_the_average_and_a_resumed_fit_continues_it(
     dataset: Path, tmp_path: Path
 ) -> None:

@@ -32,6 +32,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_dataset(tmp_path_factory.mktemp("sizes") / "ds.h5", episodes=4, steps=48)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", MODELS)
 def test_each_size_trains_records_itself_and_exports_the_same_logits(
     size: str, dataset: Path, tmp_path: Path
@@ -62,6 +63,7 @@ def test_each_size_trains_records_itself_and_exports_the_same_logits(
     np.testing.assert_allclose(onnx_logits, jax_logits, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_a_run_refuses_another_size_in_one_line(dataset: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     _fit(dataset, run, "--model", "tiny", "--epochs", "1", "--batch-size", "16")
