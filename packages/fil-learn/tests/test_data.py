@@ -6,9 +6,11 @@ import h5py
 import numpy as np
 import pytest
 
-from fil_learn.data import DatasetError, load, split_by_episode, stack_rows
+from fil_learn.data import DatasetError, keyframe_steps, load, split_by_episode, stack_rows
 
 from .conftest import write_dataset
+
+SAMPLE = Path(__file__).resolve().parents[3] / "datasets" / "samples" / "space_invaders-tiny.h5"
 
 
 def test_stacks_pad_with_the_first_frame_and_never_cross_episodes() -> None:
@@ -130,3 +132,17 @@ def test_visit_shares_are_the_soft_targets_and_one_hot_stands_in_without_them(
     with h5py.File(shared, "a") as f:
         f["episode_0"].create_dataset("visit_shares", data=shares)
     assert np.allclose(load([shared]).labels(soft=True), shares)
+
+
+def test_keyframes_are_the_steps_whose_action_changes_and_each_episodes_first() -> None:
+    data = load([SAMPLE])
+    kept = data.keyframes()
+    mask = keyframe_steps(data.actions, data.episode_of)
+    assert 0 < kept.n_samples == int(mask.sum()) < data.n_samples
+    firsts = np.flatnonzero(np.r_[True, data.episode_of[1:] != data.episode_of[:-1]])
+    assert mask[firsts].all()  # an episode's first step has no previous action to copy
+    later = np.setdiff1d(np.flatnonzero(mask), firsts)
+    assert (data.actions[later] != data.actions[later - 1]).all()
+    repeats = np.setdiff1d(np.arange(data.n_samples), np.flatnonzero(mask))
+    assert (data.actions[repeats] == data.actions[repeats - 1]).all()
+    np.testing.assert_array_equal(kept.stacks, data.stacks[mask])

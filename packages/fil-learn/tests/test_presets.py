@@ -40,7 +40,7 @@ def test_every_fit_setting_reaches_the_loops_fit_and_its_parser(tmp_path: Path) 
     changed = {
         "epochs": 3, "batch_size": 64, "learning_rate": 1e-3, "steps_per_call": 2,
         "val_fraction": 0.2, "patience": 2, "seed": 5, "target": "visits",
-        "equivalent": "pool", "shift": 4, "compared_only": True, "keep": "last",
+        "equivalent": "pool", "shift": 4, "compared_only": True, "keyframes": True, "keep": "last",
     }  # fmt: skip
     config = LoopConfig.from_settings("Pong", tmp_path, **changed)
     argv = Loop(config).fit_command(0)

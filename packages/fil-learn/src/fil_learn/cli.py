@@ -174,6 +174,14 @@ def fit(
             "different outcomes (a quarter of SpaceInvaders' swarm steps).",
         ),
     ] = FitConfig.compared_only,
+    keyframes: Annotated[
+        bool,
+        typer.Option(
+            "--keyframes",
+            help="Train only on the steps whose action differs from the previous step's "
+            "(against copying the action the frame stack shows; 20% of SpaceInvaders' steps).",
+        ),
+    ] = FitConfig.keyframes,
     keep: Annotated[
         Keep,
         typer.Option(
@@ -232,6 +240,7 @@ def fit(
         equivalent=equivalent,
         shift=shift,
         compared_only=compared_only,
+        keyframes=keyframes,
         keep=keep,
         model=model,
         ema=ema,

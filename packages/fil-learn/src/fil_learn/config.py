@@ -103,6 +103,14 @@ class FitConfig:
     which a network can learn only as the draws' marginal frequency (2/3 of SpaceInvaders'
     steps). Files without visit shares have no compared step."""
 
+    keyframes: bool = False
+    """Train (and validate) only on the steps whose demonstrated action differs from the
+    previous step's (an episode's first step included). The swarm repeats each action for
+    several steps (`--min-dt 3`): 80% of SpaceInvaders' steps repeat the previous action,
+    which the frame stack shows as motion, so a network can score well by copying the action
+    it sees and then, playing, keeps repeating its own (the copycat problem of imitation from
+    histories; Wen et al. 2020). At the keyframes the label is never the visible action."""
+
     model: ModelName = "nature"
     """Network size, a name of `MODEL_SIZES`. A run keeps one size through all its stages
     (each stage starts from the previous one's parameters)."""
@@ -160,7 +168,7 @@ RESUME_SETTINGS = tuple(f.name for f in fields(FitConfig) if f.name not in STAGE
 """Settings a continued stage must keep (every other field): they decide the split, the
 batches, the steps and the loss."""
 
-ON_ONLY_SWITCHES = frozenset({"compared_only"})
+ON_ONLY_SWITCHES = frozenset({"compared_only", "keyframes"})
 """Bool fields the `fit` command takes as a bare `--NAME` (left out: off), not `--NAME/--no-NAME`."""
 
 

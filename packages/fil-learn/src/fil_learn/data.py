@@ -98,6 +98,11 @@ class Demonstrations:
             )
         return self.samples(keep)
 
+    def keyframes(self) -> Demonstrations:
+        """The samples whose action differs from the previous sample's in the same episode
+        (each episode's first sample included): `FitConfig.keyframes`."""
+        return self.samples(keyframe_steps(self.actions, self.episode_of))
+
     def samples(self, keep: np.ndarray) -> Demonstrations:
         """The samples where the boolean mask `keep` is true (sharing the frame array)."""
         return Demonstrations(
@@ -130,6 +135,13 @@ class Demonstrations:
         if equivalent == "pool":
             return pooled_targets(targets, self.classes)
         return inclusive_targets(targets, self.classes)
+
+
+def keyframe_steps(actions: np.ndarray, episode_of: np.ndarray) -> np.ndarray:
+    """Boolean mask of the steps where the action changes (samples in episode order)."""
+    keep = np.ones(actions.shape[0], dtype=bool)
+    keep[1:] = (actions[1:] != actions[:-1]) | (episode_of[1:] != episode_of[:-1])
+    return keep
 
 
 def compared_steps(targets: np.ndarray, classes: np.ndarray | None) -> np.ndarray:

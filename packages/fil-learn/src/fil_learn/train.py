@@ -363,6 +363,8 @@ def train_and_evaluate(
     recorded (`Ledger`) before the next starts, so a kill loses at most the running one.
     """
     data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
+    if config.keyframes:  # before any other mask: a change is read on the whole sequence
+        data = data.keyframes()
     if config.compared_only:
         data = data.compared()
     model_settings = ModelConfig.sized(config.model, data.n_actions, **(model_config or {}))
