@@ -8,6 +8,7 @@ import dataclasses
 import enum
 import json
 import typing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +181,8 @@ def test_training_samples_are_the_fits_own_split(tmp_path: Path) -> None:
     assert planned.train_samples == train.n_samples
     assert planned.teacher_mean == sum(range(8)) / 8
     assert planned.emulator_frames == 2 * sum(1000 * (e + 1) for e in range(8))
+    keyed = data_size(shards, replace(config, keyframes=True))  # fit --keyframes' samples
+    assert 0 < keyed.train_samples == train.keyframes().n_samples < train.n_samples
 
 
 def test_evaluation_seeds_that_were_collected_on_are_refused(tmp_path: Path) -> None:

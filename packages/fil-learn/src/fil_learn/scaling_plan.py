@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fil_learn.config import FitConfig
-from fil_learn.data import episode_key, held_out, open_dataset
+from fil_learn.data import episode_key, held_out, keyframe_steps, open_dataset
 from fil_learn.games import game_key, reference_scores
 
 TUYLS_2023_BC_SPACEINVADERS = (
@@ -98,6 +100,11 @@ class Preset:
             if key not in known or key == "epochs":
                 raise ValueError(f"--set fit.{key}: not a fit setting; choose from {_fit_keys()}")
         self.fit_config(1).validate()
+        if self.fit_config(1).compared_only:
+            raise ValueError(
+                "--set fit.compared_only: scale counts samples processed from the files' "
+                "metadata and cannot count compared steps; run fil-learn fit for that trial"
+            )
 
     def eval_seeds(self) -> range:
         return range(self.eval_seed, self.eval_seed + self.eval_episodes)
@@ -224,6 +231,8 @@ class EpisodeFacts:
     emulator_frames: int
     wall_seconds: float
     key: str
+    keyframes: int = 0
+    """Labelled steps whose action differs from the previous one's (`fit --keyframes`)."""
 
 
 @dataclass(frozen=True)
@@ -270,6 +279,7 @@ def read_shard(runs: Path, preset: Preset, index: int) -> Shard:
     facts: list[EpisodeFacts] = []
     with open_dataset(path) as dataset:
         for episode in dataset:
+            labels = episode.actions[episode.actions >= 0]
             facts.append(
                 EpisodeFacts(
                     index=episode.index,
@@ -279,6 +289,7 @@ def read_shard(runs: Path, preset: Preset, index: int) -> Shard:
                     emulator_frames=int(episode.attrs.get("emulator_frames", 0)),
                     wall_seconds=float(episode.attrs.get("wall_seconds", 0.0)),
                     key=episode_key(path, episode.name, episode.attrs),
+                    keyframes=int(keyframe_steps(labels, np.zeros(labels.shape[0])).sum()),
                 )
             )
     costs = json.loads(cost_path(path).read_text()) if cost_path(path).exists() else {}
@@ -319,12 +330,14 @@ class DataSize:
 
 
 def data_size(shards: list[Shard], config: FitConfig) -> DataSize:
-    """The fit's training samples over these shards: labelled steps of the episodes its
-    split keeps (the same `held_out` as `fit`, from the same keys)."""
+    """The fit's training samples over these shards: labelled steps (keyframes with
+    `--keyframes`) of the episodes its split keeps (the same `held_out` as `fit`, from the
+    same keys)."""
     episodes = tuple(e for shard in shards for e in shard.episodes)
     labelled = [e for e in episodes if e.labelled_steps > 0]
     held = held_out([e.key for e in labelled], config.val_fraction, config.seed)
-    train = sum(e.labelled_steps for e, out in zip(labelled, held, strict=True) if not out)
+    steps = [e.keyframes if config.keyframes else e.labelled_steps for e in labelled]
+    train = sum(n for n, out in zip(steps, held, strict=True) if not out)
     cost = sum(s.core_seconds for s in shards)
     measured = sum(len(s.measured) for s in shards)
     return DataSize(len(shards), episodes, train, cost, measured)
