@@ -185,8 +185,9 @@ def demo(session: nox.Session) -> None:
     _uv_run(session, "fil-collect", "info", f"{out}/ds.h5")
     _uv_run(session, "fil-learn", "fit", f"{out}/ds.h5", "--out", f"{out}/run", "--epochs", "3")
     _uv_run(
-        session, "fil-learn", "eval", f"{out}/run", "--episodes", "2", "--video", f"{out}/play.mp4"
-    )
+        session, "fil-learn", "eval", f"{out}/run", "--episodes", "2", "--video", f"{out}/play.mp4",
+        "--force",  # the demo's own video from an earlier run: a rerun replaces it
+    )  # fmt: skip
 
 
 @nox.session
