@@ -285,7 +285,7 @@ def read_shard(runs: Path, preset: Preset, index: int) -> Shard:
                     index=episode.index,
                     seed=int(episode.attrs["seed"]),
                     episode_return=episode.episode_return,
-                    labelled_steps=int((episode.actions >= 0).sum()),
+                    labelled_steps=int(labels.shape[0]),
                     emulator_frames=int(episode.attrs.get("emulator_frames", 0)),
                     wall_seconds=float(episode.attrs.get("wall_seconds", 0.0)),
                     key=episode_key(path, episode.name, episode.attrs),
