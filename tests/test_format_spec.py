@@ -51,7 +51,7 @@ def test_read_with_h5py_alone(tmp_path: Path) -> None:
     path = tmp_path / "ds.h5"
     _collect(path)
     with h5py.File(path, "r") as f:
-        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] == 4
+        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] == 5
         names = sorted(
             (k for k in f if k.startswith("episode_")), key=lambda k: int(k.split("_")[1])
         )
@@ -76,6 +76,11 @@ def test_read_with_h5py_alone(tmp_path: Path) -> None:
             shares = ep["visit_shares"][:]  # version 3: the swarm's soft targets
             assert shares.shape == (steps, n_actions) and np.allclose(shares.sum(axis=1), 1.0)
             assert (shares[np.arange(steps), actions] > 0).all()  # the played action is counted
+            counts = ep["visit_counts"][:]  # version 5: the walkers behind the shares
+            assert np.allclose(shares, counts / counts.sum(axis=1, keepdims=True))
+            values = ep["action_values"][:]  # version 5: each action's value, NaN if untried
+            assert values.shape == (steps, n_actions) and values.dtype == np.float32
+            assert (np.isnan(values) == (counts == 0)).all()
             classes = ep["action_classes"][:]  # version 4: equivalent actions per step
             assert classes.shape == (steps, n_actions) and classes.dtype == np.int8
             assert (classes[:, 0] == 0).all()  # numbered in order of first appearance
@@ -174,8 +179,9 @@ def test_h5py_snippet_of_the_spec_reads_the_sample(tmp_path: Path) -> None:
     with h5py.File(old, "r+") as f:
         f.attrs["format_version"] = 1
         for name in [k for k in f if k.startswith("episode_")]:
-            del f[name]["visit_shares"], f[name]["action_classes"]
-    for path, extras in ((sample, "visit shares classes"), (old, "")):
+            for key in ("visit_shares", "action_classes", "visit_counts", "action_values"):
+                del f[name][key]
+    for path, extras in ((sample, "visit shares classes values"), (old, "")):
         script = tmp_path / "reader.py"
         script.write_text(code.replace('"ds.h5"', repr(str(path))))
         result = subprocess.run(

@@ -21,7 +21,7 @@ def test_written_file_follows_the_spec(tiny_config: CollectConfig, tmp_path: Pat
     path = tmp_path / "ds.h5"
     written = _collect(tiny_config, path, 2)
     with h5py.File(path, "r") as f:
-        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] == 4
+        assert f.attrs["format"] == "fil-dataset" and f.attrs["format_version"] == 5
         assert f.attrs["game"] == "SpaceInvaders" and f.attrs["env_id"] == "ALE/SpaceInvaders-v5"
         assert list(f.attrs["action_meanings"]) == [
             "NOOP",
@@ -114,7 +114,7 @@ def test_a_newer_format_version_is_refused(tiny_config: CollectConfig, tmp_path:
 def test_episodes_of_another_version_are_not_appended(
     tiny_config: CollectConfig, tmp_path: Path
 ) -> None:
-    """A version 3 file (no `action_classes`) is not topped up with version 4 episodes: a file
+    """A version 3 file (no `action_classes`) is not topped up with version 5 episodes: a file
     holds one version, so a reader can trust its attribute."""
     path = tmp_path / "ds.h5"
     _collect(tiny_config, path, 1)
@@ -122,7 +122,7 @@ def test_episodes_of_another_version_are_not_appended(
         f.attrs["format_version"] = 3
     with pytest.raises(
         DatasetError,
-        match=r"\(format version 3\), and these would be swarm episodes \(format version 4\)",
+        match=r"\(format version 3\), and these would be swarm episodes \(format version 5\)",
     ):
         _collect(tiny_config, path, 2)
     with open_dataset(path) as dataset:

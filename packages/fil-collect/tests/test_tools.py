@@ -93,6 +93,26 @@ def test_verify_names_the_first_step_that_differs(dataset: Path, tmp_path: Path)
     assert "episode_2: rewards differ from step 5" in result.output
 
 
+def test_verify_checks_the_search_arrays_fit_the_episode(dataset: Path, tmp_path: Path) -> None:
+    """Visit counts and action values cannot be replayed, but a value where no walker was
+    counted (checksum recomputed, so only the consistency check can see it) is caught."""
+    from fil_collect.checksum import array_digest, group_arrays
+    from fil_collect.dataset import write_file_totals
+
+    forged = _copy(dataset, tmp_path / "values.h5")
+    with h5py.File(forged, "a") as f:
+        group = f["episode_0"]
+        counts, values = group["visit_counts"][:], group["action_values"][:]
+        untried = np.argwhere(counts == 0)[0]
+        values[tuple(untried)] = 1.0
+        group["action_values"][:] = values
+        group.attrs["sha256"] = array_digest(group_arrays(group))
+        write_file_totals(f)
+    result = runner.invoke(app, ["verify", str(forged), "--workers", "1", "--quiet"])
+    assert result.exit_code == 1
+    assert "episode_0: action_values are NaN where a count is" in result.output
+
+
 @pytest.mark.slow
 def test_merge_and_filter_keep_provenance_and_never_touch_inputs(
     dataset: Path, tmp_path: Path

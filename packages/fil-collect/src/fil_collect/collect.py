@@ -132,7 +132,7 @@ def collect_episode(
         index=index,
         demo=demo,
         start_state=root.serialize(),
-        extra_arrays={"visit_shares": visit_shares(result)},
+        extra_arrays=decision_arrays(result),
         attrs={
             "seed": seed,
             "base_seed": config.seed,
@@ -147,14 +147,25 @@ def collect_episode(
     )
 
 
-def visit_shares(result: SwarmResult) -> np.ndarray:
-    """(T, n_actions) float32, one row per agent step: the share of walkers counted under each
-    action at the decision the step belongs to (repeated over the decision's dt steps)."""
-    if result.visits is None or not result.branch:
-        return np.zeros((0, len(result.root_votes)), dtype=np.float32)
-    shares = result.visits / result.visits.sum(axis=1, keepdims=True)
-    repeats = [step.dt for step in result.branch]
-    return np.repeat(shares, repeats, axis=0).astype(np.float32)
+def decision_arrays(result: SwarmResult) -> dict[str, np.ndarray]:
+    """Per agent step, (T, n_actions) each: the swarm's judgement of the decision the step
+    belongs to, repeated over the decision's dt steps. `visit_counts` are the walkers counted
+    under each action, `visit_shares` the same normalized (soft targets, version 3),
+    `action_values` their mean reward after the decision (NaN where none was counted)."""
+    n_actions = len(result.root_votes)
+    if result.decisions is None or not result.branch:
+        counts = np.zeros((0, n_actions), dtype=np.int64)
+        values = np.zeros((0, n_actions), dtype=np.float64)
+    else:
+        repeats = [step.dt for step in result.branch]
+        counts = np.repeat(result.decisions.counts, repeats, axis=0)
+        values = np.repeat(result.decisions.values, repeats, axis=0)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    return {
+        "visit_shares": shares.astype(np.float32),
+        "visit_counts": counts.astype(np.int32),
+        "action_values": values.astype(np.float32),
+    }
 
 
 def dataset_header(config: CollectConfig) -> dict[str, Any]:

@@ -31,12 +31,14 @@ from fil_collect.journal import finish_append
 from fil_collect.observation import OBS_SIZE
 
 FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 """The newest version this code reads. Version 2 adds relabelled episodes (`relabel.py`),
 version 3 the swarm's visit shares (`visit_shares`, soft targets), version 4 the classes of
-equivalent actions at every step (`action_classes`)."""
-SWARM_FORMAT_VERSION = 4
-"""Files of swarm episodes, which carry `visit_shares` and `action_classes`."""
+equivalent actions at every step (`action_classes`), version 5 the counts behind the shares and
+each action's value (`visit_counts`, `action_values`)."""
+SWARM_FORMAT_VERSION = 5
+"""Files of swarm episodes, which carry the decision arrays (`collect.decision_arrays`) and
+`action_classes`."""
 RELABEL_FORMAT_VERSION = 2
 """Files of relabelled episodes (no visit shares), still version 2."""
 NO_LABEL = -1

@@ -34,7 +34,7 @@ from ale_py import ALEState
 from fil_collect.env import AtariEmulator
 from fil_collect.guide import STACK, PolicyGuide, empty_stacks
 from fil_collect.observation import WalkerScreens, reset_stack
-from fil_collect.tree import ROOT, HistoryTree, Step
+from fil_collect.tree import ROOT, Decisions, HistoryTree, Step
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +142,10 @@ class SwarmResult:
     """Lives the best walker has left."""
     rewinds: int = 0
     """Swarm-wide deaths survived by restoring earlier walkers."""
-    visits: np.ndarray | None = None
-    """(len(branch), n_actions): walkers counted under each action at each decision of the
-    branch (`SwarmConfig.visit_depth`), the swarm's preference rather than its one draw."""
+    decisions: Decisions | None = None
+    """Per decision of the branch and action: the walkers counted under it
+    (`SwarmConfig.visit_depth` generations below) and their mean reward after it, the swarm's
+    preference and its value estimate rather than its one draw."""
 
     def decision(self) -> int:
         """The swarm's first move: the most-voted first action, ties to the best walker's."""
@@ -525,8 +526,8 @@ class Swarm:
     def _count_visits(self) -> None:
         """Where the walkers stand after cloning is the swarm's vote on earlier decisions."""
         if self.config.visit_depth:
-            for node in self.walkers.nodes:
-                self.tree.count_visit(int(node), self.config.visit_depth)
+            for node, score in zip(self.walkers.nodes, self.walkers.cum, strict=True):
+                self.tree.count_visit(int(node), self.config.visit_depth, float(score))
 
     def _snapshot(self, epoch: int) -> None:
         """Keep every `rewind_every`-th epoch's walkers (the last three) for `_rewind`."""
@@ -600,5 +601,7 @@ class Swarm:
             best_root=demo.root,
             best_lives=demo.lives,
             rewinds=self.rewinds,
-            visits=self.tree.visits_along(demo.node, self.emulators[0].n_actions),
+            decisions=self.tree.decisions_along(
+                demo.node, self.emulators[0].n_actions, self.config.visit_depth
+            ),
         )

@@ -25,6 +25,15 @@ class Step(NamedTuple):
     reward: float
 
 
+class Decisions(NamedTuple):
+    """What the swarm found at each decision of a branch, per action (`decisions_along`)."""
+
+    counts: np.ndarray
+    """(decisions, n_actions) int: walkers counted under each action."""
+    values: np.ndarray
+    """(decisions, n_actions) float: their mean reward after the decision; NaN where none."""
+
+
 class HistoryTree:
     """Nodes with reference counts; `prune=False` keeps everything (for debugging and tests)."""
 
@@ -35,6 +44,8 @@ class HistoryTree:
         self._refs: dict[int, int] = {ROOT: 0}
         self._visits: dict[int, dict[int, int]] = {}
         """Per node: walkers counted below it, by the action of the child they went through."""
+        self._scores: dict[int, dict[int, float]] = {}
+        """Per node: the sum of those walkers' scores, by the same action (for their mean)."""
         self._next_id = ROOT + 1
 
     def __len__(self) -> int:
@@ -63,12 +74,14 @@ class HistoryTree:
             del self._step[node]
             del self._refs[node]
             self._visits.pop(node, None)
+            self._scores.pop(node, None)
             self._refs[parent] -= 1
             node = parent
 
-    def count_visit(self, node: int, generations: int) -> None:
+    def count_visit(self, node: int, generations: int, score: float = 0.0) -> None:
         """Count the walker standing on `node` at its ancestor `generations` steps up, under
-        the action of the child it descends through (AlphaZero's visit counts, for FMC)."""
+        the action of the child it descends through (AlphaZero's visit counts, for FMC), and
+        add its `score` there, so that each action's walkers have a mean score (its value)."""
         child = node
         for _ in range(generations - 1):
             if child == ROOT:
@@ -76,25 +89,41 @@ class HistoryTree:
             child = self._parent[child]
         if child == ROOT:
             return
-        counts = self._visits.setdefault(self._parent[child], {})
-        action = self._step[child].action
+        parent, action = self._parent[child], self._step[child].action
+        counts = self._visits.setdefault(parent, {})
         counts[action] = counts.get(action, 0) + 1
+        scores = self._scores.setdefault(parent, {})
+        scores[action] = scores.get(action, 0.0) + score
 
-    def visits_along(self, node: int, n_actions: int) -> np.ndarray:
-        """For each step of `branch(node)`: the visits at the node it was chosen from,
-        (len(branch), n_actions), plus one for the branch's own action (the demonstration's
-        walker went through it, also where no walker lived long enough to be counted)."""
-        rows: list[np.ndarray] = []
-        while node != ROOT:
-            parent, step = self._parent[node], self._step[node]
-            row = np.zeros(n_actions, dtype=np.float64)
+    def decisions_along(self, node: int, n_actions: int, generations: int) -> Decisions:
+        """For each step of `branch(node)`, at the node it was chosen from: the walkers counted
+        under each action and the mean reward they collected after it (NaN where none was).
+        The branch itself is counted once under its own action, with the reward it collected
+        in its next `generations` steps: its walker went through it, also where no other
+        walker lived long enough to be counted."""
+        steps = self.branch(node)
+        parents = self._parents_along(node)
+        done = np.concatenate([[0.0], np.cumsum([step.reward for step in steps])])
+        counts = np.zeros((len(steps), n_actions), dtype=np.int64)
+        sums = np.zeros((len(steps), n_actions), dtype=np.float64)
+        for i, (parent, step) in enumerate(zip(parents, steps, strict=True)):
             for action, count in self._visits.get(parent, {}).items():
-                row[action] = count
-            row[step.action] += 1.0
-            rows.append(row)
-            node = parent
-        rows.reverse()
-        return np.array(rows).reshape(len(rows), n_actions)
+                counts[i, action] = count
+                sums[i, action] = self._scores[parent][action] - count * done[i]
+            counts[i, step.action] += 1
+            sums[i, step.action] += done[min(i + generations, len(steps))] - done[i]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        return Decisions(counts, values)
+
+    def _parents_along(self, node: int) -> list[int]:
+        """The node each step of `branch(node)` was chosen from, in playing order."""
+        parents: list[int] = []
+        while node != ROOT:
+            node = self._parent[node]
+            parents.append(node)
+        parents.reverse()
+        return parents
 
     def branch(self, node: int) -> list[Step]:
         """The steps from the root to `node`, in playing order."""

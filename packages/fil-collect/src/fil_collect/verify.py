@@ -183,7 +183,22 @@ def check_episode(
         problem = _first_difference(key, stored[key], values)
         if problem:
             return EpisodeCheck(name, problem)
-    return EpisodeCheck(name, None)
+    return EpisodeCheck(name, decision_problem(stored))
+
+
+def decision_problem(stored: dict[str, np.ndarray]) -> str | None:
+    """The search's judgements cannot be replayed, but they must fit the episode (format v5):
+    one row per step, the played action counted, a value exactly where a count is."""
+    if "visit_counts" not in stored:
+        return None
+    actions, counts, values = stored["actions"], stored["visit_counts"], stored["action_values"]
+    if counts.shape != values.shape or counts.shape[0] != actions.shape[0]:
+        return f"visit_counts {counts.shape} and action_values {values.shape} do not fit the steps"
+    if actions.size and (counts[np.arange(actions.size), actions] < 1).any():
+        return "visit_counts miss the played action at some step"
+    if not np.array_equal(np.isnan(values), counts == 0):
+        return "action_values are NaN where a count is, or a number where none is"
+    return None
 
 
 def verify(
