@@ -65,7 +65,7 @@ def test_more_data_never_moves_a_training_episode_into_validation(tmp_path: Path
         (lambda p: p, "does not exist"),
         (lambda p: (p.write_text("hello"), p)[1], "not a fil dataset: not an HDF5 file"),
         (lambda p: (h5py.File(p, "w").close(), p)[1], "not a fil dataset"),
-        (lambda p: write_dataset(p, version=5), "format version 5.*upgrade fil-learn"),
+        (lambda p: write_dataset(p, version=6), "format version 6.*upgrade fil-learn"),
     ],
 )
 def test_bad_files_say_what_is_wrong(tmp_path: Path, make, message: str) -> None:
@@ -126,12 +126,12 @@ def test_visit_shares_are_the_soft_targets_and_one_hot_stands_in_without_them(
     plain = write_dataset(tmp_path / "plain.h5", episodes=1, steps=6)
     data = load([plain])
     assert np.array_equal(data.targets.argmax(1), data.actions)
-    assert (data.targets.sum(1) == 1).all() and data.labels(soft=False) is data.actions
+    assert (data.targets.sum(1) == 1).all() and data.labels("action") is data.actions
     shared = write_dataset(tmp_path / "v3.h5", episodes=1, steps=6)
     shares = np.full((6, data.n_actions), 1 / data.n_actions, dtype=np.float32)
     with h5py.File(shared, "a") as f:
         f["episode_0"].create_dataset("visit_shares", data=shares)
-    assert np.allclose(load([shared]).labels(soft=True), shares)
+    assert np.allclose(load([shared]).labels("visits"), shares)
 
 
 def test_keyframes_are_the_steps_whose_action_changes_and_each_episodes_first() -> None:

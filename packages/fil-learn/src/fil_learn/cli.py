@@ -147,8 +147,10 @@ def fit(
     target: Annotated[
         Target,
         typer.Option(
-            help="What the loss fits: the demonstrated action, or the swarm's visit shares "
-            "(format v3 files; one-hot actions elsewhere)."
+            help="What the loss fits: the demonstrated action; the swarm's visit shares "
+            "(format v3 files; one-hot actions elsewhere); or improved, the policy moved "
+            "towards the actions the swarm valued higher, kept where its values are equal "
+            "(format v5 files only; docs/training.md)."
         ),
     ] = FitConfig.target,
     equivalent: Annotated[
@@ -724,7 +726,10 @@ def loop(
     ] = LOOP_DEFAULTS["seed"],
     target: Annotated[
         Target,
-        typer.Option(help="What every fit trains on: the actions, or the swarm's visit shares."),
+        typer.Option(
+            help="What every fit trains on: the actions, the swarm's visit shares, or the "
+            "policy improved by the swarm's action values (`fit --target`)."
+        ),
     ] = LOOP_DEFAULTS["target"],
     policy_temperature: Annotated[
         float, typer.Option(help="exit: softmax temperature of the guiding policy.")

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, fields
 from typing import Any, Literal, get_args
 
-Target = Literal["action", "visits"]
+Target = Literal["action", "visits", "improved"]
 TARGETS: tuple[str, ...] = get_args(Target)
 Equivalent = Literal["inclusive", "pool", "ignore"]
 EQUIVALENTS: tuple[str, ...] = get_args(Equivalent)
@@ -77,7 +77,10 @@ class FitConfig:
     target: Target = "action"
     """What the loss fits: the demonstrated action, or the swarm's visit shares at each step
     (format v3; steps of files without them fall back to their action), a distribution that
-    carries the search's judgement rather than its one random draw."""
+    carries the search's judgement rather than its one random draw; or `improved` (format v5
+    `visit_counts` and `action_values`), the network's own policy moved towards the actions
+    the swarm valued higher (`train.improved_targets`, docs/training.md), which leaves the
+    policy as it is where the swarm's values do not differ."""
     equivalent: Equivalent = "ignore"
     """Where the data says which actions lead to the same emulator state at a step (format v4
     `action_classes`), the swarm's draw among them was a coin flip. `inclusive` moves each
@@ -148,6 +151,12 @@ class FitConfig:
         if self.equivalent not in EQUIVALENTS:
             raise ValueError(
                 f"--equivalent must be one of {', '.join(EQUIVALENTS)}, got {self.equivalent!r}"
+            )
+        if self.target == "improved" and self.equivalent != "ignore":
+            raise ValueError(
+                f"--target improved takes no --equivalent {self.equivalent}: its target comes "
+                "from the swarm's values, where equivalent actions keep the policy's own split; "
+                "use --equivalent ignore"
             )
         if self.model not in MODEL_SIZES:
             raise ValueError(f"--model must be one of {', '.join(MODELS)}, got {self.model!r}")

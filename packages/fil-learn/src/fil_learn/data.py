@@ -1,4 +1,4 @@
-"""Reading fil datasets (format v1 to v4, `datasets/README.md`) into memory, and frame stacks by index.
+"""Reading fil datasets (format v1 to v5, `datasets/README.md`) into memory, and frame stacks by index.
 
 fil-learn reads the format itself and never imports fil-collect: a training machine needs no
 emulator. Frames are stored once per step and compressed (~40x), and random reads of gzip
@@ -9,6 +9,8 @@ is a gather: no stacked copy of the data ever exists.
 
 Version 2 adds relabelled episodes, whose unlabelled steps (action -1) are frame-stack context
 only: they give the frames before a labelled step but are never samples themselves.
+Version 5 adds the swarm's per-action walker counts and values (`--target improved`), read
+only when asked for (`load(..., values=True)`).
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from functools import cached_property
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import h5py
 import numpy as np
 
 FORMAT_NAME = "fil-dataset"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
+VALUES_VERSION = 5
+"""The format version whose swarm episodes carry `visit_counts` and `action_values`."""
 VISITED_FORMAT = "fil-visited"
 NO_LABEL = -1
 STACK = 4
@@ -40,6 +44,30 @@ log = logging.getLogger(__name__)
 
 class DatasetError(ValueError):
     """The file is not a fil dataset this code can train on."""
+
+
+class ValueTargets(NamedTuple):
+    """What `--target improved` fits per sample (`train.improved_targets` builds the target
+    distribution from them and the network's own policy). A NamedTuple, so the batches carry
+    it through `jax.jit` and `lax.scan` as they carry an array (`take_rows`)."""
+
+    actions: np.ndarray
+    """(n,) the demonstrated actions: what accuracy is measured against."""
+    counts: np.ndarray
+    """(n, A) float32: the walkers the swarm counted under each action (format v5)."""
+    values: np.ndarray
+    """(n, A) float32: the mean reward those walkers collected; NaN where the count is 0."""
+
+
+Labels = np.ndarray | ValueTargets
+"""What a loss fits: actions, target distributions, pooled targets, or `ValueTargets`."""
+
+
+def take_rows(labels: Labels, rows: np.ndarray | slice | int) -> Labels:
+    """The labels of the samples `rows` (any index array), whatever form they have."""
+    if isinstance(labels, ValueTargets):
+        return ValueTargets(*(part[rows] for part in labels))
+    return labels[rows]
 
 
 @dataclass(frozen=True)
@@ -72,6 +100,12 @@ class Demonstrations:
     """(n_samples, n_actions) int8: actions with the same number at a sample lead to the same
     emulator state (format v4 `action_classes`); each action its own class where a file has
     none. None: no file had them."""
+    counts: np.ndarray | None = None
+    """(n_samples, n_actions) float32: the swarm's walker counts per action (format v5
+    `visit_counts`); None unless `load` was asked for values."""
+    values: np.ndarray | None = None
+    """(n_samples, n_actions) float32: the swarm's mean reward per action (format v5
+    `action_values`, NaN where the count is 0); None unless `load` was asked for values."""
 
     @property
     def n_samples(self) -> int:
@@ -103,6 +137,13 @@ class Demonstrations:
         (each episode's first sample included): `FitConfig.keyframes`."""
         return self.samples(keyframe_steps(self.actions, self.episode_of))
 
+    def valued_steps(self) -> int:
+        """Samples whose visited actions' values differ (0 without values): where
+        `--target improved` moves the policy; elsewhere its target is the policy itself."""
+        if self.counts is None or self.values is None:
+            return 0
+        return int(unequal_values(self.counts, self.values).sum())
+
     def samples(self, keep: np.ndarray) -> Demonstrations:
         """The samples where the boolean mask `keep` is true (sharing the frame array)."""
         return Demonstrations(
@@ -120,12 +161,19 @@ class Demonstrations:
             targets=self.targets[keep],
             frameskip=self.frameskip,
             classes=None if self.classes is None else self.classes[keep],
+            counts=None if self.counts is None else self.counts[keep],
+            values=None if self.values is None else self.values[keep],
         )
 
-    def labels(self, soft: bool, equivalent: str = "ignore") -> np.ndarray:
-        """What a loss fits: target distributions when `soft`, else the actions, with
-        equivalent actions handled as `FitConfig.equivalent` says (files without
-        `action_classes` are fitted as they are)."""
+    def labels(self, target: str = "action", equivalent: str = "ignore") -> Labels:
+        """What a loss fits for `FitConfig.target`: the actions, the visit shares (`visits`)
+        or `ValueTargets` (`improved`), with equivalent actions handled as
+        `FitConfig.equivalent` says (files without `action_classes` are fitted as they are)."""
+        if target == "improved":
+            if self.counts is None or self.values is None:
+                raise ValueError("--target improved: load the data with values=True")
+            return ValueTargets(self.actions, self.counts, self.values)
+        soft = target == "visits"
         if equivalent == "ignore" or self.classes is None:
             return self.targets if soft else self.actions
         targets = self.targets
@@ -135,6 +183,15 @@ class Demonstrations:
         if equivalent == "pool":
             return pooled_targets(targets, self.classes)
         return inclusive_targets(targets, self.classes)
+
+
+def unequal_values(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(n,) bool: the rows whose visited actions (count > 0) do not all have the same value."""
+    visited = counts > 0
+    known = np.nan_to_num(values)
+    highest = np.where(visited, known, -np.inf).max(axis=1)
+    lowest = np.where(visited, known, np.inf).min(axis=1)
+    return visited.any(axis=1) & (highest > lowest)
 
 
 def keyframe_steps(actions: np.ndarray, episode_of: np.ndarray) -> np.ndarray:
@@ -319,9 +376,14 @@ def frame_bytes(paths: Sequence[Path]) -> int:
 
 
 def load(
-    paths: Sequence[Path], memory_limit: int | None = None, stack: int = STACK
+    paths: Sequence[Path],
+    memory_limit: int | None = None,
+    stack: int = STACK,
+    values: bool = False,
 ) -> Demonstrations:
     """Decompress every episode of every file into memory; all files must be of one game.
+    With `values`, also each sample's per-action walker counts and values (format v5, what
+    `--target improved` fits); an episode with labelled steps but without them is refused.
 
     Decompressing once is what makes training fast (a batch is then a gather; see
     `bench/train_speed.py` for in-memory vs random reads of the compressed chunks), so data
@@ -332,7 +394,8 @@ def load(
         raise ValueError("give at least one dataset file")
     header, frame_bytes = _check_headers(paths)
     _check_memory(paths, frame_bytes, memory_limit)
-    read = _EpisodesRead(n_actions=int(header["n_actions"]), stack=stack)  # type: ignore[call-overload]
+    n_actions = int(header["n_actions"])  # type: ignore[call-overload]
+    read = _EpisodesRead(n_actions=n_actions, stack=stack, with_values=values)
     for path in dict.fromkeys(paths):  # a file given twice is read once
         with _open(path) as handle:
             for name in _episode_names(handle):
@@ -344,7 +407,15 @@ def load(
         read.rows,
         frame_bytes / 2**20,
     )
-    return read.demonstrations(header, paths)
+    data = read.demonstrations(header, paths)
+    if values:
+        log.info(
+            "%d of %d samples have visited actions of unequal values (elsewhere --target "
+            "improved keeps the policy as it is)",
+            data.valued_steps(),
+            data.n_samples,
+        )
+    return data
 
 
 def _check_memory(paths: Sequence[Path], frame_bytes: int, memory_limit: int | None) -> None:
@@ -366,12 +437,16 @@ class _EpisodesRead:
 
     n_actions: int
     stack: int
+    with_values: bool = False
+    """Read each episode's `visit_counts` and `action_values` too (format v5)."""
     chunks: list[np.ndarray] = field(default_factory=list)
     stacks: list[np.ndarray] = field(default_factory=list)
     actions: list[np.ndarray] = field(default_factory=list)
     episode_of: list[np.ndarray] = field(default_factory=list)
     targets: list[np.ndarray] = field(default_factory=list)
     classes: list[np.ndarray | None] = field(default_factory=list)
+    counts: list[np.ndarray] = field(default_factory=list)
+    values: list[np.ndarray] = field(default_factory=list)
     returns: list[float] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     rows: int = 0
@@ -394,6 +469,10 @@ class _EpisodesRead:
         self.targets.append(_targets(path, group, labels, self.n_actions)[labelled])
         episode_classes = _classes(path, group, steps)
         self.classes.append(None if episode_classes is None else episode_classes[labelled])
+        if self.with_values:
+            counts, values = _action_values(path, group, labelled, self.n_actions)
+            self.counts.append(counts)
+            self.values.append(values)
         self.episode_of.append(np.full(int(labelled.sum()), len(self.returns), dtype=np.int32))
         self.returns.append(float(group.attrs["episode_return"]))
         self.keys.append(str(group.attrs.get("sha256", f"{path.name}/{name}")))
@@ -430,6 +509,8 @@ class _EpisodesRead:
             targets=np.concatenate(self.targets),
             frameskip=int(header["frameskip"]),  # type: ignore[call-overload]
             classes=_all_classes(self.classes, self.actions, self.n_actions),
+            counts=np.concatenate(self.counts) if self.with_values else None,
+            values=np.concatenate(self.values) if self.with_values else None,
         )
 
 
@@ -451,6 +532,26 @@ def _classes(path: Path, group: h5py.Group, steps: int) -> np.ndarray | None:
     if "action_classes" not in group:
         return None
     return _read(path, group, "action_classes")[:steps].astype(np.int8)
+
+
+def _action_values(
+    path: Path, group: h5py.Group, labelled: np.ndarray, n_actions: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The labelled steps' (n, n_actions) float32 `visit_counts` and `action_values` (format
+    v5); an episode that has labelled steps but not these is refused, naming the version."""
+    if not labelled.any():
+        return np.zeros((0, n_actions), np.float32), np.zeros((0, n_actions), np.float32)
+    if "action_values" not in group or "visit_counts" not in group:
+        version = int(group.file.attrs.get("format_version", -1))
+        raise DatasetError(
+            f"{path} is format version {version} and its {group.name.lstrip('/')} has no "
+            f"action_values: --target improved needs version {VALUES_VERSION} episodes; "
+            f"re-collect with a fil-collect that writes format version {VALUES_VERSION}"
+        )
+    steps = labelled.shape[0]
+    counts = _read(path, group, "visit_counts")[:steps][labelled].astype(np.float32)
+    values = _read(path, group, "action_values")[:steps][labelled].astype(np.float32)
+    return counts, values
 
 
 def _all_classes(

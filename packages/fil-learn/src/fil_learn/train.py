@@ -34,7 +34,15 @@ from jax.sharding import PartitionSpec as P
 import fil_learn
 from fil_learn.board import MetricsBoard
 from fil_learn.config import FitConfig
-from fil_learn.data import Demonstrations, dataset_digest, load, split_by_episode
+from fil_learn.data import (
+    Demonstrations,
+    Labels,
+    ValueTargets,
+    dataset_digest,
+    load,
+    split_by_episode,
+    take_rows,
+)
 from fil_learn.model import ModelConfig, NatureCNN, param_count
 from fil_learn.run_folder import (
     Checkpoints,
@@ -49,12 +57,52 @@ from fil_learn.run_folder import (
 
 log = logging.getLogger(__name__)
 
+C_VISIT = 50.0
+"""`--target improved`: visits added to the most visited action's count in the scale of the
+values' push (`improved_targets`); mctx's default `maxvisit_init`."""
+C_SCALE = 0.1
+"""`--target improved`: the push per visit of a value rescaled to [0, 1]; mctx's default
+`value_scale`."""
 
-def cross_entropies(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.Array]:
+
+def improved_targets(logits: jax.Array, counts: jax.Array, values: jax.Array) -> jax.Array:
+    """(B, A) target distributions of `--target improved`: the network's own policy moved
+    towards the actions the swarm valued higher, as Gumbel MuZero's improved policy
+    (Danihelka et al. 2022; mctx `qtransform_completed_by_mix_value`), with the network's
+    policy as the prior: softmax(logits + (C_VISIT + max N) * C_SCALE * q_hat).
+
+    q_hat is the row's values min-max rescaled to [0, 1] after an unvisited action (count 0,
+    value NaN) is completed with v_mix. The network has no value head, so v_mix is the
+    prior-weighted mean of the visited actions' values alone (mctx also mixes in the root's
+    value estimate). Where the visited values are all equal (or one action was visited) q_hat
+    is 0 and the target is the policy itself: no gradient. The target carries no gradient."""
+    logits = jax.lax.stop_gradient(logits)
+    prior = jax.nn.softmax(logits)
+    visited = counts > 0
+    q = jnp.where(visited & ~jnp.isnan(values), values, 0.0)  # NaN never reaches arithmetic
+    seen = visited.any(-1, keepdims=True)
+    low = jnp.where(seen, jnp.where(visited, q, jnp.inf).min(-1, keepdims=True), 0.0)
+    high = jnp.where(seen, jnp.where(visited, q, -jnp.inf).max(-1, keepdims=True), 0.0)
+    weights = jnp.where(visited, prior, 0.0)
+    mass = jnp.maximum(weights.sum(-1, keepdims=True), jnp.finfo(weights.dtype).tiny)
+    v_mix = (weights * q).sum(-1, keepdims=True) / mass
+    v_mix = jnp.clip(v_mix, low, high)  # a mean of the visited values, rounding aside
+    completed = jnp.where(visited, q, v_mix)
+    q_hat = (completed - low) / jnp.maximum(high - low, 1e-8)
+    sigma = (C_VISIT + counts.max(-1, keepdims=True)) * C_SCALE * q_hat
+    return jax.nn.softmax(logits + sigma)
+
+
+def cross_entropies(logits: jax.Array, labels: Any) -> tuple[jax.Array, jax.Array]:
     """Per-sample cross-entropy and correctness. `labels` are actions (B,), target
-    distributions (B, A) (the swarm's visit shares), or pooled targets (B, A, A)
-    (`data.pooled_targets`). A distribution's "correct" is its most likely action; a pooled
-    target's, any action equivalent to it."""
+    distributions (B, A) (the swarm's visit shares), pooled targets (B, A, A)
+    (`data.pooled_targets`), or `ValueTargets` (`improved_targets`). A distribution's
+    "correct" is its most likely action; a pooled target's, any action equivalent to it;
+    `ValueTargets`', the demonstrated action."""
+    if isinstance(labels, ValueTargets):
+        targets = improved_targets(logits, labels.counts, labels.values)
+        correct = logits.argmax(-1) == labels.actions
+        return optax.softmax_cross_entropy(logits, targets), correct.astype(jnp.float32)
     if labels.ndim == logits.ndim + 1:
         return pooled_cross_entropies(logits, labels)
     if labels.ndim == logits.ndim:
@@ -81,7 +129,7 @@ def pooled_cross_entropies(logits: jax.Array, pooled: jax.Array) -> tuple[jax.Ar
     return losses, correct.astype(jnp.float32)
 
 
-def cross_entropy(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.Array]:
+def cross_entropy(logits: jax.Array, labels: Any) -> tuple[jax.Array, jax.Array]:
     """Mean cross-entropy on the demonstrated actions (or target distributions), and accuracy."""
     losses, correct = cross_entropies(logits, labels)
     return losses.mean(), correct.mean()
@@ -224,18 +272,17 @@ class Trainer:
         opt_state: Any,
         frames: jax.Array,
         stacks: jax.Array,
-        actions: jax.Array,
+        actions: Any,
         offsets: jax.Array,
     ) -> tuple[Any, Any, jax.Array, jax.Array]:
-        """`stacks` (K, B, 4), `actions` (K, B) or target distributions (K, B, n_actions), and
-        crop `offsets` (K, B, 2) (`shift_offsets`): K Adam steps, mean loss and accuracy."""
+        """`stacks` (K, B, 4), `actions` (K, B) or any labels of `cross_entropies` with a
+        leading (K, B), and crop `offsets` (K, B, 2) (`shift_offsets`): K Adam steps, mean
+        loss and accuracy."""
 
-        def loss_fn(
-            p: Any, observations: jax.Array, labels: jax.Array
-        ) -> tuple[jax.Array, jax.Array]:
+        def loss_fn(p: Any, observations: jax.Array, labels: Any) -> tuple[jax.Array, jax.Array]:
             return cross_entropy(self._forward(p, observations), labels)
 
-        def step(carry: tuple[Any, Any], batch: tuple[jax.Array, ...]) -> tuple[Any, Any]:
+        def step(carry: tuple[Any, Any], batch: tuple[Any, ...]) -> tuple[Any, Any]:
             p, state = carry
             rows, labels, offset = batch
             observations = device_stacks(frames, rows)
@@ -249,7 +296,7 @@ class Trainer:
 
         if stacks.shape[0] == 1:  # no scan around a single step
             (params, opt_state), (loss, accuracy) = step(
-                (params, opt_state), (stacks[0], actions[0], offsets[0])
+                (params, opt_state), (stacks[0], take_rows(actions, 0), offsets[0])
             )
             return params, opt_state, loss, accuracy
         (params, opt_state), (losses, accuracies) = jax.lax.scan(
@@ -262,7 +309,7 @@ class Trainer:
         params: Any,
         frames: jax.Array,
         stacks: jax.Array,
-        actions: jax.Array,
+        actions: Any,
         weights: jax.Array,
     ) -> tuple[jax.Array, jax.Array]:
         """Summed loss and correct count over a padded batch (padding has weight 0)."""
@@ -277,7 +324,7 @@ def evaluate_split(
     frames: jax.Array,
     data: Demonstrations,
     batch_size: int,
-    soft: bool = False,
+    target: str = "action",
     equivalent: str = "ignore",
 ) -> tuple[float, float]:
     """Loss and accuracy over every sample of `data`, in fixed-size padded batches."""
@@ -285,18 +332,24 @@ def evaluate_split(
     n = data.n_samples
     if n == 0:
         raise ValueError("no labelled sample to evaluate: every held-out step is unlabelled")
-    all_labels = data.labels(soft, equivalent)  # built once: pooled targets are (n, A, A)
+    all_labels = data.labels(target, equivalent)  # built once: pooled targets are (n, A, A)
     for start in range(0, n, batch_size):
         rows = data.stacks[start : start + batch_size]
-        labels = all_labels[start : start + batch_size]
+        labels = take_rows(all_labels, slice(start, start + batch_size))
         pad = batch_size - rows.shape[0]
         weights = np.concatenate([np.ones(rows.shape[0], np.float32), np.zeros(pad, np.float32)])
-        rows = np.concatenate([rows, np.zeros((pad, rows.shape[1]), rows.dtype)])
-        labels = np.concatenate([labels, np.zeros((pad, *labels.shape[1:]), labels.dtype)])
+        rows, labels = _pad_rows((rows, labels), pad)
         loss, correct = trainer.eval_batch(params, frames, rows, labels, weights)
         total_loss += float(loss)
         total_correct += float(correct)
     return total_loss / n, total_correct / n
+
+
+def _pad_rows(arrays: Any, pad: int) -> Any:
+    """Every array of the pytree `arrays` with `pad` rows of zeros appended."""
+    return jax.tree.map(
+        lambda a: np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)]), arrays
+    )
 
 
 @dataclass(frozen=True)
@@ -362,7 +415,8 @@ def train_and_evaluate(
     resumed or best parameters (`_initial_state`), then trains epoch by epoch; each epoch is
     recorded (`Ledger`) before the next starts, so a kill loses at most the running one.
     """
-    data = load(dataset_paths, stack=(model_config or {}).get("stack", ModelConfig.stack))
+    stack = (model_config or {}).get("stack", ModelConfig.stack)
+    data = load(dataset_paths, stack=stack, values=config.target == "improved")
     if config.keyframes:  # before any other mask: a change is read on the whole sequence
         data = data.keyframes()
     if config.compared_only:
@@ -380,6 +434,8 @@ def train_and_evaluate(
         on_event(FitPlan(plan.text))
         if plan.nothing_to_do:
             return []  # nothing to train; run.json keeps what was trained
+        if config.target == "improved":
+            on_event(FitPlan(_valued_note(train)))
         settings = _run_settings(data, plan, model, model_settings, config, (train, val), trainer)
         run.write_settings(settings)
         epochs = Epochs(
@@ -415,6 +471,15 @@ def _split(data: Demonstrations, config: FitConfig) -> tuple[Demonstrations, Dem
             "lower the batch size or collect more episodes"
         )
     return train, val
+
+
+def _valued_note(train: Demonstrations) -> str:
+    """How many training steps `--target improved` moves the policy at (said once a fit)."""
+    valued, n = train.valued_steps(), train.n_samples
+    return (
+        f"--target improved: {valued} of {n} training steps ({100 * valued / n:.0f}%) have "
+        "visited actions of unequal values; at the others the target is the policy itself"
+    )
 
 
 def _plan(
@@ -457,6 +522,7 @@ def _run_settings(
         "parameters": param_count(model),
         "train_samples": train.n_samples,
         "train_episodes": int(np.unique(train.episode_of).size),
+        **({"train_valued_steps": train.valued_steps()} if config.target == "improved" else {}),
         "val_episodes": int(np.unique(val.episode_of).size) if val else 0,
         "fil_learn_version": fil_learn.__version__,
         "jax_version": jax.__version__,
@@ -520,14 +586,9 @@ class Epochs:
     val: Demonstrations | None
     config: FitConfig
 
-    @property
-    def soft(self) -> bool:
-        """Fit the swarm's visit shares, not one action."""
-        return self.config.target == "visits"
-
     @cached_property
-    def labels(self) -> np.ndarray:
-        return self.train.labels(self.soft, self.config.equivalent)
+    def labels(self) -> Labels:
+        return self.train.labels(self.config.target, self.config.equivalent)
 
     @property
     def steps(self) -> int:
@@ -566,7 +627,7 @@ class Epochs:
                 state.opt_state,
                 self.frames,
                 self.train.stacks[rows],
-                self.labels[rows],
+                take_rows(self.labels, rows),
                 shift_offsets(crops, rows, self.config.shift),
             )
             losses.append(loss)
@@ -596,7 +657,7 @@ class Epochs:
             self.frames,
             self.val,
             self.config.batch_size,
-            self.soft,
+            self.config.target,
             self.config.equivalent,
         )
 
