@@ -167,6 +167,10 @@ def test_shards_are_complete_partial_or_missing_and_the_plan_says_what_is_left(
         "1 shards: 60 training samples; fit at epoch 0; rows at epochs 12 done, none left" in text
     )
     assert "2 shards: waiting for shard(s) 01" in text
+    # a new machine (no shard here): the committed rows' cost prices the regeneration
+    rows = [{"shards": 2, "epochs": 1, "episodes": 8, "core_hours": {"collect": 0.08}}]
+    text = "\n".join(describe(tmp_path / "elsewhere", TINY, rows))
+    assert "8 episodes left, ~0.08 core-h at the 36 core-s an episode the rows' 8 cost" in text
 
 
 def test_training_samples_are_the_fits_own_split(tmp_path: Path) -> None:

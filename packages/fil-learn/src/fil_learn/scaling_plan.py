@@ -386,7 +386,7 @@ def describe(runs: Path, preset: Preset, rows: list[dict[str, Any]]) -> list[str
     shards = existing_shards(runs, preset)
     lines = [f"{preset.game} (preset {preset.name}), shards in {runs / preset.folder}:"]
     lines.append("  shards: " + ", ".join(_runs_of(shards)))
-    lines += _costs(shards, preset)
+    lines += _costs(shards, preset, rows)
     done = {row_key(row) for row in rows}
     for size in preset.data_sizes:
         lines.append(f"  {size} shards: " + _size_state(runs, preset, shards[:size], done))
@@ -413,13 +413,22 @@ def _shard_state(shard: Shard) -> str:
     return "missing"
 
 
-def _costs(shards: list[Shard], preset: Preset) -> list[str]:
+def _costs(shards: list[Shard], preset: Preset, rows: list[dict[str, Any]]) -> list[str]:
     """Collection cost measured from the episodes present (`Shard.core_seconds`: CPU time
-    where `scale` collected them, else wall time), and what is left to collect."""
+    where `scale` collected them, else wall time), and what is left to collect. With no
+    episode here (a new machine), the committed rows say what their episodes cost."""
     episodes = sum(len(s.episodes) for s in shards)
     left = sum(max(0, s.wanted - len(s.episodes)) for s in shards)
     if not episodes:
-        return [f"  collection: {left} episodes left; no episode yet to measure a cost from"]
+        known = [r for r in rows if r.get("episodes") and r.get("core_hours", {}).get("collect")]
+        if not known:
+            return [f"  collection: {left} episodes left; no episode yet to measure a cost from"]
+        row = max(known, key=lambda r: int(r["episodes"]))
+        per_episode = float(row["core_hours"]["collect"]) / int(row["episodes"])
+        return [
+            f"  collection: {left} episodes left, ~{left * per_episode:.2f} core-h at the "
+            f"{per_episode * 3600:.0f} core-s an episode the rows' {row['episodes']} cost"
+        ]
     spent = sum(s.core_seconds for s in shards) / 3600
     measured = sum(len(s.measured) for s in shards)
     return [
