@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from fil_learn.children import run_child
 from fil_learn.config import fit_argv, settings_argv
 from fil_learn.data import open_dataset
 from fil_learn.loop_config import LoopConfig
@@ -123,9 +123,7 @@ class Loop:
         return [self.demos, *(self.relabelled(r) for r in range(round_index))]
 
     def run(self, command: list[str], *args: object) -> None:
-        full = [*command, *map(str, args)]
-        self.echo("$ " + " ".join(full))
-        subprocess.run(full, check=True)
+        run_child([*command, *map(str, args)], self.echo)
 
     def collect(self, *args: object) -> None:
         self.run([fil_collect_executable()], *args)

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import resource
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import fil_learn
+from fil_learn.children import run_child
 from fil_learn.config import fit_argv
 from fil_learn.run_folder import write_atomic
 from fil_learn.scaling_plan import (
@@ -308,27 +308,6 @@ def fit_ledger(run_dir: Path) -> Ledger:
 def children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def run_child(argv: list[str], echo: Echo, show_output: bool = True) -> None:
-    """Run a stage (`Ledger.charge` measures its CPU time). Ctrl-C or SIGTERM here stops the
-    child the same way (SIGTERM: each fil command stops cleanly, keeping its finished work)
-    and re-raises. Without `show_output` the child's stdout is dropped (errors still show)."""
-    echo("$ " + " ".join(argv))
-    child = subprocess.Popen(argv, stdout=None if show_output else subprocess.DEVNULL)
-    try:
-        code = child.wait()
-    except KeyboardInterrupt:
-        with contextlib.suppress(ProcessLookupError):
-            child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-        raise
-    if code:
-        raise subprocess.CalledProcessError(code, argv)
 
 
 def make_row(

@@ -52,8 +52,9 @@ class Preset:
     walkers: int = 16
     max_frames: int = 150_000
     """Emulator frames of search per episode (`fil-collect --max-frames`)."""
-    data_sizes: tuple[int, ...] = (2, 5, 10, 20)
-    """Shards per fit: one fit per size, over the first shards."""
+    data_sizes: tuple[int, ...] = (2, 5, 12, 24)
+    """Shards per fit: one fit per size, over the first shards. A SpaceInvaders shard holds
+    ~97k steps (~87k for training), so 12 is the first size past 1M unique training steps."""
     milestones: tuple[int, ...] = (
         500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000,
     )  # fmt: skip
