@@ -48,18 +48,6 @@ N_FRAMES = 5000
 FIT_PER_CALL = FitConfig.steps_per_call
 
 
-def jax_samples_per_second(
-    batch: int,
-    steps: int,
-    conv: str = "im2col",
-    per_call: int = 1,
-    shift: int = 0,
-    size: str = "nature",
-) -> float:
-    """Samples per second of wall time."""
-    return jax_rates(batch, steps, conv, per_call, shift, size)[0]
-
-
 def jax_rates(
     batch: int,
     steps: int,
@@ -203,10 +191,10 @@ def in_memory_samples_per_second(path: Path, batch: int, seconds: float = 1.0) -
 def variant_samples_per_second(batch: int, steps: int) -> dict[str, float]:
     """Nature's step on one device, `fit`'s way and three other ways (the README's columns)."""
     return {
-        "jax": jax_samples_per_second(batch, steps, per_call=FIT_PER_CALL),
-        "jax 1/call": jax_samples_per_second(batch, steps),
-        "jax xla-conv": jax_samples_per_second(batch, steps, conv="xla"),
-        "jax shift 4": jax_samples_per_second(batch, steps, per_call=FIT_PER_CALL, shift=4),
+        "jax": jax_rates(batch, steps, per_call=FIT_PER_CALL)[0],
+        "jax 1/call": jax_rates(batch, steps)[0],
+        "jax xla-conv": jax_rates(batch, steps, conv="xla")[0],
+        "jax shift 4": jax_rates(batch, steps, per_call=FIT_PER_CALL, shift=4)[0],
     }
 
 

@@ -3,7 +3,7 @@
     uv run python bench/xla_flags.py --batch 256 --rounds 3
 
 XLA reads `XLA_FLAGS` when JAX starts, so every measurement is a new process running
-`train_speed.jax_samples_per_second` (one device, 8 steps per jitted call); settings alternate
+`train_speed.jax_rates` (one device, 8 steps per jitted call); settings alternate
 within a round and the median of the rounds is printed next to the ratio to no flag.
 """
 
@@ -29,8 +29,8 @@ FLAGS = [
 MEASURE = """
 import sys
 sys.path.insert(0, sys.argv[3])
-from train_speed import jax_samples_per_second
-print(jax_samples_per_second(int(sys.argv[1]), int(sys.argv[2]), per_call=8))
+from train_speed import jax_rates
+print(jax_rates(int(sys.argv[1]), int(sys.argv[2]), per_call=8)[0])
 """
 
 
