@@ -12,6 +12,13 @@ are chosen by a table over many games, not by one. Budgets are equal across sett
 `--json runs.jsonl` keeps every run as it ends; the same command after an interruption runs only
 what is missing and prints the whole table. `--baselines DIR` adds random play and the best
 constant action under v5, from the files `bash results/swarm/baselines.sh` writes there.
+
+    uv run python bench/swarm_scores.py --atari57 --markdown docs/atari57.md
+
+`--atari57` is the table over the standard 57 games (references in bench/atari57_references.py):
+seed 0 of every game first, then seeds 1 and 2 of the games whose three runs fit in 10 CPU
+minutes (seed 0 took at most 10/3), kept in results/swarm/atari57.jsonl unless --json says
+otherwise; `--markdown` writes the table, the command and the budget to a page.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import shlex
 import statistics
 import sys
 import time
@@ -29,6 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from atari57_references import ATARI57, GO_EXPLORE_SOURCE, HARD_EXPLORATION, NATURE
 
 from fil_collect.collect import episode_seed
 from fil_collect.env import AtariEmulator, EnvConfig
@@ -40,28 +49,17 @@ HELD_IN = [
     "MsPacman", "Qbert", "Pong", "Skiing",
 ]  # fmt: skip
 
-# Nature DQN (Mnih et al. 2015, Extended Data Table 2, no-op starts) and the human scores of the
-# standard Atari-57 table (Wang et al. 2016). Skiing is not among Nature's 49 games.
+# Nature DQN (no-op starts) and the human reference of each game, from
+# bench/atari57_references.py (sources there). Skiing is not among Nature's 49 games.
 REFERENCES: dict[str, tuple[float | None, float]] = {
-    "SpaceInvaders": (1976.0, 1668.7),
-    "Atlantis": (85950.0, 29028.1),
-    "Breakout": (401.2, 30.5),
-    "Seaquest": (5286.0, 42054.7),
-    "Enduro": (301.8, 860.5),
-    "MsPacman": (2311.0, 6951.6),
-    "Qbert": (10596.0, 13455.0),
-    "Pong": (18.9, 14.6),
-    "Skiing": (None, -4336.9),
-    # games outside the set the defaults were chosen on: the check that they carry over
-    "Asterix": (6012.0, 8503.3),
-    "BeamRider": (6846.0, 16926.5),
-    "Boxing": (71.8, 12.1),
-    "Freeway": (30.3, 29.6),
-    "Frostbite": (328.3, 4334.7),
-    "Hero": (19950.0, 30826.4),
-    "Riverraid": (8316.0, 17118.0),
-    "MontezumaRevenge": (0.0, 4753.3),
-}
+    game: (ATARI57[game].dqn if ATARI57[game].dqn_source == NATURE else None, ATARI57[game].human)
+    for game in [
+        *HELD_IN,
+        # games outside the set the defaults were chosen on: the check that they carry over
+        "Asterix", "BeamRider", "Boxing", "Freeway", "Frostbite", "Hero", "Riverraid",
+        "MontezumaRevenge",
+    ]
+}  # fmt: skip
 HELD_OUT = [game for game in REFERENCES if game not in HELD_IN]
 
 
@@ -149,12 +147,183 @@ def _row(game: str, value: object, rows: list[dict], baselines: str | None = Non
     )
 
 
+Task = tuple[str, SwarmConfig, int]
+
+
+def _run_missing(
+    tasks: list[Task], kept: dict[str, dict], args: argparse.Namespace, field: str | None
+) -> list[dict | None]:
+    """Each task's run: from `kept` where it is there, else run now (none under --report) on
+    args.workers processes, each appended to args.json as it ends; progress names `field`."""
+    results: list[dict | None] = [kept.get(_key(*task)) for task in tasks]
+    todo = [] if args.report else [(i, t) for i, t in enumerate(tasks) if results[i] is None]
+    if not todo:
+        return results
+    with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+        done = pool.imap_unordered(_indexed, todo, chunksize=1)
+        for finished, (i, run) in enumerate(done, start=1):
+            results[i] = run
+            kept[_key(*tasks[i])] = run
+            if args.json:  # one line per run as it finishes: a rerun skips what is here
+                with open(args.json, "a") as handle:
+                    print(json.dumps({"key": _key(*tasks[i]), **run}), file=handle)
+            setting = f" {getattr(tasks[i][1], field)}" if field else ""
+            print(
+                f"[{finished}/{len(todo)}] {run['game']}{setting}: {run['score']:,.0f} in "
+                f"{run['cpu_minutes']:.1f} CPU min ({run['stop']})",
+                file=sys.stderr,
+                flush=True,
+            )
+    return results
+
+
+def seeds_that_fit(first_minutes: float, seeds: int, fit_minutes: float) -> int:
+    """How many seeds a game gets: all `seeds` where that many runs as long as its first fit in
+    `fit_minutes` CPU minutes, else the first alone."""
+    return seeds if seeds * first_minutes <= fit_minutes else 1
+
+
+def _cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}"
+
+
+def _atari57_row(game: str, rows: list[dict], baselines: str | None) -> tuple[str, bool, bool]:
+    """The table row of one game and whether its mean is at or above DQN, and human."""
+    reference = ATARI57[game]
+    mean = statistics.mean(r["score"] for r in rows)
+    above_dqn = reference.dqn is not None and mean >= reference.dqn
+    above_human = mean >= reference.human
+    marks = ("≥DQN " if above_dqn else "") + ("≥human" if above_human else "")
+    measured = _measured_baselines(game, baselines)
+    cells = "— | — |"
+    if measured is not None:
+        random_mean, constant_mean, constant = measured
+        cells = f"{random_mean:,.1f} | {constant_mean:,.1f} ({constant}) |"
+        marks += " below a constant action" if mean < constant_mean else ""
+    go_explore = _cell(reference.go_explore) if game in HARD_EXPLORATION else ""
+    stops = Counter(r["stop"] for r in rows)
+    row = (
+        f"| {game} | {len(rows)} | {mean:,.0f} | "
+        f"{', '.join(format(r['score'], ',.0f') for r in rows)} | {cells} "
+        f"{_cell(reference.dqn)} ({reference.dqn_source}) | {reference.human:,.1f} | "
+        f"{go_explore} | {statistics.mean(r['frames'] for r in rows) / 1e6:.2f}M | "
+        f"{statistics.mean(r['cpu_minutes'] for r in rows):.1f} | "
+        f"{', '.join(f'{k} x{n}' for k, n in stops.items())} | {marks.strip()} |"
+    )
+    return row, above_dqn, above_human
+
+
+def atari57(args: argparse.Namespace, base: SwarmConfig) -> None:
+    """Seed 0 of every game, then the other seeds of the games whose runs fit (resumable
+    through --json); print the table and write it to --markdown."""
+    games = args.games or list(ATARI57)
+    unknown = [game for game in games if game not in ATARI57]
+    if unknown:
+        raise SystemExit(f"not among the Atari-57 references: {', '.join(unknown)}")
+    args.json = args.json or "results/swarm/atari57.jsonl"
+    args.baselines = args.baselines or "results/swarm/baselines"
+    started = time.perf_counter()
+    kept = _kept_runs(args.json)
+    first = _run_missing([(g, base, episode_seed(0, 0)) for g in games], kept, args, None)
+    more = [
+        (game, base, episode_seed(0, seed))
+        for seed in range(1, args.seeds)
+        for game, run in zip(games, first, strict=True)
+        if run is not None
+        and seeds_that_fit(run["cpu_minutes"], args.seeds, args.fit_minutes) > seed
+    ]
+    _run_missing(more, kept, args, None)
+    wall = (time.perf_counter() - started) / 60
+    by_game = {
+        game: [
+            kept[_key(game, base, episode_seed(0, seed))]
+            for seed in range(args.seeds)
+            if _key(game, base, episode_seed(0, seed)) in kept
+        ]
+        for game in games
+    }
+    runs = [run for rows in by_game.values() for run in rows]
+    cpu = sum(r["cpu_minutes"] for r in runs)
+    frames = sum(r["frames"] for r in runs)
+    lines = [
+        "| game | seeds | mean return | returns | random (v5) | best constant action (v5) | "
+        "DQN (source) | human | Go-Explore | frames | CPU min | stop | |",
+        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    dqn_count = human_count = 0
+    for game in games:
+        if by_game[game]:
+            row, above_dqn, above_human = _atari57_row(game, by_game[game], args.baselines)
+            lines.append(row)
+            dqn_count += above_dqn
+            human_count += above_human
+    with_dqn = sum(ATARI57[game].dqn is not None for game in games)
+    played = sum(bool(rows) for rows in by_game.values())
+    summary = (
+        f"At or above DQN on {dqn_count} of {len(games)} games (target 50 of 57; {with_dqn} "
+        f"have a DQN number), at or above human on {human_count} of {len(games)} (target 40 "
+        f"of 57); {played} of {len(games)} games played."
+    )
+    notes = [
+        f"DQN: {NATURE} (Mnih et al. 2015, Extended Data Table 2, no-op starts) where it lists "
+        "the game, else DQN Zoo's DQN; human: dqn_zoo/atari_data.py. Go-Explore: "
+        f"{GO_EXPLORE_SOURCE}, on the hard-exploration games. — where a source gives no number."
+    ]
+    budget = (
+        f"{len(runs)} runs, {frames / 1e6:,.1f}M emulator frames, {cpu:,.1f} CPU minutes "
+        f"({cpu / 60:,.2f} core-hours)"
+    )
+    print(f"\n{base}\n{budget}, {wall:.1f} min wall on {args.workers} processes\n")
+    print("\n".join([*lines, "", summary, "", *notes]))
+    if args.markdown:
+        command = shlex.join(["uv", "run", "python", "bench/swarm_scores.py", *sys.argv[1:]])
+        page = [
+            "# Swarm scores on Atari-57",
+            "",
+            "One swarm episode per game and seed (seed 0 for every game, then up to "
+            f"{args.seeds} seeds where a game's {args.seeds} runs fit in {args.fit_minutes:g} "
+            "CPU minutes), one core each, "
+            "beside random play, the best constant action, DQN and the human reference. Made "
+            f"by `{command}`, which reads and extends `{args.json}` (a rerun runs only what is "
+            "missing and rewrites this page). Random and best constant action: "
+            "`bash results/swarm/baselines.sh 3 atari57`.",
+            "",
+            f"Settings: `{base}`.",
+            "",
+            f"Budget: {budget}.",
+            "",
+            *lines,
+            "",
+            summary,
+            "",
+            *notes,
+            "",
+        ]
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.markdown).write_text("\n".join(page))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--games", nargs="+", default=HELD_IN)
+    parser.add_argument("--games", nargs="+", help=f"default: {' '.join(HELD_IN)}")
     parser.add_argument(
         "--held-out", action="store_true", help="the games outside the set (--games is ignored)"
     )
+    parser.add_argument(
+        "--atari57",
+        action="store_true",
+        help="the standard 57 games (or --games among them): seed 0 of each, then the other "
+        "seeds of the games whose runs fit in --fit-minutes; --json defaults to "
+        "results/swarm/atari57.jsonl, --baselines to results/swarm/baselines",
+    )
+    parser.add_argument(
+        "--fit-minutes",
+        type=float,
+        default=10.0,
+        help="--atari57: a game gets all --seeds when that many runs as long as its seed 0 fit "
+        "in these CPU minutes (default 10)",
+    )
+    parser.add_argument("--markdown", help="--atari57: write the table to this page")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
         "--vary", default="", help="FIELD=V1,V2,...: a SwarmConfig field to compare"
@@ -175,11 +344,17 @@ def main() -> None:
         "(results/swarm/baselines.sh): random and best-constant-action columns",
     )
     args = parser.parse_args()
-    if args.held_out:
-        args.games = HELD_OUT
-    field, values = args.vary.split("=") if args.vary else ("n_walkers", "")
     fixed = {k: _parse_value(v) for k, v in (item.split("=") for item in args.set)}
     base = SwarmConfig(**fixed)
+    if args.atari57:
+        if args.vary or args.held_out:
+            parser.error("--atari57 runs the default settings (and --set): no --vary, --held-out")
+        atari57(args, base)
+        return
+    if args.markdown:
+        parser.error("--markdown goes with --atari57")
+    args.games = HELD_OUT if args.held_out else args.games or HELD_IN
+    field, values = args.vary.split("=") if args.vary else ("n_walkers", "")
     settings = [_parse_value(v) for v in values.split(",")] if values else [base.n_walkers]
     # seed-major: an interrupted run has whole rounds over every game, not all seeds of a few
     runs = sorted(
@@ -190,24 +365,7 @@ def main() -> None:
         for game, v, seed in runs
     ]
     started = time.perf_counter()
-    results: list[dict | None] = [None] * len(tasks)
-    kept = _kept_runs(args.json)
-    for i, (game, config, seed) in enumerate(tasks):
-        results[i] = kept.get(_key(game, config, seed))
-    todo = [] if args.report else [(i, t) for i, t in enumerate(tasks) if results[i] is None]
-    with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-        done = pool.imap_unordered(_indexed, todo, chunksize=1)
-        for finished, (i, run) in enumerate(done, start=1):
-            results[i] = run
-            if args.json:  # one line per run as it finishes: a rerun skips what is here
-                with open(args.json, "a") as handle:
-                    print(json.dumps({"key": _key(*tasks[i]), **run}), file=handle)
-            print(
-                f"[{finished}/{len(todo)}] {run['game']} {getattr(tasks[i][1], field)}: "
-                f"{run['score']:,.0f} in {run['cpu_minutes']:.1f} CPU min ({run['stop']})",
-                file=sys.stderr,
-                flush=True,
-            )
+    results = _run_missing(tasks, _kept_runs(args.json), args, field)
     wall = (time.perf_counter() - started) / 60
     print(f"\n{base}\n{args.seeds} seeds each, {wall:.1f} min wall on {args.workers} processes\n")
     print(

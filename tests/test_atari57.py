@@ -1,0 +1,72 @@
+"""The Atari-57 table of bench/swarm_scores.py: its references cover the 57 games, and
+`--atari57` runs, writes its JSON lines and page, and on a rerun runs nothing (two games, two
+seeds, a 2,000-frame budget: a few seconds of real emulation)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import atari57_references  # noqa: E402
+import swarm_scores  # noqa: E402
+
+from fil_collect.games import resolve_game  # noqa: E402
+
+
+def test_the_57_reference_rows_are_complete() -> None:
+    rows = atari57_references.ATARI57
+    assert len(rows) == 57
+    for name, row in rows.items():
+        assert resolve_game(name).name == name
+        assert isinstance(row.random, float) and isinstance(row.human, float), name
+        assert row.dqn_source in (atari57_references.NATURE, atari57_references.ZOO), name
+    assert sum(row.dqn_source == atari57_references.NATURE for row in rows.values()) == 49
+    assert set(atari57_references.HARD_EXPLORATION) <= set(rows)
+    # the 17 games of the older tables read the same references
+    for game, (dqn, human) in swarm_scores.REFERENCES.items():
+        assert human == rows[game].human and (dqn is None or dqn == rows[game].dqn)
+
+
+def test_all_seeds_only_where_they_fit() -> None:
+    assert swarm_scores.seeds_that_fit(10 / 3, 3, 10.0) == 3
+    assert swarm_scores.seeds_that_fit(3.4, 3, 10.0) == 1
+    assert swarm_scores.seeds_that_fit(50.0, 1, 10.0) == 1
+
+
+def _run(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable, "bench/swarm_scores.py", "--atari57", "--games", "Pong", "Breakout",
+        "--seeds", "2", "--workers", "1", "--set", "max_frames=2000", "n_walkers=2",
+        "--json", str(tmp_path / "runs.jsonl"), "--markdown", str(tmp_path / "atari57.md"),
+    ]  # fmt: skip
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+
+
+def test_atari57_table_runs_writes_its_page_and_resumes(tmp_path: Path) -> None:
+    first = _run(tmp_path)
+    lines = (tmp_path / "runs.jsonl").read_text().splitlines()
+    runs = [json.loads(line) for line in lines]
+    # seed 0 of both games, then seed 1 of both (a few seconds fit in 10 CPU minutes)
+    assert sorted((r["game"], r["seed"]) for r in runs) == sorted(
+        (game, swarm_scores.episode_seed(0, seed))
+        for game in ("Pong", "Breakout")
+        for seed in range(2)
+    )
+    assert all(r["frames"] >= 2000 and r["stop"] == "frames" for r in runs)
+    assert all(json.loads(r["key"])[1]["max_frames"] == 2000 for r in map(json.loads, lines))
+    assert first.stderr.count("CPU min") == 4
+    page = (tmp_path / "atari57.md").read_text()
+    assert "--atari57 --games Pong Breakout" in page and "Budget: 4 runs" in page
+    assert "| Pong | 2 |" in page and "| Breakout | 2 |" in page
+    assert "18.9 (Nature DQN)" in page and "at or above human on" in page
+
+    (tmp_path / "atari57.md").unlink()
+    second = _run(tmp_path)
+    assert (tmp_path / "runs.jsonl").read_text().splitlines() == lines
+    assert "CPU min (" not in second.stderr
+    assert (tmp_path / "atari57.md").read_text().split("Budget:")[1] == page.split("Budget:")[1]
