@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fil_learn.games import reference_scores
+
 NATURE = "Nature DQN"
 ZOO = "DQN Zoo DQN"
 GO_EXPLORE_SOURCE = "Ecoffet et al. 2021, Nature, 'First return, then explore'"
@@ -16,75 +18,16 @@ GO_EXPLORE_SOURCE = "Ecoffet et al. 2021, Nature, 'First return, then explore'"
 
 @dataclass(frozen=True)
 class Reference:
+    """One game's references. Random and human come from the project's one table,
+    `fil_learn.games.REFERENCE_SCORES` (the standard Atari-57 numbers; they agree with
+    google-deepmind/dqn_zoo, dqn_zoo/atari_data.py, commit 359945dc)."""
+
     random: float
     human: float
     dqn: float | None
     dqn_source: str | None
     go_explore: float | None = None
 
-
-# Random and human scores of the 57 games (no-op starts, up to 30 no-ops, episodes capped at
-# 108,000 frames): google-deepmind/dqn_zoo, dqn_zoo/atari_data.py (_ATARI_DATA), commit
-# 359945dcb6f6a04f16e380b210c4f22b57681905. Keys are (random, human).
-_RANDOM_HUMAN: dict[str, tuple[float, float]] = {
-    "Alien": (227.8, 7127.7),
-    "Amidar": (5.8, 1719.5),
-    "Assault": (222.4, 742.0),
-    "Asterix": (210.0, 8503.3),
-    "Asteroids": (719.1, 47388.7),
-    "Atlantis": (12850.0, 29028.1),
-    "BankHeist": (14.2, 753.1),
-    "BattleZone": (2360.0, 37187.5),
-    "BeamRider": (363.9, 16926.5),
-    "Berzerk": (123.7, 2630.4),
-    "Bowling": (23.1, 160.7),
-    "Boxing": (0.1, 12.1),
-    "Breakout": (1.7, 30.5),
-    "Centipede": (2090.9, 12017.0),
-    "ChopperCommand": (811.0, 7387.8),
-    "CrazyClimber": (10780.5, 35829.4),
-    "Defender": (2874.5, 18688.9),
-    "DemonAttack": (152.1, 1971.0),
-    "DoubleDunk": (-18.6, -16.4),
-    "Enduro": (0.0, 860.5),
-    "FishingDerby": (-91.7, -38.7),
-    "Freeway": (0.0, 29.6),
-    "Frostbite": (65.2, 4334.7),
-    "Gopher": (257.6, 2412.5),
-    "Gravitar": (173.0, 3351.4),
-    "Hero": (1027.0, 30826.4),
-    "IceHockey": (-11.2, 0.9),
-    "Jamesbond": (29.0, 302.8),
-    "Kangaroo": (52.0, 3035.0),
-    "Krull": (1598.0, 2665.5),
-    "KungFuMaster": (258.5, 22736.3),
-    "MontezumaRevenge": (0.0, 4753.3),
-    "MsPacman": (307.3, 6951.6),
-    "NameThisGame": (2292.3, 8049.0),
-    "Phoenix": (761.4, 7242.6),
-    "Pitfall": (-229.4, 6463.7),
-    "Pong": (-20.7, 14.6),
-    "PrivateEye": (24.9, 69571.3),
-    "Qbert": (163.9, 13455.0),
-    "Riverraid": (1338.5, 17118.0),
-    "RoadRunner": (11.5, 7845.0),
-    "Robotank": (2.2, 11.9),
-    "Seaquest": (68.4, 42054.7),
-    "Skiing": (-17098.1, -4336.9),
-    "Solaris": (1236.3, 12326.7),
-    "SpaceInvaders": (148.0, 1668.7),
-    "StarGunner": (664.0, 10250.0),
-    "Surround": (-10.0, 6.5),
-    "Tennis": (-23.8, -8.3),
-    "TimePilot": (3568.0, 5229.2),
-    "Tutankham": (11.4, 167.6),
-    "UpNDown": (533.4, 11693.2),
-    "Venture": (0.0, 1187.5),
-    "VideoPinball": (16256.9, 17667.9),
-    "WizardOfWor": (563.5, 4756.5),
-    "YarsRevenge": (3092.9, 54576.9),
-    "Zaxxon": (32.5, 9173.3),
-}
 
 # Nature DQN, no-op starts (Mnih et al. 2015, Extended Data Table 2, 49 games), as copied in
 # seungjaeryanlee/rldb, rldb/db/paper__dqn/algo__dqn/entries.py (commit 1f608c8f). Atlantis:
@@ -172,7 +115,9 @@ HARD_EXPLORATION: dict[str, float | None] = {
 
 
 def _reference(game: str) -> Reference:
-    random, human = _RANDOM_HUMAN[game]
+    found = reference_scores(game)
+    assert found is not None, f"fil_learn.games has no random and human scores for {game}"
+    random, human = found
     if game in _NATURE_DQN:
         dqn, source = _NATURE_DQN[game], NATURE
     else:
@@ -180,4 +125,4 @@ def _reference(game: str) -> Reference:
     return Reference(random, human, dqn, source, HARD_EXPLORATION.get(game))
 
 
-ATARI57: dict[str, Reference] = {game: _reference(game) for game in _RANDOM_HUMAN}
+ATARI57: dict[str, Reference] = {game: _reference(game) for game in sorted(_NATURE_DQN | _ZOO_DQN)}

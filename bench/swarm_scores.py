@@ -121,6 +121,17 @@ def _measured_baselines(game: str, folder: str | None) -> tuple[float, float, st
     return measured["random"]["mean"], measured["best_constant_mean"], best
 
 
+def _baseline_cells(game: str, mean: float, baselines: str | None) -> tuple[str, str]:
+    """The random and best-constant-action cells of a game's row, and a mark where the swarm's
+    `mean` is below that constant action."""
+    measured = _measured_baselines(game, baselines)
+    if measured is None:
+        return "— | — |", ""
+    random_mean, constant_mean, constant = measured
+    below = " below a constant action" if mean < constant_mean else ""
+    return f"{random_mean:,.1f} | {constant_mean:,.1f} ({constant}) |", below
+
+
 def _row(game: str, value: object, rows: list[dict], baselines: str | None = None) -> str:
     dqn, human = REFERENCES.get(game, (None, float("nan")))
     mean = statistics.mean(r["score"] for r in rows)
@@ -128,12 +139,8 @@ def _row(game: str, value: object, rows: list[dict], baselines: str | None = Non
     marks = ("≥DQN " if dqn is not None and mean >= dqn else "") + (
         "≥human" if mean >= human else ""
     )
-    measured = _measured_baselines(game, baselines)
-    cells = "— | — |"
-    if measured is not None:
-        random_mean, constant_mean, constant = measured
-        cells = f"{random_mean:,.1f} | {constant_mean:,.1f} ({constant}) |"
-        marks += " below a constant action" if mean < constant_mean else ""
+    cells, below = _baseline_cells(game, mean, baselines)
+    marks += below
     return (
         f"| {game} | {value} | {mean:,.0f} | "
         f"{', '.join(format(r['score'], ',.0f') for r in rows)} | "
@@ -194,12 +201,8 @@ def _atari57_row(game: str, rows: list[dict], baselines: str | None) -> tuple[st
     above_dqn = reference.dqn is not None and mean >= reference.dqn
     above_human = mean >= reference.human
     marks = ("≥DQN " if above_dqn else "") + ("≥human" if above_human else "")
-    measured = _measured_baselines(game, baselines)
-    cells = "— | — |"
-    if measured is not None:
-        random_mean, constant_mean, constant = measured
-        cells = f"{random_mean:,.1f} | {constant_mean:,.1f} ({constant}) |"
-        marks += " below a constant action" if mean < constant_mean else ""
+    cells, below = _baseline_cells(game, mean, baselines)
+    marks += below
     go_explore = _cell(reference.go_explore) if game in HARD_EXPLORATION else ""
     stops = Counter(r["stop"] for r in rows)
     row = (
