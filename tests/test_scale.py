@@ -138,3 +138,17 @@ def test_sigterm_stops_the_running_stage_and_keeps_its_cost(tmp_path: Path) -> N
     assert stderr.strip().splitlines()[-1] == "interrupted: run the same command again to continue"
     cost = json.loads((tmp_path / "runs/spaceinvaders/shard-00.cost.json").read_text())
     assert cost["collect"] > 0 and cost["collected"] == []  # the episode was not finished
+
+
+def test_every_leaderboard_policy_has_a_card_that_agrees_with_the_table() -> None:
+    """`fil-learn scale` compares a row with the card before it replaces a policy: a policy
+    without one could only be replaced blindly (`--force`), whatever it scores."""
+    best = Path(__file__).parents[1] / "results" / "best"
+    table = (best / "README.md").read_text()
+    policies = sorted(best.glob("*.onnx"))
+    assert policies
+    for policy in policies:
+        card = json.loads(policy.with_suffix(".json").read_text())
+        assert card["policy"] == policy.name
+        assert f"**{card['v5']['mean']:,.1f} ± {card['v5']['ci95']:,.1f}**" in table
+        assert f"`{card['reproduce']}`" in table or card["reproduce"] in table
