@@ -146,3 +146,19 @@ def test_keyframes_are_the_steps_whose_action_changes_and_each_episodes_first() 
     repeats = np.setdiff1d(np.arange(data.n_samples), np.flatnonzero(mask))
     assert (data.actions[repeats] == data.actions[repeats - 1]).all()
     np.testing.assert_array_equal(kept.stacks, data.stacks[mask])
+
+
+def test_frames_are_read_once_into_memory_the_device_can_use_as_it_is() -> None:
+    """A fit holds its frames once: `load` fills one 64-byte aligned array (no concatenation at
+    the end), which `jax.device_put` on a CPU uses without a copy; `without_frames` drops the
+    host's reference where a device holds its own copy."""
+    import jax
+
+    data = load([SAMPLE])
+    assert data.frames.ctypes.data % 64 == 0 and data.frames.flags.c_contiguous
+    on_device = jax.device_put(data.frames)
+    if jax.default_backend() == "cpu":
+        assert on_device.unsafe_buffer_pointer() == data.frames.ctypes.data
+    bare = data.without_frames()
+    assert bare.frames.size == 0 and bare.frames.base is None
+    assert bare.n_samples == data.n_samples and (bare.actions == data.actions).all()

@@ -438,9 +438,10 @@ def train_and_evaluate(
             on_event(FitPlan(_valued_note(train)))
         settings = _run_settings(data, plan, model, model_settings, config, (train, val), trainer)
         run.write_settings(settings)
-        epochs = Epochs(
-            trainer, jax.device_put(data.frames, trainer.replicated), train, val, config
-        )
+        frames = jax.device_put(data.frames, trainer.replicated)
+        data, train = data.without_frames(), train.without_frames()
+        val = None if val is None else val.without_frames()
+        epochs = Epochs(trainer, frames, train, val, config)
         state, saved_row = _initial_state(trainer, stores, plan)
         measure_bar = state.from_best and config.keep == "best"
         if measure_bar and (bar := epochs.validate(state.policy)[0]) is not None:
