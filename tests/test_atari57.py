@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
@@ -47,6 +49,7 @@ def _run(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
 
 
+@pytest.mark.slow
 def test_atari57_table_runs_writes_its_page_and_resumes(tmp_path: Path) -> None:
     first = _run(tmp_path)
     lines = (tmp_path / "runs.jsonl").read_text().splitlines()

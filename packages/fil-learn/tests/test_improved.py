@@ -104,6 +104,7 @@ def test_a_v5_file_loads_counts_and_values_of_the_labelled_steps(tmp_path: Path)
     assert data.subset(np.array([1])).values.shape == (8, A)
 
 
+@pytest.mark.slow
 def test_fit_target_improved_trains_and_records_the_target(tmp_path: Path) -> None:
     path = add_action_values(write_dataset(tmp_path / "v5.h5", episodes=3, steps=40, version=5))
     out = tmp_path / "run"
