@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -74,20 +75,29 @@ def test_a_flipped_byte_is_found(dataset: Path, tmp_path: Path) -> None:
     assert "observations differ from step 7" in verify.output or "1 more" in verify.output
 
 
+def _forge(source: Path, target: Path, episode: str, name: str, change: Any) -> Path:
+    """A copy of `source` whose `episode`'s array `name` is `change(array)`, with the episode's
+    and the file's checksums recomputed: only a check beyond the checksums can catch it."""
+    from fil_collect.checksum import array_digest, group_arrays
+    from fil_collect.dataset import write_file_totals
+
+    forged = _copy(source, target)
+    with h5py.File(forged, "a") as f:
+        group = f[episode]
+        group[name][:] = change(group[name][:])
+        group.attrs["sha256"] = array_digest(group_arrays(group))
+        write_file_totals(f)
+    return forged
+
+
 def test_verify_names_the_first_step_that_differs(dataset: Path, tmp_path: Path) -> None:
     """Data changed consistently (checksum recomputed) is still caught by re-simulation."""
-    from fil_collect.checksum import array_digest, group_arrays
 
-    forged = _copy(dataset, tmp_path / "forged.h5")
-    with h5py.File(forged, "a") as f:
-        group = f["episode_2"]
-        rewards = group["rewards"][:]
+    def more_reward(rewards: np.ndarray) -> np.ndarray:
         rewards[5] += 100
-        group["rewards"][:] = rewards
-        group.attrs["sha256"] = array_digest(group_arrays(group))
-        from fil_collect.dataset import write_file_totals
+        return rewards
 
-        write_file_totals(f)
+    forged = _forge(dataset, tmp_path / "forged.h5", "episode_2", "rewards", more_reward)
     result = runner.invoke(app, ["verify", str(forged), "--workers", "1", "--quiet"])
     assert result.exit_code == 1
     assert "episode_2: rewards differ from step 5" in result.output
@@ -95,19 +105,17 @@ def test_verify_names_the_first_step_that_differs(dataset: Path, tmp_path: Path)
 
 def test_verify_checks_the_search_arrays_fit_the_episode(dataset: Path, tmp_path: Path) -> None:
     """Visit counts and action values cannot be replayed, but a value where no walker was
-    counted (checksum recomputed, so only the consistency check can see it) is caught."""
-    from fil_collect.checksum import array_digest, group_arrays
-    from fil_collect.dataset import write_file_totals
+    counted (checksums recomputed, so only the consistency check can see it) is caught."""
+    with h5py.File(dataset, "r") as f:
+        untried = tuple(np.argwhere(f["episode_0/visit_counts"][:] == 0)[0])
 
-    forged = _copy(dataset, tmp_path / "values.h5")
-    with h5py.File(forged, "a") as f:
-        group = f["episode_0"]
-        counts, values = group["visit_counts"][:], group["action_values"][:]
-        untried = np.argwhere(counts == 0)[0]
-        values[tuple(untried)] = 1.0
-        group["action_values"][:] = values
-        group.attrs["sha256"] = array_digest(group_arrays(group))
-        write_file_totals(f)
+    def value_where_none_was_counted(values: np.ndarray) -> np.ndarray:
+        values[untried] = 1.0
+        return values
+
+    forged = _forge(
+        dataset, tmp_path / "values.h5", "episode_0", "action_values", value_where_none_was_counted
+    )
     result = runner.invoke(app, ["verify", str(forged), "--workers", "1", "--quiet"])
     assert result.exit_code == 1
     assert "episode_0: action_values are NaN where a count is" in result.output
