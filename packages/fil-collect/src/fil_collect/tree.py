@@ -101,35 +101,31 @@ class HistoryTree:
         The branch itself is counted once under its own action, with the reward it collected
         in its next `generations` steps: its walker went through it, also where no other
         walker lived long enough to be counted."""
-        steps = self.branch(node)
-        parents = self._parents_along(node)
-        done = np.concatenate([[0.0], np.cumsum([step.reward for step in steps])])
-        counts = np.zeros((len(steps), n_actions), dtype=np.int64)
-        sums = np.zeros((len(steps), n_actions), dtype=np.float64)
-        for i, (parent, step) in enumerate(zip(parents, steps, strict=True)):
+        choices = self._choices(node)
+        done = np.concatenate([[0.0], np.cumsum([step.reward for _, step in choices])])
+        counts = np.zeros((len(choices), n_actions), dtype=np.int64)
+        sums = np.zeros((len(choices), n_actions), dtype=np.float64)
+        for i, (parent, step) in enumerate(choices):
             for action, count in self._visits.get(parent, {}).items():
                 counts[i, action] = count
                 sums[i, action] = self._scores[parent][action] - count * done[i]
             counts[i, step.action] += 1
-            sums[i, step.action] += done[min(i + generations, len(steps))] - done[i]
+            sums[i, step.action] += done[min(i + generations, len(choices))] - done[i]
         with np.errstate(invalid="ignore", divide="ignore"):
             values = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
         return Decisions(counts, values)
 
-    def _parents_along(self, node: int) -> list[int]:
-        """The node each step of `branch(node)` was chosen from, in playing order."""
-        parents: list[int] = []
+    def _choices(self, node: int) -> list[tuple[int, Step]]:
+        """Each step of the branch to `node` with the node it was chosen from, in playing
+        order: one walk up the tree serves both `branch` and `decisions_along`."""
+        choices: list[tuple[int, Step]] = []
         while node != ROOT:
-            node = self._parent[node]
-            parents.append(node)
-        parents.reverse()
-        return parents
+            parent = self._parent[node]
+            choices.append((parent, self._step[node]))
+            node = parent
+        choices.reverse()
+        return choices
 
     def branch(self, node: int) -> list[Step]:
         """The steps from the root to `node`, in playing order."""
-        steps: list[Step] = []
-        while node != ROOT:
-            steps.append(self._step[node])
-            node = self._parent[node]
-        steps.reverse()
-        return steps
+        return [step for _, step in self._choices(node)]
