@@ -140,9 +140,11 @@ class Demonstrations:
         (each episode's first sample included): `FitConfig.keyframes`."""
         return self.samples(keyframe_steps(self.actions, self.episode_of))
 
+    @cached_property
     def valued_steps(self) -> int:
         """Samples whose visited actions' values differ (0 without values): where
-        `--target improved` moves the policy; elsewhere its target is the policy itself."""
+        `--target improved` moves the policy; elsewhere its target is the policy itself.
+        Computed once: `fit` both says it and records it."""
         if self.counts is None or self.values is None:
             return 0
         return int(unequal_values(self.counts, self.values).sum())
@@ -421,15 +423,7 @@ def load(
         read.rows,
         frame_bytes / 2**20,
     )
-    data = read.demonstrations(header, paths)
-    if values:
-        log.info(
-            "%d of %d samples have visited actions of unequal values (elsewhere --target "
-            "improved keeps the policy as it is)",
-            data.valued_steps(),
-            data.n_samples,
-        )
-    return data
+    return read.demonstrations(header, paths)
 
 
 def _frame_buffer(header: dict[str, object], frame_bytes: int) -> np.ndarray:

@@ -476,7 +476,7 @@ def _split(data: Demonstrations, config: FitConfig) -> tuple[Demonstrations, Dem
 
 def _valued_note(train: Demonstrations) -> str:
     """How many training steps `--target improved` moves the policy at (said once a fit)."""
-    valued, n = train.valued_steps(), train.n_samples
+    valued, n = train.valued_steps, train.n_samples
     return (
         f"--target improved: {valued} of {n} training steps ({100 * valued / n:.0f}%) have "
         "visited actions of unequal values; at the others the target is the policy itself"
@@ -523,7 +523,7 @@ def _run_settings(
         "parameters": param_count(model),
         "train_samples": train.n_samples,
         "train_episodes": int(np.unique(train.episode_of).size),
-        **({"train_valued_steps": train.valued_steps()} if config.target == "improved" else {}),
+        **({"train_valued_steps": train.valued_steps} if config.target == "improved" else {}),
         "val_episodes": int(np.unique(val.episode_of).size) if val else 0,
         "fil_learn_version": fil_learn.__version__,
         "jax_version": jax.__version__,
