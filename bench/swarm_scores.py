@@ -269,7 +269,8 @@ def atari57(args: argparse.Namespace, base: SwarmConfig) -> None:
     )
     notes = [
         f"DQN: {NATURE} (Mnih et al. 2015, Extended Data Table 2, no-op starts) where it lists "
-        "the game, else DQN Zoo's DQN; human: dqn_zoo/atari_data.py. Go-Explore: "
+        "the game, else DQN Zoo's DQN; random and human: fil_learn.games (as dqn_zoo/atari_data.py). "
+        "Go-Explore: "
         f"{GO_EXPLORE_SOURCE}, on the hard-exploration games. — where a source gives no number."
     ]
     budget = (
