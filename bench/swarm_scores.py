@@ -61,6 +61,8 @@ REFERENCES: dict[str, tuple[float | None, float]] = {
     ]
 }  # fmt: skip
 HELD_OUT = [game for game in REFERENCES if game not in HELD_IN]
+REUSED = ("results/swarm/held-in.jsonl", "results/swarm/held-out.jsonl")
+"""Tables whose default-settings runs --atari57 reads instead of rerunning them."""
 
 
 def _parse_value(text: str) -> object:
@@ -98,12 +100,14 @@ def _key(game: str, config: SwarmConfig, seed: int) -> str:
     return json.dumps([game, dataclasses.asdict(config), seed], sort_keys=True)
 
 
-def _kept_runs(path: str | None) -> dict[str, dict]:
-    """Runs already in the JSON-lines file, by (game, settings, seed)."""
-    if not path or not os.path.exists(path):
-        return {}
-    with open(path) as handle:
-        return {row.pop("key"): row for row in map(json.loads, handle)}
+def _kept_runs(*paths: str | None) -> dict[str, dict]:
+    """Runs already in the JSON-lines files, by (game, settings, seed); a later file wins."""
+    kept: dict[str, dict] = {}
+    for path in paths:
+        if path and os.path.exists(path):
+            with open(path) as handle:
+                kept.update((row.pop("key"), row) for row in map(json.loads, handle))
+    return kept
 
 
 def _indexed(item: tuple[int, tuple[str, SwarmConfig, int]]) -> tuple[int, dict]:
@@ -226,7 +230,9 @@ def atari57(args: argparse.Namespace, base: SwarmConfig) -> None:
     args.json = args.json or "results/swarm/atari57.jsonl"
     args.baselines = args.baselines or "results/swarm/baselines"
     started = time.perf_counter()
-    kept = _kept_runs(args.json)
+    # a run is fixed by its key (game, every setting, seed): the held-in and held-out tables'
+    # runs at the same settings are the same episodes, so they are read, not rerun
+    kept = _kept_runs(*REUSED, args.json)
     first = _run_missing([(g, base, episode_seed(0, 0)) for g in games], kept, args, None)
     more = [
         (game, base, episode_seed(0, seed))
@@ -289,7 +295,8 @@ def atari57(args: argparse.Namespace, base: SwarmConfig) -> None:
             "CPU minutes), one core each, "
             "beside random play, the best constant action, DQN and the human reference. Made "
             f"by `{command}`, which reads and extends `{args.json}` (a rerun runs only what is "
-            "missing and rewrites this page). Random and best constant action: "
+            f"missing and rewrites this page), and reads the runs of {' and '.join(REUSED)} "
+            "at the same settings and seeds (the same episodes). Random and best constant action: "
             "`bash results/swarm/baselines.sh 3 atari57`.",
             "",
             f"Settings: `{base}`.",

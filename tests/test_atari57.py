@@ -73,3 +73,26 @@ def test_atari57_table_runs_writes_its_page_and_resumes(tmp_path: Path) -> None:
     assert (tmp_path / "runs.jsonl").read_text().splitlines() == lines
     assert "CPU min (" not in second.stderr
     assert (tmp_path / "atari57.md").read_text().split("Budget:")[1] == page.split("Budget:")[1]
+
+
+def test_atari57_reads_the_held_in_and_held_out_runs_at_default_settings(tmp_path: Path) -> None:
+    """The same key is the same episode: the committed default-settings runs are not rerun."""
+    command = [
+        sys.executable, "bench/swarm_scores.py", "--atari57", "--report", "--games",
+        "SpaceInvaders", "Boxing", "Alien", "--json", str(tmp_path / "runs.jsonl"),
+        "--markdown", str(tmp_path / "atari57.md"),
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    page = (tmp_path / "atari57.md").read_text()
+    assert "| SpaceInvaders | 3 |" in page and "| Boxing | 1 |" in page
+    assert "| Alien |" not in page and "2 of 3 games played" in page
+    assert "results/swarm/held-in.jsonl and results/swarm/held-out.jsonl" in page
+    assert "CPU min (" not in done.stderr and not (tmp_path / "runs.jsonl").exists()
+
+
+def test_a_later_runs_file_wins(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(json.dumps({"key": "k", "score": 1}) + "\n")
+    second.write_text(json.dumps({"key": "k", "score": 2}) + "\n")
+    assert swarm_scores._kept_runs(str(first), str(second), None) == {"k": {"score": 2}}
+    assert swarm_scores._kept_runs(str(tmp_path / "missing.jsonl")) == {}
