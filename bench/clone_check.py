@@ -20,80 +20,59 @@ pipeline copies what is learnable. Every stage is a CLI call; a rerun reuses wha
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 from pathlib import Path
 
 import h5py
-import numpy as np
+
+from fil_collect.checksum import array_digest
+from fil_collect.dataset import write_attrs
+from fil_collect.env import EnvConfig
+from fil_collect.format import file_header, file_totals
+from fil_collect.games import resolve_game
 
 TEACHER_SEED = 20_000
 """Seeds of the teacher's episodes: far from the evaluation seeds (10000-10029, 50000-)."""
 ARRAYS = ("observations", "actions", "rewards", "terminations", "truncations", "infos/lives")
 
 
-def episode_sha256(arrays: dict[str, np.ndarray]) -> str:
-    """The episode checksum of datasets/README.md ("Checksums"): each array's path, dtype and
-    shape line, then its bytes, in sorted path order."""
-    digest = hashlib.sha256()
-    for name in sorted(arrays):
-        data = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}|{data.dtype.str}|{data.shape}\n".encode())
-        digest.update(data.tobytes())
-    return digest.hexdigest()
-
-
 def as_dataset(visited: Path, out: Path, teacher: Path) -> None:
-    """The recorded episodes as a format-1 fil dataset, with h5py alone (the documented
-    layout), written under a temporary name and renamed: never half a file."""
+    """The recorded episodes as a format-1 fil dataset (the spec's file attributes and
+    checksums, from fil-collect's own header and digest), under a temporary name then renamed:
+    never half a file."""
     temp = out.with_suffix(".partial")
     with h5py.File(visited, "r") as source, h5py.File(temp, "w") as handle:
         names = sorted(
             (k for k in source if k.startswith("episode_")), key=lambda k: int(k.split("_")[1])
         )
-        digests, steps = [], 0
+        episodes: dict[int, tuple[str, int]] = {}
         for index, name in enumerate(names):
             arrays = {key: source[name][key][()] for key in ARRAYS}
             arrays["start_state"] = source[name]["states"][0]
             group = handle.create_group(f"episode_{index}")
             for key, data in arrays.items():
                 group.create_dataset(key, data=data, compression="gzip")
-            digest = episode_sha256(arrays)
             length = int(arrays["actions"].shape[0])
+            episodes[index] = (array_digest(arrays), length)
             group.attrs.update(
                 index=index,
                 seed=int(source[name].attrs["seed"]),
                 episode_return=float(arrays["rewards"].sum()),
                 length=length,
-                sha256=digest,
+                sha256=episodes[index][0],
                 terminated=bool(arrays["terminations"][-1]),
                 truncated=bool(arrays["truncations"][-1]),
             )
-            digests.append(digest)
-            steps += length
-        attrs = dict(source.attrs)
-        handle.attrs.update(
-            format="fil-dataset",
-            format_version=1,
-            game=attrs["game"],
-            env_id=attrs["env_id"],
-            n_actions=int(attrs["n_actions"]),
-            action_meanings=np.array(list(attrs["action_meanings"]), dtype=h5py.string_dtype()),
-            frameskip=int(attrs["frameskip"]),
-            obs_shape=np.array([84, 84]),
-            total_episodes=len(names),
-            total_steps=steps,
-            sha256=hashlib.sha256("".join(digests).encode()).hexdigest(),
-            config_json=json.dumps(
-                {
-                    "teacher": str(teacher),
-                    "repeat_action_probability": 0.25,
-                    "note": "a policy's v5 play: actions are the pressed ones (sticky actions "
-                    "may have repeated the previous one), so the file does not replay",
-                }
-            ),
-        )
+        played = {
+            "teacher": str(teacher),
+            "repeat_action_probability": 0.25,
+            "note": "a policy's v5 play: the actions are the pressed ones (a sticky action may "
+            "have repeated the previous one instead), so the file does not replay",
+        }
+        game = resolve_game(str(source.attrs["game"]))
+        env = EnvConfig(game, frameskip=int(source.attrs["frameskip"]))
+        write_attrs(handle, {**file_header(env, played, 1), **file_totals(episodes)})
     temp.rename(out)
 
 
