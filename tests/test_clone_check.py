@@ -1,5 +1,7 @@
 """bench/clone_check.py turns a policy's recorded play into a fil dataset that both packages
-accept: fil-collect recomputes its checksums from the spec, fil-learn reads its steps."""
+accept: fil-collect recomputes its checksums from the spec, fil-learn reads its steps, and
+bench/policy_agreement.py finds the policy's greedy choice at every step of its own play (and
+at about the chance rate on the swarm's sample dataset)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import clone_check  # noqa: E402
+import policy_agreement  # noqa: E402
 
 from fil_collect.checksum import array_digest, group_arrays  # noqa: E402
 from fil_learn.data import open_dataset  # noqa: E402
@@ -42,3 +45,12 @@ def test_a_recorded_play_becomes_a_dataset_with_the_specs_checksums(tmp_path: Pa
     with open_dataset(dataset) as read:
         episodes = list(read)
         assert [len(e.actions) for e in episodes] == [25, 25]
+    row = policy_agreement.agreement(dataset, TEACHER, episodes=2)
+    assert row["steps"] == 50 and row["agree"] == 1.0 and row["agree_at_changes"] == 1.0
+
+
+def test_the_swarms_sample_agrees_with_a_policy_far_less() -> None:
+    row = policy_agreement.agreement(
+        ROOT / "datasets" / "samples" / "space_invaders-tiny.h5", TEACHER, episodes=1
+    )
+    assert 0.0 < row["chance"] < 0.5 and row["agree_at_changes"] < 0.5
