@@ -86,6 +86,9 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=60)
     parser.add_argument("--epochs", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--model", default="tiny")
+    parser.add_argument(
+        "--history", type=int, default=4, help="fit --history: frames of the stack it looks at"
+    )
     parser.add_argument("--eval-episodes", type=int, default=30)
     parser.add_argument("--out", type=Path, default=Path("runs/clone-check"))
     args = parser.parse_args()
@@ -104,7 +107,9 @@ def main() -> None:
         steps = int(handle.attrs["total_steps"])
     print(f"teacher {args.teacher}: v5 {teacher['mean']:.1f} ± {teacher['ci95']:.1f} over "
           f"{args.episodes} episodes, {steps:,} steps")  # fmt: skip
-    fit = args.out / f"fit-{args.model}"
+    fit = args.out / (
+        f"fit-{args.model}" + ("" if args.history == 4 else f"-history{args.history}")
+    )
     rows = []
     for epochs in sorted(args.epochs):
         scores = fit / f"eval-epoch{epochs:03d}-v5.json"
@@ -112,6 +117,7 @@ def main() -> None:
             fil_learn(
                 "fit", str(dataset), "--out", str(fit), "--epochs", str(epochs), "--model",
                 args.model, "--batch-size", "256", "--keep", "last", "--target", "action",
+                "--history", str(args.history),
             )  # fmt: skip
             fil_learn(
                 "eval", str(fit), "--episodes", str(args.eval_episodes), "--seed", "10000",

@@ -199,6 +199,13 @@ def fit(
             + " (docs/training-speed.md).",
         ),
     ] = FitConfig.model,
+    history: Annotated[
+        int,
+        typer.Option(
+            help="Frames of the 4-frame stack the network looks at, the newest (1: the current "
+            "screen alone, which cannot show the action just taken; the input stays 4 frames)."
+        ),
+    ] = FitConfig.history,
     ema: Annotated[
         float,
         typer.Option(
@@ -245,6 +252,7 @@ def fit(
         keyframes=keyframes,
         keep=keep,
         model=model,
+        history=history,
         ema=ema,
     )
     _run_fit(list(datasets), out_dir or Path("runs") / datasets[0].stem, config, force, quiet)

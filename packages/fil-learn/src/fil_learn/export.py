@@ -52,6 +52,10 @@ def weights(model: Any) -> dict[str, np.ndarray]:
         layer = getattr(model, name)
         tensors[f"{name}.weight"] = np.asarray(layer.kernel[...]).transpose(3, 2, 0, 1)
         tensors[f"{name}.bias"] = np.asarray(layer.bias[...])
+    # a network that looks at the newest `history` frames: zero weights for the older ones,
+    # so the graph's input stays the 4-frame stack
+    older = STACK - tensors["conv1.weight"].shape[1]
+    tensors["conv1.weight"] = np.pad(tensors["conv1.weight"], ((0, 0), (older, 0), (0, 0), (0, 0)))
     hidden = np.asarray(model.hidden.kernel[...])
     channels = tensors["conv3.weight"].shape[0]
     side = math.isqrt(hidden.shape[0] // channels)

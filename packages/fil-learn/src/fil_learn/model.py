@@ -40,6 +40,9 @@ class ModelConfig:
     """Width of the fully connected layer."""
     stack: int = STACK
     """Frames per observation: the data's stacks and eval's `FrameStackObservation` follow it."""
+    history: int = STACK
+    """Of those, the newest frames the network looks at (`FitConfig.history`): the input
+    stays `stack` frames, so data, evaluation and the ONNX contract do not change."""
     conv: str = "im2col"
     """`im2col` (space-to-depth + matrix products; faster training on CPU, see the module) or
     `xla` (lax convolutions, possibly better where cuDNN is, unmeasured). Same parameters."""
@@ -161,14 +164,17 @@ class NatureCNN(nnx.Module):
             raise ValueError(f"conv must be im2col or xla, got {config.conv!r}")
         conv = PatchConv if config.conv == "im2col" else _xla_conv
         first = partial(PatchConv, per_offset=True) if config.conv == "im2col" else _xla_conv
-        self.conv1 = first(config.stack, c1, size=8, stride=4, rngs=rngs)
+        if not 1 <= config.history <= config.stack:
+            raise ValueError(f"history must be 1-{config.stack} frames, got {config.history}")
+        self.history = config.history
+        self.conv1 = first(config.history, c1, size=8, stride=4, rngs=rngs)
         self.conv2 = conv(c1, c2, size=4, stride=2, rngs=rngs)
         self.conv3 = conv(c2, c3, size=3, stride=1, rngs=rngs)
         self.hidden = nnx.Linear(7 * 7 * c3, config.hidden, rngs=rngs)
         self.logits = nnx.Linear(config.hidden, config.n_actions, rngs=rngs)
 
     def __call__(self, frames: jax.Array) -> jax.Array:
-        x = frames.astype(jnp.float32) / 255.0
+        x = frames[..., frames.shape[-1] - self.history :].astype(jnp.float32) / 255.0
         x = nnx.relu(self.conv1(x))
         x = nnx.relu(self.conv2(x))
         x = nnx.relu(self.conv3(x))

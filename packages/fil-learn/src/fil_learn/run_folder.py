@@ -232,7 +232,17 @@ def check_resumable(previous: dict[str, Any], game: str, model: Any, size: str, 
             f"{out} holds a --model {trained} network, not {size}: give --model {trained} to "
             "continue it, or another --out"
         )
-    if previous["model"] != json.loads(json.dumps(dataclasses.asdict(model))):
+    # a field added to ModelConfig since the run was written has its default there
+    defaults = {
+        f.name: f.default for f in dataclasses.fields(model) if f.default is not dataclasses.MISSING
+    }
+    stored = json.loads(json.dumps({**defaults, **previous["model"]}))
+    if stored.get("history") != model.history:
+        raise ValueError(
+            f"{out} holds a network that looks at {stored.get('history')} frame(s), not "
+            f"{model.history}: give --history {stored.get('history')} to continue it, or another --out"
+        )
+    if stored != json.loads(json.dumps(dataclasses.asdict(model))):
         raise ValueError(f"{out} holds a model of another shape: choose another --out")
 
 

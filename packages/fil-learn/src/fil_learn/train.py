@@ -421,7 +421,9 @@ def train_and_evaluate(
         data = data.keyframes()
     if config.compared_only:
         data = data.compared()
-    model_settings = ModelConfig.sized(config.model, data.n_actions, **(model_config or {}))
+    model_settings = ModelConfig.sized(
+        config.model, data.n_actions, **{"history": config.history, **(model_config or {})}
+    )
     previous = run.read_settings()
     if previous is not None:
         check_resumable(previous, data.game, model_settings, config.model, run.path)
