@@ -74,7 +74,8 @@ def test_a_milestone_is_reached_at_its_rounded_epochs_capped_and_never_twice() -
 
 def _other_value(param: Any, default: Any) -> Any:
     """A value `fit` accepts for an option that is not the FitConfig default: another of the
-    option's choices (as `fit` declares it), the switch flipped, or a larger number."""
+    option's choices (as `fit` declares it), the switch flipped, or another number (smaller
+    where the default is a bound, as `--history`'s 4 frames of 4)."""
     annotation = param.type_descriptor.annotation
     if typing.get_origin(annotation) is typing.Literal:
         return next(choice for choice in typing.get_args(annotation) if choice != default)
@@ -84,7 +85,7 @@ def _other_value(param: Any, default: Any) -> Any:
         return not default
     if isinstance(default, float):
         return default * 2 if default else 0.5
-    return default + 3
+    return default - 3 if param.name == "history" else default + 3
 
 
 def test_every_fit_config_field_reaches_fit_and_fit_reads_it_back() -> None:
