@@ -125,8 +125,10 @@ def main() -> None:
             )  # fmt: skip
         rows.append((epochs, json.loads(scores.read_text())))
     metrics = [json.loads(line) for line in (fit / "metrics.jsonl").read_text().splitlines()]
-    train = round(steps * (1 - 0.1))  # the expected training share; metrics give the exact one
-    print("| epochs | samples processed (about) | v5 mean ± 95% CI | val accuracy |")
+    # fit reads a repeated episode once (a greedy policy's v5 episodes can repeat exactly)
+    train = json.loads((fit / "run.json").read_text())["train_samples"]
+    print(f"training samples: {train:,} (episodes repeated exactly are read once)")
+    print("| epochs | samples processed | v5 mean ± 95% CI | val accuracy |")
     print("| ---: | ---: | ---: | ---: |")
     for epochs, score in rows:
         accuracy = next((m.get("val_accuracy") for m in metrics if m.get("epoch") == epochs), None)
