@@ -121,7 +121,7 @@ def test_set_parses_each_field_by_its_type_and_refuses_what_it_cannot() -> None:
         "seed": 0,
         "keep": "best",
         **({"model": "small"} if has_model else {}),
-        "target": "improved",  # the presets' own, untouched by these --set
+        "history": 1,  # the presets' own, untouched by these --set
     }
     assert preset.fit_config(3) == FitConfig(epochs=3, **expected)  # type: ignore[arg-type]
     for bad, words in (

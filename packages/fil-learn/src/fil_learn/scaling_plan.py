@@ -61,12 +61,13 @@ class Preset:
     """Samples processed (epochs x training samples) at which a fit is evaluated."""
     max_epochs: int = 12
     fit: tuple[tuple[str, Any], ...] = (
-        ("batch_size", 256), ("seed", 0), ("keep", "last"), ("model", "tiny"),
-        ("target", "improved"),
+        ("batch_size", 256), ("seed", 0), ("keep", "last"), ("model", "tiny"), ("history", 1),
     )  # fmt: skip
     """`FitConfig` settings other than its defaults (`epochs` comes from the milestones). The
-    target is `improved` (the swarm's action values): at equal samples on 2 shards it beat the
-    demonstrated actions, which a student copies from the frame stack (journal 2026-12-04-3)."""
+    network looks at the newest frame alone (`history` 1): with the 4-frame stack every student
+    copied the action the stack shows and played near holding FIRE (251-339 on these shards);
+    with one frame the same 2 shards' demonstrated actions give 499.7 at 0.52M samples
+    (journal 2026-12-04-4). The target is the demonstrated action, plain behaviour cloning."""
     eval_episodes: int = 30
     eval_seed: int = 10_000
     """Evaluation episode i resets with eval_seed + i; never a seed a shard was collected on."""
