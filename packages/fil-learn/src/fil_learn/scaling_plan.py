@@ -151,6 +151,19 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 
+STUDENT_GAMES = ("Breakout", "Seaquest", "Enduro", "MsPacman", "Qbert", "Pong", "Skiing")
+"""The other held-in games, one preset each at the students table's fixed budget: the same
+recipe, 2 shards (100 swarm episodes) and one row at 1M samples processed, so every game's
+student costs the same training (docs/scaling.md, "A student per game")."""
+PRESETS.update(
+    {
+        game_key(game): Preset(
+            name=game_key(game), game=game, data_sizes=(2,), milestones=(1_000_000,)
+        )
+        for game in STUDENT_GAMES
+    }
+)
+
 FIXED = ("name", "game", "references", "teacher_curve")
 """Preset fields `--set` cannot change: they say which experiment this is."""
 EXTENDABLE = ("data_sizes", "milestones", "max_epochs")
