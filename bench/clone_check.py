@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -31,6 +33,7 @@ from fil_collect.dataset import write_attrs
 from fil_collect.env import EnvConfig
 from fil_collect.format import file_header, file_totals
 from fil_collect.games import resolve_game
+from fil_learn.games import game_key
 
 TEACHER_SEED = 20_000
 """Seeds of the teacher's episodes: far from the evaluation seeds (10000-10029, 50000-)."""
@@ -91,6 +94,12 @@ def main() -> None:
     )
     parser.add_argument("--eval-episodes", type=int, default=30)
     parser.add_argument("--out", type=Path, default=Path("runs/clone-check"))
+    parser.add_argument(
+        "--card",
+        action="store_true",
+        help="also score the last epoch on seeds 50000+ (v5) and under noop30, export it, and "
+        "write a leaderboard card (results/best/<game>.json's fields) beside it",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     visited, dataset = args.out / "teacher-visited.h5", args.out / "teacher.h5"
@@ -135,6 +144,74 @@ def main() -> None:
         shown = "—" if accuracy is None else f"{accuracy:.2f}"
         print(f"| {epochs} | {epochs * train:,} | {score['mean']:.1f} ± {score['ci95']:.1f} | "
               f"{shown} |")  # fmt: skip
+    if args.card:
+        write_card(fit, args, rows[-1], train, teacher, steps)
+
+
+def write_card(
+    fit: Path,
+    args: argparse.Namespace,
+    last: tuple[int, dict],
+    train: int,
+    teacher: dict,
+    steps: int,
+) -> None:
+    """The last epoch as a leaderboard entry: its policy file, and a card with its scores on
+    three protocols, its budget and the command that makes it again."""
+    epochs, v5 = last
+    scores = {"v5": v5}
+    for name, protocol, seed in (("v5_held_out", "v5", 50_000), ("noop30", "noop30", 10_000)):
+        path = fit / f"eval-epoch{epochs:03d}-{name}.json"
+        if not path.exists():
+            fil_learn(
+                "eval", str(fit), "--episodes", str(args.eval_episodes), "--protocol", protocol,
+                "--seed", str(seed), "--json", str(path),
+            )  # fmt: skip
+        scores[name] = json.loads(path.read_text())
+    policy = fit / f"policy-epoch{epochs:03d}.onnx"
+    if not policy.exists():
+        fil_learn("export", str(fit), "--out", str(policy))
+    metrics = [json.loads(line) for line in (fit / "metrics.jsonl").read_text().splitlines()]
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    options = [a for a in sys.argv[1:] if a != "--card"]
+    teacher_at = options.index("--teacher") + 1
+    reproduce = (
+        f"git show {head}:{options[teacher_at]} > runs/clone-teacher.onnx && uv run python "
+        f"bench/clone_check.py {shlex.join(options).replace(options[teacher_at], 'runs/clone-teacher.onnx')}"
+    )
+    run = json.loads((fit / "run.json").read_text())
+    card = {
+        "written_by": "bench/clone_check.py",
+        "game": run["game"],
+        "policy": f"{game_key(run['game'])}.onnx",
+        "method": f"behaviour cloning of {args.teacher}'s own v5 play, {args.model} network, "
+        f"history {args.history}, epoch {epochs}",
+        **{name: _score(score) for name, score in scores.items()},
+        "teacher_v5": _score(teacher),
+        "emulator_frames": steps * run["frameskip"],
+        "samples_processed": epochs * train,
+        "unique_steps": train,
+        "parameters": run["parameters"],
+        "fit_core_hours": round(sum(m["seconds"] for m in metrics) * 2 / 3600, 3),
+        "commit": head,
+        "reproduce": reproduce,
+    }
+    (fit / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"card and policy: {fit / 'card.json'}, {policy}")
+
+
+def _score(report: dict) -> dict:
+    first = report.get("seed", 0)
+    return {
+        "mean": report["mean"],
+        "std": report["std"],
+        "ci95": report["ci95"],
+        "episodes": report["episodes"],
+        "seeds": [first, first + report["episodes"] - 1],
+        "distinct_games": len(set(zip(report["returns"], report["lengths"], strict=True))),
+    }
 
 
 if __name__ == "__main__":
