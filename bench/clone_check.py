@@ -93,6 +93,7 @@ def main() -> None:
         "--history", type=int, default=4, help="fit --history: frames of the stack it looks at"
     )
     parser.add_argument("--eval-episodes", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0, help="fit --seed (initialization, order)")
     parser.add_argument("--out", type=Path, default=Path("runs/clone-check"))
     parser.add_argument(
         "--card",
@@ -117,7 +118,9 @@ def main() -> None:
     print(f"teacher {args.teacher}: v5 {teacher['mean']:.1f} ± {teacher['ci95']:.1f} over "
           f"{args.episodes} episodes, {steps:,} steps")  # fmt: skip
     fit = args.out / (
-        f"fit-{args.model}" + ("" if args.history == 4 else f"-history{args.history}")
+        f"fit-{args.model}"
+        + ("" if args.history == 4 else f"-history{args.history}")
+        + (f"-seed{args.seed}" if args.seed else "")
     )
     rows = []
     for epochs in sorted(args.epochs):
@@ -126,7 +129,7 @@ def main() -> None:
             fil_learn(
                 "fit", str(dataset), "--out", str(fit), "--epochs", str(epochs), "--model",
                 args.model, "--batch-size", "256", "--keep", "last", "--target", "action",
-                "--history", str(args.history),
+                "--history", str(args.history), "--seed", str(args.seed),
             )  # fmt: skip
             fil_learn(
                 "eval", str(fit), "--episodes", str(args.eval_episodes), "--seed", "10000",
