@@ -54,6 +54,9 @@ def test_eval_plays_real_atari_and_reports(trained_run: Path, tmp_path: Path) ->
     assert "human-normalized" in result.output
     summary = json.loads(report.read_text())
     assert summary["episodes"] == 2 and summary["random_score"] == 148.0
+    distinct = len(set(zip(summary["returns"], summary["lengths"], strict=True)))
+    assert summary["distinct_games"] == distinct and 1 <= distinct <= 2
+    assert "distinct" in result.output  # in the table title (wrapped to the terminal)
     assert summary["human_normalized"] == pytest.approx(
         100 * (summary["mean"] - 148) / (1668.7 - 148)
     )

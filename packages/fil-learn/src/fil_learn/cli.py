@@ -500,7 +500,10 @@ def _report(
     summary = report.summary()
     protocol = summary["protocol"]
     played = f"{len(report.returns)} of {episodes}" if report.interrupted else str(episodes)
-    table = Table(title=f"{summary['game']}, protocol {protocol}, {played} episode(s)")
+    table = Table(
+        title=f"{summary['game']}, protocol {protocol}, {played} episode(s), "
+        f"{summary['distinct_games']} distinct (return, length)"
+    )
     for column in ("mean", "std", "95% CI", "min", "max", "human-normalized"):
         table.add_column(column, justify="right")
     hns = summary["human_normalized"]

@@ -105,6 +105,13 @@ class EvalReport:
         """Half-width of the 95% confidence interval of the mean (Student t)."""
         return ci95(self.returns)
 
+    @property
+    def distinct_games(self) -> int:
+        """Episodes that differ in return or length. A policy that holds its actions is barely
+        perturbed by sticky actions, so 30 seeds can replay a handful of games, and the
+        interval then describes those games, not the policy's spread."""
+        return len(set(zip(self.returns, self.lengths, strict=True)))
+
     def summary(self) -> dict[str, Any]:
         scores = reference_scores(self.game)
         return {
@@ -114,6 +121,7 @@ class EvalReport:
             "mean": self.mean,
             "std": self.std,
             "ci95": self.ci95,
+            "distinct_games": self.distinct_games,
             "min": float(np.min(self.returns)),
             "max": float(np.max(self.returns)),
             "mean_length": float(np.mean(self.lengths)),
