@@ -421,8 +421,10 @@ def train_and_evaluate(
         data = data.keyframes()
     if config.compared_only:
         data = data.compared()
+    # `history` counts the newest frames of the stack; a stack of fewer frames is seen whole
+    history = min(config.history, stack)
     model_settings = ModelConfig.sized(
-        config.model, data.n_actions, **{"history": config.history, **(model_config or {})}
+        config.model, data.n_actions, **{"history": history, **(model_config or {})}
     )
     previous = run.read_settings()
     if previous is not None:
