@@ -180,9 +180,10 @@ def write_card(
     ).stdout.strip()
     options = [a for a in sys.argv[1:] if a != "--card"]
     teacher_at = options.index("--teacher") + 1
+    teacher_path, options[teacher_at] = options[teacher_at], "runs/clone-teacher.onnx"
     reproduce = (
-        f"git show {head}:{options[teacher_at]} > runs/clone-teacher.onnx && uv run python "
-        f"bench/clone_check.py {shlex.join(options).replace(options[teacher_at], 'runs/clone-teacher.onnx')}"
+        f"git show {head}:{teacher_path} > runs/clone-teacher.onnx && uv run python "
+        f"bench/clone_check.py {shlex.join(options)}"
     )
     run = json.loads((fit / "run.json").read_text())
     card = {

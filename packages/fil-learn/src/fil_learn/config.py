@@ -14,6 +14,10 @@ Equivalent = Literal["inclusive", "pool", "ignore"]
 EQUIVALENTS: tuple[str, ...] = get_args(Equivalent)
 Keep = Literal["best", "last"]
 KEEPS: tuple[str, ...] = get_args(Keep)
+STACK = 4
+"""Frames per observation (Gymnasium's `FrameStackObservation(4)`, as in DQN) unless the model
+says otherwise (`ModelConfig.stack`); here, without JAX or h5py, so the fit's settings can
+refer to it."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ class FitConfig:
     it sees and then, playing, keeps repeating its own (the copycat problem of imitation from
     histories; Wen et al. 2020). At the keyframes the label is never the visible action."""
 
-    history: int = 4
+    history: int = STACK
     """Frames of each 4-frame observation the network looks at, the newest ones (1: the
     current screen alone). A stack shows motion, and so the action just taken: a student that
     reads it learns to repeat its own last action (the copycat problem of imitation from
@@ -173,8 +177,8 @@ class FitConfig:
             raise ValueError(f"--keep must be one of {', '.join(KEEPS)}, got {self.keep!r}")
         if not 0 <= self.shift <= 16:
             raise ValueError(f"--shift must be between 0 and 16 pixels, got {self.shift}")
-        if not 1 <= self.history <= 4:
-            raise ValueError(f"--history must be 1-4 frames of the stack, got {self.history}")
+        if not 1 <= self.history <= STACK:
+            raise ValueError(f"--history must be 1-{STACK} frames of the stack, got {self.history}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"--ema must be in [0, 1) (a decay per step; 0: off), got {self.ema}")
         if self.patience < 0:

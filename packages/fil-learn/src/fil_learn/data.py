@@ -31,6 +31,8 @@ from typing import Any, NamedTuple
 import h5py
 import numpy as np
 
+from fil_learn.config import STACK
+
 FORMAT_NAME = "fil-dataset"
 FORMAT_VERSION = 5
 VALUES_VERSION = 5
@@ -39,8 +41,6 @@ VISITED_FORMAT = "fil-visited"
 ALIGNMENT = 64
 """Bytes the frame array is aligned to: what XLA's CPU client needs to use it without a copy."""
 NO_LABEL = -1
-STACK = 4
-"""Frames per observation unless the model says otherwise (`ModelConfig.stack`)."""
 
 log = logging.getLogger(__name__)
 
