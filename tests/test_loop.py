@@ -257,3 +257,40 @@ def test_a_preset_runs_at_tiny_size_with_the_options_given_overriding_it(tmp_pat
     given = {k: settings[k] for k in ("rounds", "episodes", "swarm_epochs", "epochs")}
     assert given == {"rounds": 1, "episodes": 2, "swarm_epochs": 40, "epochs": 1}
     assert (work / "policy.onnx").exists() and (work / "rounds.md").exists()
+
+
+@pytest.mark.slow
+def test_fresh_one_frame_rounds_train_new_networks_and_publish_as_they_go(
+    tmp_path: Path,
+) -> None:
+    """`--fresh --drop-demos --window 1`: round 1's policy is a new one-frame network cloned
+    from round 1's guided episodes alone (its own run folder, one stage), and `--publish`
+    holds the record and the best round's policy after every round."""
+    work, results = tmp_path / "exit", tmp_path / "results" / "exit"
+    done = _loop(
+        work, "--mode", "exit", "--fresh", "--drop-demos", "--window", "1", "--history", "1",
+        "--model", "tiny", "--keep", "last", "--final-episodes", "0", "--baseline-episodes",
+        "0", "--publish", str(results),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert not (work / "run").exists()
+    for index, data in ((0, "demos.h5"), (1, "guided-1.h5")):
+        run = json.loads((work / f"run-{index}" / "run.json").read_text())
+        assert [Path(p).name for s in run["stages"] for p in s["datasets"]] == [data]
+        assert run["model"]["history"] == 1 and run["model"]["channels"][0] == 16
+    record = json.loads((work / "rounds.json").read_text())
+    assert record["config"]["fresh"] is True and "publish" not in record["config"]
+    assert json.loads((results / "rounds.json").read_text()) == record
+    best = max(record["rounds"], key=lambda r: (r["eval_mean"], r["round"]))["round"]
+    kept = (work / "policies" / f"round-{best}" / "policy.onnx").read_bytes()
+    assert (results / "policy.onnx").read_bytes() == kept
+    assert (results / "rounds.md").exists() and (results / "score.png").exists()
+    # the folder is not a setting of the loop: publishing elsewhere continues the same loop
+    again = _loop(
+        work, "--mode", "exit", "--fresh", "--drop-demos", "--window", "1", "--history", "1",
+        "--model", "tiny", "--keep", "last", "--final-episodes", "0", "--baseline-episodes",
+        "0",
+    )  # fmt: skip
+    assert again.returncode == 0 and "$ " not in again.stdout
+    other = _loop(work, "--mode", "exit", "--drop-demos", "--window", "1", "--history", "1")
+    assert other.returncode == 2 and "--fresh, --model tiny" in other.stderr

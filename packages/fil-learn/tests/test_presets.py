@@ -22,7 +22,7 @@ from fil_learn.config import (
 )
 from fil_learn.loop import Loop
 from fil_learn.loop_config import LoopConfig, default_settings, flat_settings
-from fil_learn.presets import PRESETS, build_config
+from fil_learn.presets import PRESETS, build_config, preset_publish
 
 COMMANDS = typer.main.get_command(app)
 
@@ -100,3 +100,12 @@ def test_without_a_preset_the_loop_keeps_its_defaults_and_needs_a_game() -> None
         build_config(None, {})
     with pytest.raises(ValueError, match="--preset must be one of atlantis-dagger"):
         build_config("atlantis", {})
+
+
+def test_every_loop_setting_is_a_loop_option() -> None:
+    """A setting a preset can hold but the command line cannot give (as `--history` once was)
+    makes a preset's variant impossible to run."""
+    options = parse("loop", ["--game", "Pong"])
+    assert set(default_settings()) - {"game", "workdir"} <= set(options)
+    assert preset_publish("spaceinvaders-exit-1frame") == Path("results/spaceinvaders-exit-1frame")
+    assert preset_publish("atlantis-dagger") is None and preset_publish(None) is None

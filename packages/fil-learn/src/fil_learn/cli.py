@@ -37,7 +37,7 @@ from fil_learn.outputs import (
     nothing,
     write_atomic,
 )
-from fil_learn.presets import PRESETS, build_config
+from fil_learn.presets import PRESETS, build_config, preset_publish
 from fil_learn.visited import VisitedRecorder
 
 if TYPE_CHECKING:
@@ -787,6 +787,44 @@ def loop(
             "loss, or its last epoch."
         ),
     ] = LOOP_DEFAULTS["keep"],
+    model: Annotated[
+        ModelName, typer.Option(help="Every fit's --model (network size).")
+    ] = LOOP_DEFAULTS["model"],
+    history: Annotated[
+        int, typer.Option(help="Every fit's --history (1: the current screen alone).")
+    ] = LOOP_DEFAULTS["history"],
+    learning_rate: Annotated[
+        float, typer.Option(help="Every fit's --learning-rate.")
+    ] = LOOP_DEFAULTS["learning_rate"],
+    val_fraction: Annotated[
+        float, typer.Option(help="Every fit's --val-fraction.")
+    ] = LOOP_DEFAULTS["val_fraction"],
+    patience: Annotated[int, typer.Option(help="Every fit's --patience.")] = LOOP_DEFAULTS[
+        "patience"
+    ],
+    steps_per_call: Annotated[
+        int, typer.Option(help="Every fit's --steps-per-call.")
+    ] = LOOP_DEFAULTS["steps_per_call"],
+    keyframes: Annotated[
+        bool, typer.Option("--keyframes", help="Every fit's --keyframes.")
+    ] = LOOP_DEFAULTS["keyframes"],
+    ema: Annotated[float, typer.Option(help="Every fit's --ema.")] = LOOP_DEFAULTS["ema"],
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Every round trains a new network (WORKDIR/run-K) instead of fine-tuning the "
+            "round before's.",
+        ),
+    ] = LOOP_DEFAULTS["fresh"],
+    publish: Annotated[
+        Path | None,
+        typer.Option(
+            help="After every round, copy rounds.json, rounds.md, score.png and the best round's "
+            "policy.onnx into this folder (e.g. under results/, to commit as they come) "
+            "\\[default: the preset's]."
+        ),
+    ] = None,
 ) -> None:
     """Rounds of collect -> fit -> eval (-> relabel), resumable, with a table and score.png.
 
@@ -798,16 +836,16 @@ def loop(
     given = {name: value for name, value in ctx.params.items() if _given(ctx, name)}
     with user_errors():
         config = build_config(preset, given)
-    _run_loop(config)
+    _run_loop(config, publish or preset_publish(preset))
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
-    """Whether an option was given (not its default), so that it overrides the preset."""
+    """Whether a loop setting was given (not its default), so that it overrides the preset."""
     source = ctx.get_parameter_source(name)  # typer's own click: its enum, compared by name
-    return name != "preset" and source is not None and source.name != "DEFAULT"
+    return name not in ("preset", "publish") and source is not None and source.name != "DEFAULT"
 
 
-def _run_loop(config: LoopConfig) -> None:
+def _run_loop(config: LoopConfig, publish: Path | None) -> None:
     """Run the loop, turning a failed stage or Ctrl-C into one line that says how to go on."""
     from fil_learn.loop import run_loop
 
@@ -815,6 +853,7 @@ def _run_loop(config: LoopConfig) -> None:
         run_loop(
             config,
             echo=lambda line: out.print(line, highlight=False, markup=False, soft_wrap=True),
+            publish=publish,
         )
     out.print(f"loop written to {config.workdir} (rounds.md, score.png)", highlight=False)
 

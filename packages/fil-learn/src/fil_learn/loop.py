@@ -78,9 +78,10 @@ class Loop:
     def demos(self) -> Path:
         return self.dir / "demos.h5"
 
-    @property
-    def run_dir(self) -> Path:
-        return self.dir / "run"
+    def run_dir(self, round_index: int) -> Path:
+        """The fit a round trains: one run fine-tuned round after round, or with `fresh` a new
+        run per round."""
+        return self.dir / (f"run-{round_index}" if self.config.fresh else "run")
 
     @property
     def baselines_file(self) -> Path:
@@ -184,15 +185,16 @@ class Loop:
     def fit_command(self, round_index: int) -> list[object]:
         """`fil-learn fit`'s arguments for a round: every fit setting, from `fit_argv`."""
         datasets = self.datasets(round_index)
-        return ["fit", *datasets, "--out", self.run_dir, *fit_argv(self.config.fit), "--quiet"]
+        out = self.run_dir(round_index)
+        return ["fit", *datasets, "--out", out, *fit_argv(self.config.fit), "--quiet"]
 
     def keep_policy(self, round_index: int) -> None:
         """Copy the run's best parameters into the round's folder and export them as ONNX."""
         target = self.round_dir(round_index)
         if target.exists():
             shutil.rmtree(target)
-        shutil.copytree(self.run_dir / "best", target / "best")
-        shutil.copy2(self.run_dir / "run.json", target / "run.json")
+        shutil.copytree(self.run_dir(round_index) / "best", target / "best")
+        shutil.copy2(self.run_dir(round_index) / "run.json", target / "run.json")
         self.learn("export", target, "--out", self.policy_onnx(round_index), "--quiet")
 
     def evaluate(self, round_index: int) -> dict[str, Any]:
@@ -274,7 +276,7 @@ class Loop:
             "samples": samples,
             "emulator_frames": frames,
             "seconds": time.perf_counter() - started,
-            "val_accuracy": val_accuracy(self.run_dir, kept),
+            "val_accuracy": val_accuracy(self.run_dir(round_index), kept),
             "policy_epoch": kept,
             "eval_mean": summary["mean"],
             "eval_ci95": summary["ci95"],
@@ -297,6 +299,19 @@ class Loop:
         with ThreadPoolExecutor(max_workers=parallel) as pool:
             results = pool.map(lambda job: self.final(*job), jobs)
             return {f"round-{r}/{p}": result for (r, p), result in zip(jobs, results, strict=True)}
+
+    def publish(self, folder: Path | None, rows: list[dict[str, Any]]) -> None:
+        """Copy the record, its table and plot, the final evaluations and the best round's
+        policy so far into `folder` (a results/ folder, committed as it grows), so that a lost
+        machine or session loses at most the round in progress."""
+        if folder is None or not rows:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        finals = sorted(p.name for p in self.dir.glob("final-round-*.json"))
+        for name in ("rounds.json", "rounds.md", "score.png", *finals):
+            if (self.dir / name).exists():
+                shutil.copy2(self.dir / name, folder / name)
+        shutil.copy2(self.policy_onnx(best_round(rows)), folder / "policy.onnx")
 
 
 def best_round(rows: list[dict[str, Any]]) -> int:
@@ -337,8 +352,11 @@ def val_accuracy(run_dir: Path, epoch: int) -> float | None:
     return rows[-1]["val_accuracy"] if rows else None
 
 
-def run_loop(config: LoopConfig, echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Play the rounds not played yet, then the final evaluation; returns the record."""
+def run_loop(
+    config: LoopConfig, echo: Callable[[str], None] = print, publish: Path | None = None
+) -> dict[str, Any]:
+    """Play the rounds not played yet, then the final evaluation; returns the record. With
+    `publish`, the record and the best policy so far are copied there after every round."""
     config.validate()
     check_requirements()
     loop = Loop(config, echo)
@@ -351,8 +369,10 @@ def run_loop(config: LoopConfig, echo: Callable[[str], None] = print) -> dict[st
         write_record(config, rows, baselines)
         write_table(config, rows, baselines)
         plot_rounds(config, rows, baselines)
+        loop.publish(publish, rows)
     plot_rounds(config, rows, baselines)  # also when every round was done before (a rerun)
     finals = loop.finals(rows) if config.final_episodes else {}
     write_record(config, rows, baselines, finals)
     write_table(config, rows, baselines, finals)
+    loop.publish(publish, rows)
     return {"rounds": rows, "baselines": baselines, "final": finals}

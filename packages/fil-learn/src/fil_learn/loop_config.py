@@ -110,6 +110,11 @@ class LoopConfig:
     the same and rounds differ only by their policies, or other seeds each round
     (`per-round`, loops recorded before this setting existed: 10-episode evaluations of one
     policy moved by up to 65 points on SpaceInvaders, enough to pick the wrong best round)."""
+    fresh: bool = False
+    """Every round's fit trains a new network (its own run folder, `run-K`) on what the round
+    trains on, instead of fine-tuning the round before's: with `--drop-demos --window 1`, a
+    round's policy is a clone of its guided swarm alone, as the one-frame expert iteration that
+    lifted SpaceInvaders from 536 to 634 was trained (results/journal 2026-12-04-4)."""
     window: int = 0
     """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
     episodes (0: all of them), so the policy's earlier, weaker choices fade out of the data."""

@@ -23,7 +23,7 @@ PLAYED_BEFORE_RECORDED: dict[str, Any] = {"round_seeds": "per-round"}
 setting's default; any other missing setting counts as its default (which is what was played)."""
 
 FLAGS = {"keep_demos": ("--keep-demos", "--drop-demos")} | {
-    name: (f"--{name.replace('_', '-')}", "") for name in ON_ONLY_SWITCHES
+    name: (f"--{name.replace('_', '-')}", "") for name in (*ON_ONLY_SWITCHES, "fresh")
 }
 """Switches whose command-line form is not --NAME/--no-NAME ("": the switch left out)."""
 

@@ -28,6 +28,9 @@ class Preset:
     """The published result it reproduces (a results/ folder and its headline number)."""
     settings: Mapping[str, Any]
     """Flat loop settings; every other setting keeps the loop's default."""
+    publish: str | None = None
+    """The results/ folder the loop copies its record and best policy into after every round
+    (`fil-learn loop --publish`), for recipes that span sessions; None: runs/ only."""
 
 
 def _frozen(**settings: Any) -> Mapping[str, Any]:
@@ -50,6 +53,19 @@ TRUSTING_EXIT = _frozen(
 )  # fmt: skip
 """Expert iteration whose swarm trusts the policy (temperature 0.5, 20% uniform draws), fitted
 on the swarm's visit shares: the best of the SpaceInvaders expert-iteration settings."""
+
+ONE_FRAME_EXIT = _frozen(
+    mode="exit", episodes=30, walkers=16, swarm_epochs=600, policy_temperature=0.25,
+    policy_epsilon=0.1, window=1, keep_demos=False, fresh=True, model="tiny", history=1,
+    batch_size=256, epochs=6, keep="last", eval_episodes=30, final_episodes=30,
+    baseline_episodes=3, workers=2,
+)  # fmt: skip
+"""Expert iteration as the one-frame round of 2026-12-04 ran it by hand: the swarm trusts its
+guide (temperature 0.25, 10% uniform draws), and every round a new tiny network that sees the
+current screen alone clones that round's guided episodes only (6 epochs, its last epoch kept):
+a network that sees the frame stack learns to repeat the action it shows, and fine-tuning a
+policy on its own guided play kept its old habits (results/journal 2026-12-04-5). Round
+evaluations play 30 episodes: 10 picked the wrong best round on SpaceInvaders."""
 
 BC_32_DEMOS = _frozen(
     mode="bc", rounds=1, episodes=32, walkers=16, swarm_epochs=600, epochs=8, target="visits",
@@ -107,6 +123,15 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 **TRUSTING_EXIT, game="SpaceInvaders", rounds=7, seed=0, round_seeds="per-round"
             ),
         ),
+        "spaceinvaders-exit-1frame": Preset(
+            purpose="expert iteration at one frame: each round, 30 swarm episodes guided by "
+            "the best policy so far, cloned by a new one-frame tiny network",
+            reproduces="results/spaceinvaders-exit-1frame (a recipe that spans sessions: "
+            "rerun it to play the next round); its one hand-made round lifted 536 to 633.8 "
+            "± 53.9 under v5 (results/journal 2026-12-04-4)",
+            settings=_frozen(**ONE_FRAME_EXIT, game="SpaceInvaders", rounds=8, seed=0),
+            publish="results/spaceinvaders-exit-1frame",
+        ),
         "spaceinvaders-bc": Preset(
             purpose="plain behaviour cloning on SpaceInvaders, one fit of 32 demonstrations "
             "(variants: --equivalent, --shift 4, --compared-only, --keep last)",
@@ -140,6 +165,12 @@ def preset_settings(name: str) -> Mapping[str, Any]:
     if name not in PRESETS:
         raise ValueError(f"--preset must be one of {', '.join(PRESETS)}, got {name!r}")
     return PRESETS[name].settings
+
+
+def preset_publish(name: str | None) -> Path | None:
+    """Where a preset's loop publishes its rounds (None without a preset or a folder)."""
+    folder = PRESETS[name].publish if name in PRESETS else None
+    return Path(folder) if folder else None
 
 
 def build_config(preset: str | None, given: Mapping[str, Any]) -> LoopConfig:
