@@ -233,6 +233,9 @@ def test_expert_iteration_collects_with_the_best_policy_and_fits_its_visit_share
     assert [r["policy_epoch"] for r in rounds] == [1, 2, 3]
     assert "(unchanged)" not in (work / "rounds.md").read_text()
     assert rounds[1]["samples"] > rounds[0]["samples"]  # round 1 added the guided episodes
+    # fine-tuned: each round's policy carries what the round before's had processed
+    steps = json.loads((work / "run" / "run.json").read_text())["train_samples"]
+    assert rounds[2]["samples_processed"] == rounds[1]["samples_processed"] + steps
     assert rounds[2]["emulator_frames"] > rounds[1]["emulator_frames"]  # all data counted
     best = max(rounds, key=lambda r: (r["eval_mean"], r["round"]))["round"]
     assert sorted(record["final"]) == sorted(
@@ -278,6 +281,10 @@ def test_fresh_one_frame_rounds_train_new_networks_and_publish_as_they_go(
         run = json.loads((work / f"run-{index}" / "run.json").read_text())
         assert [Path(p).name for s in run["stages"] for p in s["datasets"]] == [data]
         assert run["model"]["history"] == 1 and run["model"]["channels"][0] == 16
+        row = json.loads((work / "rounds.json").read_text())["rounds"][index]
+        # a fresh network: what it processed is its own epochs of its own round's data
+        assert row["samples_processed"] == row["policy_epoch"] * run["train_samples"] > 0
+        assert row["cpu_seconds"] > 0
     record = json.loads((work / "rounds.json").read_text())
     assert record["config"]["fresh"] is True and "publish" not in record["config"]
     assert json.loads((results / "rounds.json").read_text()) == record

@@ -8,6 +8,7 @@ recipes, so a stop reaches the child the same way in each.
 from __future__ import annotations
 
 import contextlib
+import resource
 import signal
 import subprocess
 from collections.abc import Callable
@@ -34,3 +35,10 @@ def run_child(argv: list[str], echo: Echo, show_output: bool = True) -> None:
         raise
     if code:
         raise subprocess.CalledProcessError(code, argv)
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds of this process's finished children: what a recipe's stages cost, as a
+    difference taken around them."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -31,7 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fil_learn.children import run_child
+from fil_learn.children import children_cpu_seconds, run_child
 from fil_learn.config import fit_argv, settings_argv
 from fil_learn.data import open_dataset
 from fil_learn.loop_config import LoopConfig
@@ -254,7 +254,7 @@ class Loop:
     def play_round(self, round_index: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """One round's stages after the rounds in `rows`; returns its row of the table."""
         c = self.config
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), children_cpu_seconds()
         extra = c.collect.episodes * round_index if c.mode == "bc" else 0
         self.top_up_demos(c.collect.episodes + extra)
         if c.mode == "dagger" and round_index > 0:
@@ -269,13 +269,16 @@ class Loop:
         samples, _ = data_totals(self.datasets(round_index))
         _, frames = data_totals(self.emulated(round_index))
         kept = policy_epoch(self.round_dir(round_index))
+        before = rows[-1] if rows and not c.fresh else None
         return {
             "round": round_index,
             "guided_by": guide_round,
             "policy_epsilon": c.epsilon(round_index) if guide_round is not None else None,
             "samples": samples,
             "emulator_frames": frames,
+            "samples_processed": samples_processed(self.run_dir(round_index), kept, before),
             "seconds": time.perf_counter() - started,
+            "cpu_seconds": children_cpu_seconds() - cpu,
             "val_accuracy": val_accuracy(self.run_dir(round_index), kept),
             "policy_epoch": kept,
             "eval_mean": summary["mean"],
@@ -341,6 +344,21 @@ def policy_epoch(round_dir: Path) -> int:
     """The fit epoch whose parameters a round kept (the step of its `best/` checkpoint): the
     same as the round before's when no epoch of the round's fit replaced them."""
     return max(int(step.name) for step in (round_dir / "best").iterdir() if step.name.isdigit())
+
+
+def samples_processed(run_dir: Path, kept: int, before: dict[str, Any] | None) -> int | None:
+    """Training samples that went into the parameters a round plays: the epochs of its fit's
+    last stage up to the kept one, on top of what the round before's policy had processed when
+    the stage fine-tuned it (`before`; None for a fresh network). A round that kept the round
+    before's parameters processed what they did; None where an earlier record lacks it."""
+    settings = json.loads((run_dir / "run.json").read_text())
+    stage = settings["stages"][-1]
+    earlier = before.get("samples_processed") if before else 0
+    if earlier is None:
+        return None
+    if kept < stage["first_epoch"]:
+        return earlier
+    return earlier + (kept - stage["first_epoch"] + 1) * int(settings["train_samples"])
 
 
 def val_accuracy(run_dir: Path, epoch: int) -> float | None:

@@ -48,17 +48,19 @@ def write_table(
     lines = [
         f"# {config.game}, {config.mode}, {config.rounds} rounds",
         "",
-        "| round | training samples | emulator frames (all so far) | wall time (min) | policy val accuracy | "
-        "policy epoch | eval v5 mean ± 95% CI | human-normalized |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| round | training samples | samples processed | emulator frames (all so far) | "
+        "wall time (min) | CPU hours | policy val accuracy | policy epoch | "
+        "eval v5 mean ± 95% CI | human-normalized |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     elapsed = 0.0
     for index, row in enumerate(rows):
         elapsed += row["seconds"]
         accuracy = "n/a" if row["val_accuracy"] is None else f"{row['val_accuracy']:.3f}"
         lines.append(
-            f"| {row['round']} | {row['samples']:,} | {row['emulator_frames']:,} | "
-            f"{row['seconds'] / 60:.1f} (total {elapsed / 60:.1f}) | {accuracy} | "
+            f"| {row['round']} | {row['samples']:,} | {_count(row.get('samples_processed'))} | "
+            f"{row['emulator_frames']:,} | {row['seconds'] / 60:.1f} (total {elapsed / 60:.1f}) | "
+            f"{_hours(row.get('cpu_seconds'))} | {accuracy} | "
             f"{_policy_epoch(row, rows[index - 1] if index else None)} | "
             f"{row['eval_mean']:,.1f} ± {ci_text(row['eval_ci95'])} ({row['eval_episodes']} eps) | "
             f"{_percent(row['human_normalized'])} |"
@@ -96,6 +98,16 @@ def _final_table(config: LoopConfig, finals: dict[str, Any]) -> list[str]:
             f"{s['min']:,.0f} | {s['max']:,.0f} | {_percent(s['human_normalized'])} |"
         )
     return lines
+
+
+def _count(value: int | None) -> str:
+    """A count, n/a in rows recorded before it was kept."""
+    return "n/a" if value is None else f"{value:,}"
+
+
+def _hours(seconds: float | None) -> str:
+    """CPU seconds as hours, n/a in rows recorded before they were measured."""
+    return "n/a" if seconds is None else f"{seconds / 3600:.2f}"
 
 
 def ci_text(value: float | None) -> str:

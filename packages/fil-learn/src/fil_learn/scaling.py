@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import fil_learn
-from fil_learn.children import run_child
+from fil_learn.children import children_cpu_seconds, run_child
 from fil_learn.config import fit_argv
 from fil_learn.run_folder import write_atomic
 from fil_learn.scaling_plan import (
@@ -303,11 +302,6 @@ class Ledger:
 def fit_ledger(run_dir: Path) -> Ledger:
     """A fit folder's costs: its fit calls and its evaluations."""
     return Ledger(run_dir / "scale-cost.json")
-
-
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def make_row(
