@@ -28,6 +28,7 @@ from fil_learn.scaling_plan import (
     apply_overrides,
     collect_argv,
     cost_path,
+    data_refusal,
     data_size,
     describe,
     existing_shards,
@@ -203,6 +204,48 @@ def test_evaluation_seeds_that_were_collected_on_are_refused(tmp_path: Path) -> 
     assert refusal is not None and "seed 1000000 of shard-00.h5 episode 0" in refusal
     options = ScaleOptions(clash, runs=runs, results=tmp_path / "results")
     assert any("refused at start" in line for line in plan_lines(options))
+
+
+def test_a_guided_preset_collects_every_shard_with_its_pinned_guide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`spaceinvaders-guided`: shard k is the swarm guided by the committed policy at seed
+    300 + k; a guide file that is missing or not the pinned one is refused before any work."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[3])
+    guided = PRESETS["spaceinvaders-guided"]
+    guided.validate()
+    argv = collect_argv(tmp_path, guided, 1, 2)
+    assert argv[argv.index("--seed") + 1] == "301"
+    assert argv[argv.index("--policy") + 1] == guided.guide
+    assert argv[argv.index("--policy-epsilon") + 1] == "0.1"
+    assert "spaceinvaders-guided" in argv[argv.index("--out") + 1]  # apart from the plain shards
+    assert "--policy" not in collect_argv(tmp_path, PRESETS["spaceinvaders"], 1, 2)
+    other = tmp_path / "other.onnx"
+    other.write_bytes(b"not the guide")
+    with pytest.raises(ValueError, match="is not the policy this preset collects with"):
+        apply_overrides(guided, [f"guide={other}"]).validate()
+    with pytest.raises(ValueError, match="is missing: run from the repository root"):
+        apply_overrides(guided, [f"guide={tmp_path / 'gone.onnx'}"]).validate()
+
+
+def test_shards_made_by_another_guide_are_refused_not_mixed_in(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    path = write_shard(runs, 0, episodes=2)
+    assert data_refusal(existing_shards(runs, TINY), TINY) is None
+    guide = tmp_path / "guide.onnx"
+    guide.write_bytes(b"a policy")
+    import hashlib
+
+    digest = hashlib.sha256(guide.read_bytes()).hexdigest()
+    guided = apply_overrides(TINY, [f"guide={guide}", f"guide_sha256={digest}"])
+    refusal = data_refusal(existing_shards(runs, guided), guided)
+    assert refusal is not None and "was collected unguided, not as preset" in refusal
+    with h5py.File(path, "a") as handle:
+        settings = json.loads(handle.attrs["config_json"])
+        handle.attrs["config_json"] = json.dumps({**settings, "policy_sha256": digest})
+    assert data_refusal(existing_shards(runs, guided), guided) is None
+    refusal = data_refusal(existing_shards(runs, TINY), TINY)
+    assert refusal is not None and f"was collected guided by {digest[:12]}" in refusal
 
 
 ROW = {

@@ -38,6 +38,7 @@ from fil_learn.outputs import (
     write_atomic,
 )
 from fil_learn.presets import PRESETS, build_config, preset_publish
+from fil_learn.scaling_plan import PRESETS as SCALE_PRESETS
 from fil_learn.visited import VisitedRecorder
 
 if TYPE_CHECKING:
@@ -881,7 +882,8 @@ def _stages() -> Iterator[None]:
 @app.command()
 def scale(
     preset: Annotated[
-        str, typer.Option(help="The recipe: spaceinvaders or atlantis (docs/scaling.md).")
+        str,
+        typer.Option(help=f"The recipe: {', '.join(SCALE_PRESETS)} (docs/scaling.md)."),
     ],
     settings: Annotated[
         list[str] | None,

@@ -34,6 +34,7 @@ from fil_learn.scaling_plan import (
     apply_overrides,
     collect_argv,
     cost_path,
+    data_refusal,
     data_size,
     describe,
     existing_shards,
@@ -41,7 +42,6 @@ from fil_learn.scaling_plan import (
     milestone_epochs,
     read_shard,
     row_key,
-    seed_overlap,
     shard_path,
     trained_epochs,
 )
@@ -213,7 +213,8 @@ class Session:
         return found
 
     def check_seeds(self, shards: list[Shard]) -> None:
-        refusal = seed_overlap(shards, self.preset)
+        """The shards are the preset's data: no evaluation seed among them, the preset's guide."""
+        refusal = data_refusal(shards, self.preset)
         if refusal is not None:
             raise ValueError(refusal)
 
@@ -400,7 +401,7 @@ def start(options: ScaleOptions, echo: Echo = print) -> Session:
     from fil_learn.loop import check_requirements
 
     check_requirements()
-    refusal = seed_overlap(existing_shards(options.runs, options.preset), options.preset)
+    refusal = data_refusal(existing_shards(options.runs, options.preset), options.preset)
     if refusal is not None:
         raise ValueError(refusal)
     check_record(options)
@@ -415,7 +416,7 @@ def plan_lines(options: ScaleOptions) -> list[str]:
     """`--plan`: the state of shards, fits and rows, and what is left; runs nothing."""
     check_record(options)
     lines = describe(options.runs, options.preset, read_rows(options))
-    refusal = seed_overlap(existing_shards(options.runs, options.preset), options.preset)
+    refusal = data_refusal(existing_shards(options.runs, options.preset), options.preset)
     if refusal is not None:
         lines.append(f"  refused at start: {refusal}")
     return [*lines, f"  results: {options.curve_dir}"]

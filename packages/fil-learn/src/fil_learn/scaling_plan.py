@@ -68,6 +68,18 @@ class Preset:
     copied the action the stack shows and played near holding FIRE (251-339 on these shards);
     with one frame the same 2 shards' demonstrated actions give 499.7 at 0.52M samples
     (journal 2026-12-04-4). The target is the demonstrated action, plain behaviour cloning."""
+    first_seed: int = 0
+    """Shard k is collected with `--seed first_seed + k`."""
+    guide: str | None = None
+    """An ONNX policy (a path from the repository root) that guides every shard's swarm
+    (`fil-collect --policy`): the walkers draw their actions from it instead of uniformly, so
+    the demonstrations are a search around a policy that is a function of the screen. None:
+    the plain swarm."""
+    guide_sha256: str | None = None
+    """The guide's sha256: shards made by another policy are other data, so a changed file is
+    refused rather than mixed in."""
+    guide_temperature: float = 0.25
+    guide_epsilon: float = 0.1
     eval_episodes: int = 30
     eval_seed: int = 10_000
     """Evaluation episode i resets with eval_seed + i; never a seed a shard was collected on."""
@@ -80,8 +92,9 @@ class Preset:
 
     @property
     def folder(self) -> str:
-        """The game's folder name: runs/scale/FOLDER, results/FOLDER-scaling."""
-        return game_key(self.game)
+        """The experiment's folder name: runs/scale/FOLDER, results/FOLDER-scaling (the
+        preset's name: two presets of one game keep their shards and rows apart)."""
+        return self.name
 
     def fit_config(self, epochs: int) -> FitConfig:
         """The `FitConfig` of a fit up to `epochs`, from this preset's fit settings."""
@@ -96,6 +109,10 @@ class Preset:
             values = getattr(self, name)
             if not values or min(values) < 1 or list(values) != sorted(set(values)):
                 raise ValueError(f"--set {name} must be increasing numbers >= 1, got {values}")
+        if self.first_seed < 0:
+            raise ValueError(f"--set first_seed must be 0 or more, got {self.first_seed}")
+        if self.guide is not None:
+            check_guide(self)
         if self.eval_seed < 0:
             raise ValueError(f"--set eval_seed must be 0 or more, got {self.eval_seed}")
         if self.eval_max_steps is not None and self.eval_max_steps < 1:
@@ -125,11 +142,33 @@ class Preset:
         return {**values, "fit": dict(self.fit)}
 
 
+def check_guide(preset: Preset) -> None:
+    """The guide exists and is the file the preset names by its sha256, with a one-line
+    refusal that says how to get it back."""
+    import hashlib
+
+    path = Path(str(preset.guide))
+    if not path.is_file():
+        raise ValueError(
+            f"the guide {path} is missing: run from the repository root, or restore it with "
+            f"git checkout -- {path}"
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if preset.guide_sha256 is not None and digest != preset.guide_sha256:
+        raise ValueError(
+            f"the guide {path} is not the policy this preset collects with (sha256 {digest[:12]}, "
+            f"want {preset.guide_sha256[:12]}): restore it with git checkout -- {path}"
+        )
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     return value
 
+
+GUIDED_MILESTONES = (250_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000)
+"""The guided curve starts at 0.25M samples: 6 epochs of one shard, as the round it grows from."""
 
 PRESETS: dict[str, Preset] = {
     "spaceinvaders": Preset(
@@ -138,6 +177,22 @@ PRESETS: dict[str, Preset] = {
         references=(
             ("hold FIRE (best constant action, results/README.md)", 285.0),
             ("previous best policy (held-out seeds)", 451.5),
+        ),
+        teacher_curve=TUYLS_2023_BC_SPACEINVADERS,
+    ),
+    "spaceinvaders-guided": Preset(
+        name="spaceinvaders-guided",
+        game="SpaceInvaders",
+        shard_episodes=30,
+        first_seed=300,
+        guide="results/spaceinvaders-guided-scaling/guide.onnx",
+        guide_sha256="75147cc4fc4aacd67f8236ab53887d705473c658ed84241ec36c21351c6b004c",
+        data_sizes=(1, 2, 4, 8, 16, 24),
+        milestones=GUIDED_MILESTONES,
+        max_epochs=20,
+        references=(
+            ("hold FIRE (best constant action, results/README.md)", 285.0),
+            ("the guide: one round of expert iteration at one frame", 633.8),
         ),
         teacher_curve=TUYLS_2023_BC_SPACEINVADERS,
     ),
@@ -265,6 +320,8 @@ class Shard:
     """CPU seconds `scale` measured collecting this shard (its `shard-KK.cost.json`)."""
     measured: frozenset[int] = frozenset()
     """The episodes those seconds collected."""
+    guide_sha256: str | None = None
+    """The sha256 of the policy that guided the file's swarms (None: the plain swarm)."""
 
     @property
     def complete(self) -> bool:
@@ -296,6 +353,7 @@ def read_shard(runs: Path, preset: Preset, index: int) -> Shard:
         return Shard(index, path, (), preset.shard_episodes)
     facts: list[EpisodeFacts] = []
     with open_dataset(path) as dataset:
+        guide = json.loads(dataset.attrs.get("config_json", "{}")).get("policy_sha256")
         for episode in dataset:
             labels = episode.actions[episode.actions >= 0]
             facts.append(
@@ -313,17 +371,24 @@ def read_shard(runs: Path, preset: Preset, index: int) -> Shard:
     costs = json.loads(cost_path(path).read_text()) if cost_path(path).exists() else {}
     measured = frozenset(costs.get("collected", ()))
     return Shard(
-        index, path, tuple(facts), preset.shard_episodes, costs.get("collect", 0.0), measured
-    )
+        index, path, tuple(facts), preset.shard_episodes, costs.get("collect", 0.0), measured,
+        guide,
+    )  # fmt: skip
 
 
 def collect_argv(runs: Path, preset: Preset, index: int, workers: int) -> list[str]:
     """`fil-collect`'s arguments for shard `index` (`--workers` does not change the data)."""
+    guide = []
+    if preset.guide is not None:
+        guide = [
+            "--policy", preset.guide, "--policy-temperature", str(preset.guide_temperature),
+            "--policy-epsilon", str(preset.guide_epsilon),
+        ]  # fmt: skip
     return [
         "--game", preset.game, "--out", str(shard_path(runs, preset, index)),
         "--episodes", str(preset.shard_episodes), "--walkers", str(preset.walkers),
-        "--max-frames", str(preset.max_frames), "--seed", str(index),
-        "--workers", str(workers), "--quiet",
+        "--max-frames", str(preset.max_frames), "--seed", str(preset.first_seed + index),
+        *guide, "--workers", str(workers), "--quiet",
     ]  # fmt: skip
 
 
@@ -374,6 +439,26 @@ def seed_overlap(shards: list[Shard], preset: Preset) -> str | None:
                     "seeds with --set eval_seed=N"
                 )
     return None
+
+
+def guide_mismatch(shards: list[Shard], preset: Preset) -> str | None:
+    """A refusal if a shard on disk was collected by another guide than the preset's (or by
+    a guide where the preset has none, or the reverse): other data under the same name."""
+    want = preset.guide_sha256 if preset.guide is not None else None
+    for shard in shards:
+        if shard.episodes and shard.guide_sha256 != want:
+            made = f"guided by {shard.guide_sha256[:12]}" if shard.guide_sha256 else "unguided"
+            return (
+                f"{shard.path} was collected {made}, not as preset {preset.name} collects: "
+                "move it away, or give --runs another folder"
+            )
+    return None
+
+
+def data_refusal(shards: list[Shard], preset: Preset) -> str | None:
+    """Why the shards on disk cannot be this preset's data (an evaluation seed among their
+    episodes, another guide), or None."""
+    return seed_overlap(shards, preset) or guide_mismatch(shards, preset)
 
 
 def row_key(row: dict[str, Any]) -> tuple[int, int]:

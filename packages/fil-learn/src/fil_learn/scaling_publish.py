@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fil_learn.games import game_key
 from fil_learn.run_folder import write_atomic
 
 if TYPE_CHECKING:
@@ -37,8 +38,8 @@ class Publisher:
         self.learn = learn
         self.echo = echo
         folder = options.results / "best"
-        self.card = folder / f"{options.preset.folder}.json"
-        self.policy = folder / f"{options.preset.folder}.onnx"
+        self.card = folder / f"{game_key(options.preset.game)}.json"
+        self.policy = folder / f"{game_key(options.preset.game)}.onnx"
 
     def files(self) -> list[Path]:
         """The published policy and its card, when this module wrote them."""
