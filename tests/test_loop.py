@@ -263,41 +263,69 @@ def test_a_preset_runs_at_tiny_size_with_the_options_given_overriding_it(tmp_pat
 
 
 @pytest.mark.slow
-def test_fresh_one_frame_rounds_train_new_networks_and_publish_as_they_go(
+def test_a_loop_from_a_start_policy_picks_the_best_of_fresh_candidates_and_publishes(
     tmp_path: Path,
 ) -> None:
-    """`--fresh --drop-demos --window 1`: round 1's policy is a new one-frame network cloned
-    from round 1's guided episodes alone (its own run folder, one stage), and `--publish`
-    holds the record and the best round's policy after every round."""
+    """`--start P --fresh --candidates 2 --drop-demos --window 1`: round 0 is the given policy
+    (no demonstrations, no fit), round 1's swarm is guided by it, and round 1 trains two new
+    one-frame networks on round 1's episodes alone (fit seeds 0 and 1), keeping the one whose
+    round evaluation is best; `--publish` holds the record and the best policy every round."""
+    import hashlib
+
+    start = ROOT / "results" / "best" / "spaceinvaders.onnx"
     work, results = tmp_path / "exit", tmp_path / "results" / "exit"
-    done = _loop(
-        work, "--mode", "exit", "--fresh", "--drop-demos", "--window", "1", "--history", "1",
-        "--model", "tiny", "--keep", "last", "--final-episodes", "0", "--baseline-episodes",
-        "0", "--publish", str(results),
-    )  # fmt: skip
+    settings = [
+        "--mode", "exit", "--start", str(start), "--fresh", "--candidates", "2", "--drop-demos",
+        "--window", "1", "--history", "1", "--model", "tiny", "--keep", "last",
+        "--final-episodes", "1", "--baseline-episodes", "0",
+    ]  # fmt: skip
+    done = _loop(work, *settings, "--publish", str(results))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert not (work / "run").exists()
-    for index, data in ((0, "demos.h5"), (1, "guided-1.h5")):
-        run = json.loads((work / f"run-{index}" / "run.json").read_text())
-        assert [Path(p).name for s in run["stages"] for p in s["datasets"]] == [data]
-        assert run["model"]["history"] == 1 and run["model"]["channels"][0] == 16
-        row = json.loads((work / "rounds.json").read_text())["rounds"][index]
-        # a fresh network: what it processed is its own epochs of its own round's data
-        assert row["samples_processed"] == row["policy_epoch"] * run["train_samples"] > 0
-        assert row["cpu_seconds"] > 0
+    assert not (work / "demos.h5").exists() and not (work / "run").exists()
     record = json.loads((work / "rounds.json").read_text())
+    first, second = record["rounds"]
+    digest = hashlib.sha256(start.read_bytes()).hexdigest()
+    assert first["start_sha256"] == digest and first["samples"] == 0
+    assert first["policy_epoch"] is None and first["samples_processed"] is None
+    with h5py.File(work / "guided-1.h5") as f:
+        assert json.loads(f.attrs["config_json"])["policy_sha256"] == digest
+    means = [json.loads((work / f"eval-1-candidate-{j}.json").read_text())["mean"] for j in (0, 1)]
+    assert second["candidate_means"] == means
+    assert second["candidate"] == max((0, 1), key=lambda j: (means[j], -j))
+    chosen = work / ("run-1" if second["candidate"] == 0 else "run-1-1")
+    for j, folder in enumerate((work / "run-1", work / "run-1-1")):
+        run = json.loads((folder / "run.json").read_text())
+        assert run["fit"]["seed"] == j and run["model"]["history"] == 1
+        assert [Path(p).name for s in run["stages"] for p in s["datasets"]] == ["guided-1.h5"]
+    kept = json.loads((work / "policies" / "round-1" / "run.json").read_text())
+    assert kept == json.loads((chosen / "run.json").read_text())
+    run = json.loads((chosen / "run.json").read_text())
+    # a fresh network: what it processed is its own epochs of its own round's data
+    assert second["samples_processed"] == second["policy_epoch"] * run["train_samples"] > 0
+    assert second["cpu_seconds"] > 0
+    assert (work / "eval-1.json").read_text() == (
+        work / f"eval-1-candidate-{second['candidate']}.json"
+    ).read_text()
     assert record["config"]["fresh"] is True and "publish" not in record["config"]
     assert json.loads((results / "rounds.json").read_text()) == record
     best = max(record["rounds"], key=lambda r: (r["eval_mean"], r["round"]))["round"]
-    kept = (work / "policies" / f"round-{best}" / "policy.onnx").read_bytes()
-    assert (results / "policy.onnx").read_bytes() == kept
-    assert (results / "rounds.md").exists() and (results / "score.png").exists()
+    kept_policy = (work / "policies" / f"round-{best}" / "policy.onnx").read_bytes()
+    assert (results / "policy.onnx").read_bytes() == kept_policy
+    assert "the start policy (round 0)" in (results / "rounds.md").read_text()
+    assert (results / "score.png").exists() and (results / "final-round-0-v5.json").exists()
     # the folder is not a setting of the loop: publishing elsewhere continues the same loop
-    again = _loop(
-        work, "--mode", "exit", "--fresh", "--drop-demos", "--window", "1", "--history", "1",
-        "--model", "tiny", "--keep", "last", "--final-episodes", "0", "--baseline-episodes",
-        "0",
-    )  # fmt: skip
+    again = _loop(work, *settings)
     assert again.returncode == 0 and "$ " not in again.stdout
-    other = _loop(work, "--mode", "exit", "--drop-demos", "--window", "1", "--history", "1")
-    assert other.returncode == 2 and "--fresh, --model tiny" in other.stderr
+    other = _loop(work, *settings[:4], "--drop-demos", "--window", "1")
+    assert other.returncode == 2 and "--fresh, " in other.stderr
+
+
+def test_start_and_candidates_are_refused_where_they_mean_nothing(tmp_path: Path) -> None:
+    for args, message in (
+        (["--candidates", "2"], "--candidates above 1 needs --fresh and --mode exit"),
+        (["--start", str(tmp_path / "no.onnx"), "--mode", "exit"], "give an exported policy"),
+        (["--start", str(ROOT / "results" / "best" / "spaceinvaders.onnx")], "needs --mode exit"),
+    ):
+        done = _loop(tmp_path / "w", *args)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and not (tmp_path / "w").exists()

@@ -818,6 +818,20 @@ def loop(
             "round before's.",
         ),
     ] = LOOP_DEFAULTS["fresh"],
+    candidates: Annotated[
+        int,
+        typer.Option(
+            help="--fresh --mode exit: networks trained per round (fit seeds SEED, SEED+1, ...); "
+            "the best on the round evaluation becomes the round's policy."
+        ),
+    ] = LOOP_DEFAULTS["candidates"],
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="--mode exit: an exported policy (.onnx) that is round 0 instead of a clone of "
+            "swarm demonstrations; round 1's swarm is guided by it."
+        ),
+    ] = LOOP_DEFAULTS["start"],
     publish: Annotated[
         Path | None,
         typer.Option(

@@ -78,10 +78,12 @@ class Loop:
     def demos(self) -> Path:
         return self.dir / "demos.h5"
 
-    def run_dir(self, round_index: int) -> Path:
+    def run_dir(self, round_index: int, candidate: int = 0) -> Path:
         """The fit a round trains: one run fine-tuned round after round, or with `fresh` a new
-        run per round."""
-        return self.dir / (f"run-{round_index}" if self.config.fresh else "run")
+        run per round (and per candidate after the first)."""
+        if not self.config.fresh:
+            return self.dir / "run"
+        return self.dir / (f"run-{round_index}-{candidate}" if candidate else f"run-{round_index}")
 
     @property
     def baselines_file(self) -> Path:
@@ -106,12 +108,22 @@ class Loop:
         collection guided by the previous round's policy)."""
         return self.round_dir(round_index) / "policy.onnx"
 
+    def playable(self, round_index: int) -> Path:
+        """What `eval` plays for a round: its parameters, or for a `start` policy the file."""
+        if self.config.start is not None and round_index == 0:
+            return self.policy_onnx(0)
+        return self.round_dir(round_index)
+
     def datasets(self, round_index: int) -> list[Path]:
         """What round `round_index` trains on."""
         everything = self.all_data(round_index)
         if len(everything) > 1 and not self.config.keep_demos:
-            return everything[1:]
+            return [path for path in everything if path != self.demos]
         return everything
+
+    def own_demos(self) -> list[Path]:
+        """Round 0's swarm demonstrations, which a loop from a `start` policy has not."""
+        return [] if self.config.start is not None else [self.demos]
 
     def all_data(self, round_index: int) -> list[Path]:
         """What the loop trains on up to this round (before `keep_demos`); in `exit` mode with a
@@ -120,7 +132,7 @@ class Loop:
             return [self.demos]
         if self.config.mode == "exit":
             first = 1 if not self.config.window else max(1, round_index - self.config.window + 1)
-            return [self.demos, *(self.guided(r) for r in range(first, round_index + 1))]
+            return [*self.own_demos(), *(self.guided(r) for r in range(first, round_index + 1))]
         return [self.demos, *(self.relabelled(r) for r in range(round_index))]
 
     def run(self, command: list[str], *args: object) -> None:
@@ -158,7 +170,7 @@ class Loop:
     def emulated(self, round_index: int) -> list[Path]:
         """Every file the loop has emulated for up to this round, trained on or not."""
         if self.config.mode == "exit":
-            return [self.demos, *(self.guided(r) for r in range(1, round_index + 1))]
+            return [*self.own_demos(), *(self.guided(r) for r in range(1, round_index + 1))]
         return self.all_data(round_index)
 
     def collect_guided(self, round_index: int, guide_round: int) -> None:
@@ -178,23 +190,59 @@ class Loop:
             *self.workers(), "--quiet",
         ]  # fmt: skip
 
-    def fit(self, round_index: int) -> None:
+    def fit(self, round_index: int, candidate: int = 0) -> None:
         """Train (round 0) or fine-tune (later rounds) on what the round trains on."""
-        self.learn(*self.fit_command(round_index))
+        self.learn(*self.fit_command(round_index, candidate))
 
-    def fit_command(self, round_index: int) -> list[object]:
-        """`fil-learn fit`'s arguments for a round: every fit setting, from `fit_argv`."""
+    def fit_command(self, round_index: int, candidate: int = 0) -> list[object]:
+        """`fil-learn fit`'s arguments for a round: every fit setting, from `fit_argv`; a
+        round's candidates differ only by the fit's seed."""
         datasets = self.datasets(round_index)
-        out = self.run_dir(round_index)
-        return ["fit", *datasets, "--out", out, *fit_argv(self.config.fit), "--quiet"]
+        out = self.run_dir(round_index, candidate)
+        fit = replace(self.config.fit, seed=self.config.fit.seed + candidate)
+        return ["fit", *datasets, "--out", out, *fit_argv(fit), "--quiet"]
 
-    def keep_policy(self, round_index: int) -> None:
+    def train(self, round_index: int) -> tuple[int, list[float] | None]:
+        """Fit the round's candidates and keep the one whose round evaluation is best (the
+        first on a tie); returns its index and every candidate's mean (None for one)."""
+        if self.config.candidates == 1:
+            self.fit(round_index)
+            self.keep_policy(round_index)
+            return 0, None
+        means = []
+        for candidate in range(self.config.candidates):
+            self.fit(round_index, candidate)
+            means.append(self.evaluate_candidate(round_index, candidate)["mean"])
+        chosen = max(range(len(means)), key=lambda j: (means[j], -j))
+        self.keep_policy(round_index, chosen)
+        result = self.dir / f"eval-{round_index}.json"
+        if not result.exists():  # the same policy on the same seeds: its evaluation is the round's
+            shutil.copy2(self.candidate_eval(round_index, chosen), result)
+        return chosen, means
+
+    def candidate_eval(self, round_index: int, candidate: int) -> Path:
+        return self.dir / f"eval-{round_index}-candidate-{candidate}.json"
+
+    def evaluate_candidate(self, round_index: int, candidate: int) -> dict[str, Any]:
+        """A candidate's round evaluation (the round seeds; kept once played)."""
+        result = self.candidate_eval(round_index, candidate)
+        if not result.exists():
+            c = self.config
+            self.learn(
+                "eval", self.run_dir(round_index, candidate), "--episodes", c.eval_episodes,
+                "--protocol", "v5", "--seed", c.eval_seed(round_index), "--json", result,
+                *self.max_steps(), "--quiet",
+            )  # fmt: skip
+        return json.loads(result.read_text())
+
+    def keep_policy(self, round_index: int, candidate: int = 0) -> None:
         """Copy the run's best parameters into the round's folder and export them as ONNX."""
         target = self.round_dir(round_index)
+        source = self.run_dir(round_index, candidate)
         if target.exists():
             shutil.rmtree(target)
-        shutil.copytree(self.run_dir(round_index) / "best", target / "best")
-        shutil.copy2(self.run_dir(round_index) / "run.json", target / "run.json")
+        shutil.copytree(source / "best", target / "best")
+        shutil.copy2(source / "run.json", target / "run.json")
         self.learn("export", target, "--out", self.policy_onnx(round_index), "--quiet")
 
     def evaluate(self, round_index: int) -> dict[str, Any]:
@@ -202,7 +250,7 @@ class Loop:
         if not result.exists():
             c = self.config
             self.learn(
-                "eval", self.round_dir(round_index), "--episodes", c.eval_episodes,
+                "eval", self.playable(round_index), "--episodes", c.eval_episodes,
                 "--protocol", "v5", "--seed", c.eval_seed(round_index),
                 "--save-states", self.visited(round_index), "--state-every", c.state_every,
                 "--json", result, *self.max_steps(), "--quiet",
@@ -245,7 +293,7 @@ class Loop:
         result = self.dir / f"final-round-{round_index}-{protocol}.json"
         if not result.exists():
             self.learn(
-                "eval", self.round_dir(round_index), "--episodes", self.config.final_episodes,
+                "eval", self.playable(round_index), "--episodes", self.config.final_episodes,
                 "--protocol", protocol, "--seed", 10_000, "--json", result,
                 *self.max_steps(), "--quiet",
             )  # fmt: skip
@@ -255,32 +303,59 @@ class Loop:
         """One round's stages after the rounds in `rows`; returns its row of the table."""
         c = self.config
         started, cpu = time.perf_counter(), children_cpu_seconds()
-        extra = c.collect.episodes * round_index if c.mode == "bc" else 0
-        self.top_up_demos(c.collect.episodes + extra)
+        if c.start is not None and round_index == 0:
+            return self.start_round(started, cpu)
+        if c.start is None:
+            extra = c.collect.episodes * round_index if c.mode == "bc" else 0
+            self.top_up_demos(c.collect.episodes + extra)
         if c.mode == "dagger" and round_index > 0:
             self.relabel(round_index - 1)
         guide_round = None
         if c.mode == "exit" and round_index > 0:
             guide_round = round_index - 1 if c.guide == "last" else best_round(rows)
             self.collect_guided(round_index, guide_round)
-        self.fit(round_index)
-        self.keep_policy(round_index)
+        chosen, means = self.train(round_index)
+        run_dir = self.run_dir(round_index, chosen)
+        kept = policy_epoch(self.round_dir(round_index))
+        before = rows[-1] if rows and not c.fresh else None
+        return self.row(
+            round_index, started, cpu,
+            guided_by=guide_round,
+            policy_epsilon=c.epsilon(round_index) if guide_round is not None else None,
+            samples_processed=samples_processed(run_dir, kept, before),
+            val_accuracy=val_accuracy(run_dir, kept),
+            policy_epoch=kept,
+            candidate=chosen if means is not None else None,
+            candidate_means=means,
+        )  # fmt: skip
+
+    def start_round(self, started: float, cpu: float) -> dict[str, Any]:
+        """Round 0 of a loop from a `start` policy: copy the file in and evaluate it."""
+        import hashlib
+
+        target = self.policy_onnx(0)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            shutil.copy2(str(self.config.start), target)
+        digest = hashlib.sha256(target.read_bytes()).hexdigest()
+        return self.row(0, started, cpu, start_sha256=digest)
+
+    def row(self, round_index: int, started: float, cpu: float, **facts: Any) -> dict[str, Any]:
+        """A round's row: its data, its cost and its evaluation, and what the round adds."""
         summary = self.evaluate(round_index)
         samples, _ = data_totals(self.datasets(round_index))
         _, frames = data_totals(self.emulated(round_index))
-        kept = policy_epoch(self.round_dir(round_index))
-        before = rows[-1] if rows and not c.fresh else None
+        empty = dict.fromkeys(
+            ("guided_by", "policy_epsilon", "samples_processed", "val_accuracy", "policy_epoch")
+        )
         return {
             "round": round_index,
-            "guided_by": guide_round,
-            "policy_epsilon": c.epsilon(round_index) if guide_round is not None else None,
+            **empty,
+            **facts,
             "samples": samples,
             "emulator_frames": frames,
-            "samples_processed": samples_processed(self.run_dir(round_index), kept, before),
             "seconds": time.perf_counter() - started,
             "cpu_seconds": children_cpu_seconds() - cpu,
-            "val_accuracy": val_accuracy(self.run_dir(round_index), kept),
-            "policy_epoch": kept,
             "eval_mean": summary["mean"],
             "eval_ci95": summary["ci95"],
             "eval_episodes": summary["episodes"],

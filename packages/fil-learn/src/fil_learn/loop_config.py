@@ -115,6 +115,17 @@ class LoopConfig:
     trains on, instead of fine-tuning the round before's: with `--drop-demos --window 1`, a
     round's policy is a clone of its guided swarm alone, as the one-frame expert iteration that
     lifted SpaceInvaders from 536 to 634 was trained (results/journal 2026-12-04-4)."""
+    candidates: int = 1
+    """With `fresh`: networks trained each round (fit seeds `seed`, `seed + 1`, ...); each plays
+    the round evaluation and the best becomes the round's policy. Fits of one round's data
+    differ by hundreds of points (SpaceInvaders, one round's guided episodes: 407.5 and 721.3
+    under v5 for fit seeds 0 and 1; results/journal 2026-12-04-5), so one fit a round is a
+    lottery. The choice plays the round seeds (1000 on), never the final evaluation's."""
+    start: str | None = None
+    """`exit`: an exported policy (.onnx) that is round 0 instead of a clone of swarm
+    demonstrations: round 0 only evaluates it and round 1's swarm is guided by it, so a recipe
+    continues from a published policy. It is copied into the loop's folder when round 0 is
+    played (its sha256 in round 0's row); later changes to the file do not reach the loop."""
     window: int = 0
     """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
     episodes (0: all of them), so the policy's earlier, weaker choices fade out of the data."""
@@ -160,6 +171,13 @@ class LoopConfig:
             raise ValueError("--policy-epsilon-step must be in [0, 1]")
         if self.window < 0:
             raise ValueError("--window must be 0 (every guided round) or more")
+        if self.candidates > 1 and not (self.fresh and self.mode == "exit"):
+            raise ValueError("--candidates above 1 needs --fresh and --mode exit")
+        if self.start is not None:
+            if self.mode != "exit":
+                raise ValueError("--start needs --mode exit (round 1 collects guided by it)")
+            if not Path(self.start).is_file() or Path(self.start).suffix != ".onnx":
+                raise ValueError(f"--start {self.start}: give an exported policy file (.onnx)")
         self.fit.validate()
 
     def eval_seed(self, round_index: int) -> int:
@@ -181,7 +199,7 @@ OWNER = {f.name: name for name, kind in NESTED.items() for f in fields(kind)}
 
 AT_LEAST_ONE = (
     "rounds", "episodes", "walkers", "swarm_epochs", "epochs", "batch_size",
-    "eval_episodes", "state_every", "max_labels", "label_walkers", "label_epochs",
+    "eval_episodes", "state_every", "max_labels", "label_walkers", "label_epochs", "candidates",
 )  # fmt: skip
 """Counts that must be positive (the fit's own are checked again by `FitConfig.validate`, but
 here first, so the loop's message names the loop's option)."""

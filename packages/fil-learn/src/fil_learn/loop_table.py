@@ -34,7 +34,8 @@ def references(
     if first.get("human_score") is not None:
         lines.append(("human (literature)", first["human_score"]))
     if rows:
-        lines.append(("plain BC (round 0)", rows[0]["eval_mean"]))
+        first_is = "the start policy" if rows[0].get("start_sha256") else "plain BC"
+        lines.append((f"{first_is} (round 0)", rows[0]["eval_mean"]))
     return lines
 
 
