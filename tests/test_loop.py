@@ -311,7 +311,9 @@ def test_a_loop_from_a_start_policy_picks_the_best_of_fresh_candidates_and_publi
     best = max(record["rounds"], key=lambda r: (r["eval_mean"], r["round"]))["round"]
     kept_policy = (work / "policies" / f"round-{best}" / "policy.onnx").read_bytes()
     assert (results / "policy.onnx").read_bytes() == kept_policy
-    assert "the start policy (round 0)" in (results / "rounds.md").read_text()
+    table = (results / "rounds.md").read_text()
+    assert "the start policy (round 0)" in table
+    assert f"| {means[0]:,.1f}, {means[1]:,.1f} |" in table
     assert (results / "score.png").exists() and (results / "final-round-0-v5.json").exists()
     # the folder is not a setting of the loop: publishing elsewhere continues the same loop
     again = _loop(work, *settings)

@@ -51,8 +51,8 @@ def write_table(
         "",
         "| round | training samples | samples processed | emulator frames (all so far) | "
         "wall time (min) | CPU hours | policy val accuracy | policy epoch | "
-        "eval v5 mean ± 95% CI | human-normalized |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "eval v5 mean ± 95% CI | human-normalized | fits compared (v5 means) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     elapsed = 0.0
     for index, row in enumerate(rows):
@@ -64,7 +64,7 @@ def write_table(
             f"{_hours(row.get('cpu_seconds'))} | {accuracy} | "
             f"{_policy_epoch(row, rows[index - 1] if index else None)} | "
             f"{row['eval_mean']:,.1f} ± {ci_text(row['eval_ci95'])} ({row['eval_episodes']} eps) | "
-            f"{_percent(row['human_normalized'])} |"
+            f"{_percent(row['human_normalized'])} | {_candidates(row.get('candidate_means'))} |"
         )
     lines += ["", "References under v5:", ""]
     lines += [f"- {label}: {value:,.1f}" for label, value in references(rows, baselines)]
@@ -99,6 +99,11 @@ def _final_table(config: LoopConfig, finals: dict[str, Any]) -> list[str]:
             f"{s['min']:,.0f} | {s['max']:,.0f} | {_percent(s['human_normalized'])} |"
         )
     return lines
+
+
+def _candidates(means: list[float] | None) -> str:
+    """The round's fits by their round evaluations (`--candidates`), one when there were none."""
+    return "1" if not means else ", ".join(f"{mean:,.1f}" for mean in means)
 
 
 def _count(value: int | None) -> str:
