@@ -135,9 +135,9 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
         "spaceinvaders-exit-1frame-continued": Preset(
             purpose="the same rounds continued from the policy of the first hand-made round "
             "(633.8 under v5), committed and pinned beside the guided curve",
-            reproduces="results/spaceinvaders-exit-1frame-continued (spans sessions); the "
-            "hand-made second round scored 721.3 under v5 with one of two fit seeds "
-            "(results/journal 2026-12-04-5)",
+            reproduces="results/spaceinvaders-exit-1frame-continued (spans sessions): round 2 "
+            "806.7 ± 57.1 under v5 on seeds 10000-10029 (839.2 on the round seeds), the "
+            "leaderboard policy (results/journal 2026-12-04-5)",
             settings=_frozen(
                 **ONE_FRAME_EXIT,
                 game="SpaceInvaders",
