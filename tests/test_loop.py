@@ -313,7 +313,8 @@ def test_a_loop_from_a_start_policy_picks_the_best_of_fresh_candidates_and_publi
     assert (results / "policy.onnx").read_bytes() == kept_policy
     table = (results / "rounds.md").read_text()
     assert "the start policy (round 0)" in table
-    assert f"| {means[0]:,.1f}, {means[1]:,.1f} |" in table
+    assert f"| {means[0]:,.1f}, {means[1]:,.1f} |" in table and "(unchanged)" not in table
+    assert "(round 0 = the start policy;" in table
     assert (results / "score.png").exists() and (results / "final-round-0-v5.json").exists()
     # the folder is not a setting of the loop: publishing elsewhere continues the same loop
     again = _loop(work, *settings)

@@ -62,7 +62,7 @@ def write_table(
             f"| {row['round']} | {row['samples']:,} | {_count(row.get('samples_processed'))} | "
             f"{row['emulator_frames']:,} | {row['seconds'] / 60:.1f} (total {elapsed / 60:.1f}) | "
             f"{_hours(row.get('cpu_seconds'))} | {accuracy} | "
-            f"{_policy_epoch(row, rows[index - 1] if index else None)} | "
+            f"{_policy_epoch(row, rows[index - 1] if index and not config.fresh else None)} | "
             f"{row['eval_mean']:,.1f} ± {ci_text(row['eval_ci95'])} ({row['eval_episodes']} eps) | "
             f"{_percent(row['human_normalized'])} | {_candidates(row.get('candidate_means'))} |"
         )
@@ -75,7 +75,8 @@ def write_table(
 
 def _policy_epoch(row: dict[str, Any], before: dict[str, Any] | None) -> str:
     """The epoch a round's policy comes from, marked when it is the round before's (its fit
-    kept the earlier parameters); n/a in records written before it was kept."""
+    kept the earlier parameters; never with `fresh`, where every round has its own fit, so
+    `before` is None); n/a in records written before it was kept."""
     epoch = row.get("policy_epoch")
     if epoch is None:
         return "n/a"
@@ -86,8 +87,9 @@ def _policy_epoch(row: dict[str, Any], before: dict[str, Any] | None) -> str:
 def _final_table(config: LoopConfig, finals: dict[str, Any]) -> list[str]:
     lines = [
         "",
-        f"Final evaluation, {config.final_episodes} episodes per protocol (round 0 = plain "
-        "behaviour cloning; the other, the round with the best round evaluation):",
+        f"Final evaluation, {config.final_episodes} episodes per protocol (round 0 = "
+        f"{'the start policy' if config.start else 'plain behaviour cloning'}; the other, the "
+        "round with the best round evaluation):",
         "",
         "| policy | protocol | mean ± 95% CI | std | min | max | human-normalized |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
