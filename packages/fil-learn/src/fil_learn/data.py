@@ -611,6 +611,11 @@ def dataset_digest(path: Path) -> str:
         stored = handle.attrs.get("sha256")
     if stored is not None:
         return str(stored)
+    return file_sha256(path)
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, read in blocks (a policy or dataset file of any size)."""
     digest = hashlib.sha256()
     with path.open("rb") as raw:
         for block in iter(lambda: raw.read(1 << 20), b""):

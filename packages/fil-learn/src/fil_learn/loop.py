@@ -33,7 +33,7 @@ from typing import Any
 
 from fil_learn.children import children_cpu_seconds, run_child
 from fil_learn.config import fit_argv, settings_argv
-from fil_learn.data import open_dataset
+from fil_learn.data import file_sha256, open_dataset
 from fil_learn.loop_config import LoopConfig
 from fil_learn.loop_record import read_record, write_record
 from fil_learn.loop_table import write_table
@@ -215,22 +215,30 @@ class Loop:
             means.append(self.evaluate_candidate(round_index, candidate)["mean"])
         chosen = max(range(len(means)), key=lambda j: (means[j], -j))
         self.keep_policy(round_index, chosen)
-        result = self.dir / f"eval-{round_index}.json"
+        result = self.eval_file(round_index)
         if not result.exists():  # the same policy on the same seeds: its evaluation is the round's
-            shutil.copy2(self.candidate_eval(round_index, chosen), result)
+            shutil.copy2(self.eval_file(round_index, chosen), result)
         return chosen, means
 
-    def candidate_eval(self, round_index: int, candidate: int) -> Path:
-        return self.dir / f"eval-{round_index}-candidate-{candidate}.json"
+    def eval_file(self, round_index: int, candidate: int | None = None) -> Path:
+        """A round's evaluation, or one candidate's (`eval-K-candidate-J.json`)."""
+        tail = "" if candidate is None else f"-candidate-{candidate}"
+        return self.dir / f"eval-{round_index}{tail}.json"
 
     def evaluate_candidate(self, round_index: int, candidate: int) -> dict[str, Any]:
         """A candidate's round evaluation (the round seeds; kept once played)."""
-        result = self.candidate_eval(round_index, candidate)
+        target = self.run_dir(round_index, candidate)
+        return self.round_eval(round_index, target, self.eval_file(round_index, candidate))
+
+    def round_eval(
+        self, round_index: int, target: Path, result: Path, *extra: object
+    ) -> dict[str, Any]:
+        """`target` played on the round's seeds under v5 into `result` (kept once played)."""
         if not result.exists():
             c = self.config
             self.learn(
-                "eval", self.run_dir(round_index, candidate), "--episodes", c.eval_episodes,
-                "--protocol", "v5", "--seed", c.eval_seed(round_index), "--json", result,
+                "eval", target, "--episodes", c.eval_episodes, "--protocol", "v5",
+                "--seed", c.eval_seed(round_index), *extra, "--json", result,
                 *self.max_steps(), "--quiet",
             )  # fmt: skip
         return json.loads(result.read_text())
@@ -246,16 +254,11 @@ class Loop:
         self.learn("export", target, "--out", self.policy_onnx(round_index), "--quiet")
 
     def evaluate(self, round_index: int) -> dict[str, Any]:
-        result = self.dir / f"eval-{round_index}.json"
-        if not result.exists():
-            c = self.config
-            self.learn(
-                "eval", self.playable(round_index), "--episodes", c.eval_episodes,
-                "--protocol", "v5", "--seed", c.eval_seed(round_index),
-                "--save-states", self.visited(round_index), "--state-every", c.state_every,
-                "--json", result, *self.max_steps(), "--quiet",
-            )  # fmt: skip
-        return json.loads(result.read_text())
+        """The round's policy on the round seeds, saving the states it visits (for `dagger`)."""
+        return self.round_eval(
+            round_index, self.playable(round_index), self.eval_file(round_index),
+            "--save-states", self.visited(round_index), "--state-every", self.config.state_every,
+        )  # fmt: skip
 
     def relabel(self, round_index: int) -> None:
         """Label the states round `round_index`'s policy visited (continues a partial file);
@@ -331,14 +334,11 @@ class Loop:
 
     def start_round(self, started: float, cpu: float) -> dict[str, Any]:
         """Round 0 of a loop from a `start` policy: copy the file in and evaluate it."""
-        import hashlib
-
         target = self.policy_onnx(0)
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
             shutil.copy2(str(self.config.start), target)
-        digest = hashlib.sha256(target.read_bytes()).hexdigest()
-        return self.row(0, started, cpu, start_sha256=digest)
+        return self.row(0, started, cpu, start_sha256=file_sha256(target))
 
     def row(self, round_index: int, started: float, cpu: float, **facts: Any) -> dict[str, Any]:
         """A round's row: its data, its cost and its evaluation, and what the round adds."""

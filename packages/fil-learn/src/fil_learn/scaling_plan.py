@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from fil_learn.config import FitConfig
-from fil_learn.data import episode_key, held_out, keyframe_steps, open_dataset
+from fil_learn.data import episode_key, file_sha256, held_out, keyframe_steps, open_dataset
 from fil_learn.games import game_key, reference_scores
 
 TUYLS_2023_BC_SPACEINVADERS = (
@@ -145,15 +145,13 @@ class Preset:
 def check_guide(preset: Preset) -> None:
     """The guide exists and is the file the preset names by its sha256, with a one-line
     refusal that says how to get it back."""
-    import hashlib
-
     path = Path(str(preset.guide))
     if not path.is_file():
         raise ValueError(
             f"the guide {path} is missing: run from the repository root, or restore it with "
             f"git checkout -- {path}"
         )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     if preset.guide_sha256 is not None and digest != preset.guide_sha256:
         raise ValueError(
             f"the guide {path} is not the policy this preset collects with (sha256 {digest[:12]}, "
