@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fil_learn.games import reference_scores
 
 NATURE = "Nature DQN"
-ZOO = "DQN Zoo DQN"
+C51_DQN = "DQN, C51 paper"
 GO_EXPLORE_SOURCE = "Ecoffet et al. 2021, Nature, 'First return, then explore'"
 
 
@@ -24,7 +24,7 @@ class Reference:
 
     random: float
     human: float
-    dqn: float | None
+    dqn: float
     dqn_source: str | None
     go_explore: float | None = None
 
@@ -87,25 +87,29 @@ _NATURE_DQN: dict[str, float] = {
     "Zaxxon": 4977.0,
 }
 
-# DQN Zoo's own DQN (google-deepmind/dqn_zoo) for the 8 games Nature does not list: its
-# per-game results are not in the stored copy of the repository (only the code and a summary
-# plot), so these stay None until a source is found.
-_ZOO_DQN: dict[str, float | None] = {
-    "Berzerk": None,
-    "Defender": None,
-    "Phoenix": None,
-    "Pitfall": None,
-    "Skiing": None,
-    "Solaris": None,
-    "Surround": None,
-    "YarsRevenge": None,
+# The 8 games Nature does not list: DQN Zoo's own per-game results are not in any stored copy
+# of google-deepmind/dqn_zoo (only its code and a summary plot), so these are the DQN column,
+# no-op starts, of Bellemare, Dabney and Munos 2017 ("A distributional perspective on
+# reinforcement learning", the C51 paper), which lists all 57 games; as copied in
+# seungjaeryanlee/rldb, rldb/db/paper__c51/algo__dqn/entries.py (commit 243a8fb9).
+_C51_PAPER_DQN: dict[str, float] = {
+    "Berzerk": 585.6,
+    "Defender": 23633.0,
+    "Phoenix": 8485.2,
+    "Pitfall": -286.1,
+    "Skiing": -13062.3,
+    "Solaris": 3482.8,
+    "Surround": -5.6,
+    "YarsRevenge": 18098.9,
 }
 
 # Go-Explore on the hard-exploration games (Ecoffet et al. 2021, Nature, "First return, then
-# explore"): the paper's table was not found in a stored source (the uber-research/go-explore
-# READMEs give no scores), so None: the column names the source and shows "—".
+# explore"): the paper's table is in no stored source (the uber-research/go-explore READMEs and
+# seungjaeryanlee/rldb hold no scores). MontezumaRevenge's 43,791 is the paper's figure as
+# quoted in reinforcement-learning-kr/rl-montezuma issue #2 ("Add Go-explore to the list"); the
+# other games stay None (the column names the source and shows "—").
 HARD_EXPLORATION: dict[str, float | None] = {
-    "MontezumaRevenge": None,
+    "MontezumaRevenge": 43791.0,
     "Pitfall": None,
     "PrivateEye": None,
     "Venture": None,
@@ -121,8 +125,8 @@ def _reference(game: str) -> Reference:
     if game in _NATURE_DQN:
         dqn, source = _NATURE_DQN[game], NATURE
     else:
-        dqn, source = _ZOO_DQN[game], ZOO
+        dqn, source = _C51_PAPER_DQN[game], C51_DQN
     return Reference(random, human, dqn, source, HARD_EXPLORATION.get(game))
 
 
-ATARI57: dict[str, Reference] = {game: _reference(game) for game in sorted(_NATURE_DQN | _ZOO_DQN)}
+ATARI57: dict[str, Reference] = {game: _reference(game) for game in sorted(_NATURE_DQN | _C51_PAPER_DQN)}

@@ -214,6 +214,7 @@ def _atari57_row(game: str, rows: list[dict], baselines: str | None) -> tuple[st
         f"{', '.join(format(r['score'], ',.0f') for r in rows)} | {cells} "
         f"{_cell(reference.dqn)} ({reference.dqn_source}) | {reference.human:,.1f} | "
         f"{go_explore} | {statistics.mean(r['frames'] for r in rows) / 1e6:.2f}M | "
+        f"{statistics.mean(r['steps'] for r in rows):,.0f} | "
         f"{statistics.mean(r['cpu_minutes'] for r in rows):.1f} | "
         f"{', '.join(f'{k} x{n}' for k, n in stops.items())} | {marks.strip()} |"
     )
@@ -256,8 +257,8 @@ def atari57(args: argparse.Namespace, base: SwarmConfig) -> None:
     frames = sum(r["frames"] for r in runs)
     lines = [
         "| game | seeds | mean return | returns | random (v5) | best constant action (v5) | "
-        "DQN (source) | human | Go-Explore | frames | CPU min | stop | |",
-        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "DQN (source) | human | Go-Explore | frames | agent steps | CPU min | stop | |",
+        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     dqn_count = human_count = 0
     for game in games:
@@ -270,14 +271,20 @@ def atari57(args: argparse.Namespace, base: SwarmConfig) -> None:
     played = sum(bool(rows) for rows in by_game.values())
     summary = (
         f"At or above DQN on {dqn_count} of {len(games)} games (target 50 of 57; {with_dqn} "
-        f"have a DQN number), at or above human on {human_count} of {len(games)} (target 40 "
+        f"of them have a DQN number), at or above human on {human_count} of {len(games)} (target 40 "
         f"of 57); {played} of {len(games)} games played."
     )
     notes = [
         f"DQN: {NATURE} (Mnih et al. 2015, Extended Data Table 2, no-op starts) where it lists "
-        "the game, else DQN Zoo's DQN; random and human: fil_learn.games (as dqn_zoo/atari_data.py). "
+        "the game, else the DQN column of Bellemare et al. 2017 (the C51 paper, no-op starts, all 57 "
+        "games; DQN Zoo's own per-game numbers were not found in a stored source); random and human: fil_learn.games (as dqn_zoo/atari_data.py). "
         "Go-Explore: "
-        f"{GO_EXPLORE_SOURCE}, on the hard-exploration games. — where a source gives no number."
+        f"{GO_EXPLORE_SOURCE}, on the hard-exploration games. — where a source gives no number.",
+        "",
+        "Agent steps: the demonstration's length (4 frames a step); Nature DQN's evaluation "
+        "episodes lasted at most 5 minutes of play (18,000 frames, 4,500 steps). Stop: `frames`, "
+        "the swarm's frame budget ran out while the game went on (the return is what the swarm "
+        "had reached by then); `all walkers dead`, the game ended (lives or the game's clock).",
     ]
     budget = (
         f"{len(runs)} runs, {frames / 1e6:,.1f}M emulator frames, {cpu:,.1f} CPU minutes "

@@ -26,8 +26,9 @@ def test_the_57_reference_rows_are_complete() -> None:
     for name, row in rows.items():
         assert resolve_game(name).name == name
         assert isinstance(row.random, float) and isinstance(row.human, float), name
-        assert row.dqn_source in (atari57_references.NATURE, atari57_references.ZOO), name
+        assert row.dqn_source in (atari57_references.NATURE, atari57_references.C51_DQN), name
     assert sum(row.dqn_source == atari57_references.NATURE for row in rows.values()) == 49
+    assert all(row.dqn is not None for row in rows.values())
     assert set(atari57_references.HARD_EXPLORATION) <= set(rows)
     # the 17 games of the older tables read the same references
     for game, (dqn, human) in swarm_scores.REFERENCES.items():
