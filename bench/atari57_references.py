@@ -16,6 +16,15 @@ C51_DQN = "DQN, C51 paper"
 GO_EXPLORE_SOURCE = "Ecoffet et al. 2021, Nature, 'First return, then explore'"
 
 
+HELD_IN = [
+    "SpaceInvaders", "Atlantis", "Breakout", "Seaquest", "Enduro",
+    "MsPacman", "Qbert", "Pong", "Skiing",
+]  # fmt: skip
+"""The nine games the swarm's defaults were chosen on (bench/swarm_scores.py) and every
+held-in table is made over (bench/student_table.py): kept here, beside their references, so a
+table that needs no emulator imports them without fil-collect."""
+
+
 @dataclass(frozen=True)
 class Reference:
     """One game's references. Random and human come from the project's one table,
@@ -129,4 +138,6 @@ def _reference(game: str) -> Reference:
     return Reference(random, human, dqn, source, HARD_EXPLORATION.get(game))
 
 
-ATARI57: dict[str, Reference] = {game: _reference(game) for game in sorted(_NATURE_DQN | _C51_PAPER_DQN)}
+ATARI57: dict[str, Reference] = {
+    game: _reference(game) for game in sorted(_NATURE_DQN | _C51_PAPER_DQN)
+}

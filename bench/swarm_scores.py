@@ -37,17 +37,12 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from atari57_references import ATARI57, GO_EXPLORE_SOURCE, HARD_EXPLORATION, NATURE
+from atari57_references import ATARI57, GO_EXPLORE_SOURCE, HARD_EXPLORATION, HELD_IN, NATURE
 
 from fil_collect.collect import episode_seed
 from fil_collect.env import AtariEmulator, EnvConfig
 from fil_collect.games import resolve_game
 from fil_collect.swarm import Swarm, SwarmConfig
-
-HELD_IN = [
-    "SpaceInvaders", "Atlantis", "Breakout", "Seaquest", "Enduro",
-    "MsPacman", "Qbert", "Pong", "Skiing",
-]  # fmt: skip
 
 # Nature DQN (no-op starts) and the human reference of each game, from
 # bench/atari57_references.py (sources there). Skiing is not among Nature's 49 games.

@@ -332,3 +332,28 @@ def test_start_and_candidates_are_refused_where_they_mean_nothing(tmp_path: Path
         done = _loop(tmp_path / "w", *args)
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert "Traceback" not in done.stderr and not (tmp_path / "w").exists()
+
+
+@pytest.mark.slow
+def test_a_fixed_samples_budget_sets_each_fits_epochs(tmp_path: Path) -> None:
+    """`--fit-samples N`: the fit trains round(N / the round's samples) epochs (at least 1)
+    instead of `--epochs`, recorded in the fit's run.json and the loop's settings; what it
+    processed is those epochs of its training share."""
+    work = tmp_path / "budget"
+    budget = 1000
+    done = _loop(
+        work, "--mode", "bc", "--rounds", "1", "--keep", "last", "--fit-samples", str(budget),
+        "--final-episodes", "0", "--baseline-episodes", "0",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record = json.loads((work / "rounds.json").read_text())
+    assert record["config"]["fit_samples"] == budget and record["config"]["epochs"] == 1
+    row = record["rounds"][0]
+    run = json.loads((work / "run" / "run.json").read_text())
+    epochs = max(1, round(budget / row["samples"]))
+    assert run["fit"]["epochs"] == epochs > 1
+    assert row["policy_epoch"] == epochs
+    assert row["samples_processed"] == epochs * run["train_samples"] <= budget
+    refused = _loop(tmp_path / "w", "--fit-samples", "-1")
+    assert refused.returncode == 2 and "--fit-samples must be 0" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -825,6 +825,14 @@ def loop(
             "the best on the round evaluation becomes the round's policy."
         ),
     ] = LOOP_DEFAULTS["candidates"],
+    fit_samples: Annotated[
+        int,
+        typer.Option(
+            help="Training samples per fit (0: off): each fit trains round(N / the round's "
+            "samples) epochs, at least 1, instead of --epochs (about: ~10% of the episodes "
+            "validate)."
+        ),
+    ] = LOOP_DEFAULTS["fit_samples"],
     start: Annotated[
         str | None,
         typer.Option(

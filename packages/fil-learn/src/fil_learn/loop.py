@@ -199,7 +199,11 @@ class Loop:
         round's candidates differ only by the fit's seed."""
         datasets = self.datasets(round_index)
         out = self.run_dir(round_index, candidate)
-        fit = replace(self.config.fit, seed=self.config.fit.seed + candidate)
+        fit = replace(
+            self.config.fit,
+            seed=self.config.fit.seed + candidate,
+            epochs=budget_epochs(self.config.fit_samples, datasets, self.config.fit.epochs),
+        )
         return ["fit", *datasets, "--out", out, *fit_argv(fit), "--quiet"]
 
     def train(self, round_index: int) -> tuple[int, list[float] | None]:
@@ -413,6 +417,16 @@ def data_totals(paths: list[Path]) -> tuple[int, int]:
                 samples += int((episode.actions >= 0).sum())
                 frames += int(episode.attrs.get("emulator_frames", 0))
     return samples, frames
+
+
+def budget_epochs(fit_samples: int, datasets: list[Path], epochs: int) -> int:
+    """The epochs of a fit under `--fit-samples` (0: `epochs`, the fit's own setting): the
+    budget over the labelled samples of `datasets`, rounded, at least 1. The fit trains on ~90%
+    of them (the rest validates), so it processes about 90% of the budget."""
+    if not fit_samples:
+        return epochs
+    samples, _ = data_totals(datasets)
+    return max(1, round(fit_samples / max(samples, 1)))
 
 
 def policy_epoch(round_dir: Path) -> int:

@@ -129,6 +129,12 @@ class LoopConfig:
     window: int = 0
     """`exit`: train on round 0's demonstrations and only the last `window` rounds of guided
     episodes (0: all of them), so the policy's earlier, weaker choices fade out of the data."""
+    fit_samples: int = 0
+    """A fixed training budget per fit (0: off): each fit the loop starts trains
+    `max(1, round(fit_samples / S))` epochs instead of `epochs`, S being the labelled samples of
+    what the round trains on, so that games whose rounds hold more or fewer samples process about
+    the same number. About: a fit holds ~10% of the episodes out for validation, so it processes
+    ~90% of the budget; the rounds' `samples_processed` is what was measured."""
     fit: FitConfig = LOOP_FIT
     """Every round's fit; its `seed` also seeds collection and relabelling (`seed`). Last, so
     that the flat settings keep the order the record has always had."""
@@ -171,6 +177,8 @@ class LoopConfig:
             raise ValueError("--policy-epsilon-step must be in [0, 1]")
         if self.window < 0:
             raise ValueError("--window must be 0 (every guided round) or more")
+        if self.fit_samples < 0:
+            raise ValueError("--fit-samples must be 0 (each fit trains --epochs) or more")
         if self.candidates > 1 and not (self.fresh and self.mode == "exit"):
             raise ValueError("--candidates above 1 needs --fresh and --mode exit")
         if self.start is not None:
