@@ -57,6 +57,10 @@ REFERENCES: dict[str, tuple[float | None, float]] = {
 }  # fmt: skip
 HELD_OUT = [game for game in REFERENCES if game not in HELD_IN]
 REUSED = ("results/swarm/held-in.jsonl", "results/swarm/held-out.jsonl")
+LARGER_BUDGET = "results/swarm/budget-8m.jsonl"
+"""The games below DQN played again with 4x the frames (the same seed): is the budget why?"""
+DQN_EPISODE_STEPS = 4_500
+"""Nature DQN's evaluation episodes: at most 5 minutes of play, 18,000 frames, 4 a step."""
 """Tables whose default-settings runs --atari57 reads instead of rerunning them."""
 
 
@@ -216,6 +220,37 @@ def _atari57_row(game: str, rows: list[dict], baselines: str | None) -> tuple[st
     return row, above_dqn, above_human
 
 
+def below_dqn(games: list[str], by_game: dict[str, list[dict]], larger: str | None) -> list[str]:
+    """What the runs measured for each game below DQN: how its episodes stopped and how long
+    they were, and the same game with a larger frame budget where it was played (`larger`, a
+    JSON-lines file of runs): the reason a reader needs before trusting the row."""
+    more = _kept_runs(larger) if larger and Path(larger).exists() else {}
+    lines = []
+    for game in games:
+        rows, dqn = by_game[game], ATARI57[game].dqn
+        if not rows or statistics.mean(r["score"] for r in rows) >= dqn:
+            continue
+        steps = statistics.mean(r["steps"] for r in rows)
+        stops = sorted({r["stop"] for r in rows})
+        if "frames" in stops:
+            why = "the frame budget ended it" + (
+                f", shorter than DQN's {DQN_EPISODE_STEPS:,}-step episodes"
+                if steps < DQN_EPISODE_STEPS
+                else ""
+            )
+        else:
+            why = "the game ended (lives or its clock)"
+        text = f"- {game}: {steps:,.0f} agent steps; {why}"
+        for run in (r for r in more.values() if r["game"] == game):
+            verdict = "at or above DQN" if run["score"] >= dqn else "still below DQN"
+            text += (
+                f"; with {run['frames'] / 1e6:.0f}M frames: {run['score']:,.0f} in "
+                f"{run['steps']:,} steps, {verdict}"
+            )
+        lines.append(text + ".")
+    return lines
+
+
 def atari57(args: argparse.Namespace, base: SwarmConfig) -> None:
     """Seed 0 of every game, then the other seeds of the games whose runs fit (resumable
     through --json); print the table and write it to --markdown."""
@@ -281,6 +316,15 @@ def atari57(args: argparse.Namespace, base: SwarmConfig) -> None:
         "the swarm's frame budget ran out while the game went on (the return is what the swarm "
         "had reached by then); `all walkers dead`, the game ended (lives or the game's clock).",
     ]
+    below = below_dqn(games, by_game, LARGER_BUDGET)
+    if below:
+        notes += [
+            "",
+            f"Below DQN, what the runs measured (the larger budget: `{LARGER_BUDGET}`, the "
+            "same seed with `--set max_frames=8000000`):",
+            "",
+            *below,
+        ]
     budget = (
         f"{len(runs)} runs, {frames / 1e6:,.1f}M emulator frames, {cpu:,.1f} CPU minutes "
         f"({cpu / 60:,.2f} core-hours)"
