@@ -220,7 +220,9 @@ def _atari57_row(game: str, rows: list[dict], baselines: str | None) -> tuple[st
     return row, above_dqn, above_human
 
 
-def below_dqn(games: list[str], by_game: dict[str, list[dict]], larger: str | None) -> list[str]:
+def below_dqn(
+    games: list[str], by_game: dict[str, list[dict]], budget: int, larger: str | None
+) -> list[str]:
     """What the runs measured for each game below DQN: how its episodes stopped and how long
     they were, and the same game with a larger frame budget where it was played (`larger`, a
     JSON-lines file of runs): the reason a reader needs before trusting the row."""
@@ -239,7 +241,11 @@ def below_dqn(games: list[str], by_game: dict[str, list[dict]], larger: str | No
                 else ""
             )
         else:
-            why = "the game ended (lives or its clock)"
+            spent = statistics.mean(r["frames"] for r in rows) / 1e6
+            why = (
+                f"the game ended (lives or its clock) with {spent:.2f}M of the "
+                f"{budget / 1e6:.0f}M frames spent: the rest of the budget was never used"
+            )
         text = f"- {game}: {steps:,.0f} agent steps; {why}"
         for run in (r for r in more.values() if r["game"] == game):
             verdict = "at or above DQN" if run["score"] >= dqn else "still below DQN"
@@ -316,7 +322,7 @@ def atari57(args: argparse.Namespace, base: SwarmConfig) -> None:
         "the swarm's frame budget ran out while the game went on (the return is what the swarm "
         "had reached by then); `all walkers dead`, the game ended (lives or the game's clock).",
     ]
-    below = below_dqn(games, by_game, LARGER_BUDGET)
+    below = below_dqn(games, by_game, base.max_frames, LARGER_BUDGET)
     if below:
         notes += [
             "",
