@@ -258,6 +258,23 @@ ROW = {
 }  # fmt: skip
 
 
+def test_a_record_written_before_a_setting_existed_reads_it_as_its_default(
+    tmp_path: Path,
+) -> None:
+    # preset.json files of earlier sessions lack the settings added since (first_seed, the
+    # guide's): their rows were measured at the defaults, so the curve continues
+    options = ScaleOptions(PRESETS["spaceinvaders"], runs=tmp_path / "runs", results=tmp_path)
+    options.curve_dir.mkdir(parents=True)
+    old = options.preset.as_json()
+    for name in ("first_seed", "guide", "guide_sha256", "guide_temperature", "guide_epsilon"):
+        del old[name]
+    options.preset_file.write_text(json.dumps(old))
+    assert plan_lines(options)[-1] == f"  results: {options.curve_dir}"
+    options.preset_file.write_text(json.dumps({**old, "walkers": 64}))
+    with pytest.raises(ValueError, match="walkers=64"):
+        plan_lines(options)
+
+
 def test_the_report_lists_every_row_and_the_references(tmp_path: Path) -> None:
     preset = PRESETS["spaceinvaders"]
     rows = [ROW, {**ROW, "epochs": 7, "samples_processed": 945_000, "v5_mean": 401.0}]
@@ -269,6 +286,10 @@ def test_the_report_lists_every_row_and_the_references(tmp_path: Path) -> None:
     assert "945,000" in table
     assert "- random (games.py): 148.0" in table and "285.0" in table and "451.5" in table
     assert "0.67M: 315" in table and "195M: 1,334" in table
+    # what going on costs, at the rows' rates: 2M needs 15 passes over 2 shards (more than the
+    # preset's 12), so 5 shards: 3 to collect at 0.35 core-h each, and 2M samples to fit
+    assert "- 2M samples: 5 shards (3 shards to collect), 6 epochs: collect 1.05 + fit 0.42" in table
+    assert "- 1M samples" not in table  # reached (945,000) within 10%
 
 
 def test_a_row_is_published_only_over_a_worse_card_that_scale_wrote(tmp_path: Path) -> None:

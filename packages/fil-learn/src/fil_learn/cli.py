@@ -928,7 +928,12 @@ def scale(
         int | None, typer.Option(help=r"fil-collect --workers \[default: all cores].")
     ] = None,
     plan: Annotated[
-        bool, typer.Option("--plan", help="Say what exists and what is left; run nothing.")
+        bool,
+        typer.Option(
+            "--plan",
+            help="Say what exists and what is left, and redraw the curve's page and plot from "
+            "its rows (with what the next points cost); run nothing.",
+        ),
     ] = False,
     commit: Annotated[
         bool,

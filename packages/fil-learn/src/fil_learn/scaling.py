@@ -28,6 +28,7 @@ from fil_learn.run_folder import write_atomic
 from fil_learn.scaling_plan import (
     EXTENDABLE,
     PRESETS,
+    RECORD_DEFAULTS,
     DataSize,
     Preset,
     Shard,
@@ -115,10 +116,11 @@ def read_rows(options: ScaleOptions) -> list[dict[str, Any]]:
 
 def check_record(options: ScaleOptions) -> None:
     """The results folder's recorded preset must be this one (but for `EXTENDABLE` settings,
-    which a rerun may change: the record then says the latest)."""
+    which a rerun may change: the record then says the latest). A setting the record lacks was
+    added to `Preset` after it was written, and its rows were measured at the default."""
     if not options.preset_file.exists():
         return
-    old = json.loads(options.preset_file.read_text())
+    old = {**RECORD_DEFAULTS, **json.loads(options.preset_file.read_text())}
     new = options.preset.as_json()
     differ = [k for k in new if k not in EXTENDABLE and old.get(k) != new[k]]
     if differ:
@@ -413,9 +415,14 @@ def start(options: ScaleOptions, echo: Echo = print) -> Session:
 
 
 def plan_lines(options: ScaleOptions) -> list[str]:
-    """`--plan`: the state of shards, fits and rows, and what is left; runs nothing."""
+    """`--plan`: the state of shards, fits and rows, and what is left, and the curve's page
+    redrawn from its rows (what the next points cost changes as the code learns to say it);
+    runs nothing."""
     check_record(options)
-    lines = describe(options.runs, options.preset, read_rows(options))
+    rows = read_rows(options)
+    if rows:
+        write_report(options.curve_dir, options.preset, rows)
+    lines = describe(options.runs, options.preset, rows)
     refusal = data_refusal(existing_shards(options.runs, options.preset), options.preset)
     if refusal is not None:
         lines.append(f"  refused at start: {refusal}")

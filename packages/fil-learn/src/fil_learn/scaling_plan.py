@@ -165,6 +165,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+RECORD_DEFAULTS: dict[str, Any] = {
+    f.name: _jsonable(f.default)
+    for f in dataclasses.fields(Preset)
+    if f.default is not dataclasses.MISSING
+}
+"""Each `Preset` setting's default as `preset.json` records it: what a record written before
+the setting existed was measured with."""
+
+
 GUIDED_MILESTONES = (250_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000)
 """The guided curve starts at 0.25M samples: 6 epochs of one shard, as the round it grows from."""
 

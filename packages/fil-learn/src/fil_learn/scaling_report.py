@@ -55,7 +55,63 @@ def curve_table(preset: Preset, rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"- Tuyls et al. 2023, BC of a PPO teacher (samples processed: best): {points}"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + next_points(preset, rows)) + "\n"
+
+
+def next_points(preset: Preset, rows: list[dict[str, Any]]) -> list[str]:
+    """What each milestone past the curve would cost, at the rates its own rows measured: the
+    largest fit continued where it is within `max_epochs` passes over its data, else the
+    smallest larger data size that holds it (its missing shards collected, a fit from the
+    start). A curve that stops short says how far it got and what going on costs."""
+    if not rows:
+        return []
+    rates = _rates(rows)
+    have = max(row["shards"] for row in rows)
+    done = max(row["samples_processed"] for row in rows if row["shards"] == have)
+    lines = []
+    for milestone in (m for m in sorted(preset.milestones) if m > done * 1.1):
+        sizes = (n for n in sorted(preset.data_sizes) if n >= have)
+        shards = next(
+            (n for n in sizes if milestone / (n * rates["steps_per_shard"]) <= preset.max_epochs),
+            None,
+        )
+        if shards is None:
+            lines.append(f"- {milestone / 1e6:g}M samples: more shards than the preset's sizes")
+            continue
+        collect = (shards - have) * rates["collect_per_shard"]
+        fit = (milestone - (done if shards == have else 0)) / rates["samples_per_core_hour"]
+        how = "the same fit continued" if shards == have else f"{shards - have} shards to collect"
+        lines.append(
+            f"- {milestone / 1e6:g}M samples: {shards} shards ({how}), "
+            f"{milestone / (shards * rates['steps_per_shard']):.0f} epochs: collect "
+            f"{collect:.2f} + fit {fit:.2f} = {collect + fit:.2f} CPU core-hours, at least "
+            f"{(collect + fit) / 2:.1f} h on 2 cores"
+        )
+    if not lines:
+        return []
+    return [
+        "",
+        "What the next points cost, at this curve's own rates "
+        f"({rates['collect_per_shard']:.2f} core-h to collect a shard of "
+        f"~{rates['steps_per_shard']:,.0f} training steps; "
+        f"{rates['samples_per_core_hour'] / 3600:,.0f} samples per core-second of fitting; "
+        "evaluations not counted):",
+        "",
+        *lines,
+    ]
+
+
+def _rates(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Per shard collection core-hours and training steps, and fitting samples per core-hour,
+    from the rows (the largest data size's rows: the most recent costs)."""
+    largest = max(row["shards"] for row in rows)
+    last = [row for row in rows if row["shards"] == largest]
+    final = max(last, key=lambda row: row["samples_processed"])
+    return {
+        "collect_per_shard": final["core_hours"]["collect"] / largest,
+        "steps_per_shard": final["unique_steps"] / largest,
+        "samples_per_core_hour": final["samples_processed"] / max(final["core_hours"]["fit"], 1e-9),
+    }
 
 
 def _ci(value: float | None) -> str:
