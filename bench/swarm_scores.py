@@ -251,7 +251,8 @@ def below_dqn(
             verdict = "at or above DQN" if run["score"] >= dqn else "still below DQN"
             text += (
                 f"; with {run['frames'] / 1e6:.0f}M frames: {run['score']:,.0f} in "
-                f"{run['steps']:,} steps, {verdict}"
+                f"{run['steps']:,} steps after {run['rewinds']:,} rewinds (at 2M: "
+                f"{sum(r['rewinds'] for r in rows) / len(rows):,.0f}), {verdict}"
             )
         lines.append(text + ".")
     return lines
