@@ -288,7 +288,9 @@ def test_the_report_lists_every_row_and_the_references(tmp_path: Path) -> None:
     assert "0.67M: 315" in table and "195M: 1,334" in table
     # what going on costs, at the rows' rates: 2M needs 15 passes over 2 shards (more than the
     # preset's 12), so 5 shards: 3 to collect at 0.35 core-h each, and 2M samples to fit
-    assert "- 2M samples: 5 shards (3 shards to collect), 6 epochs: collect 1.05 + fit 0.42" in table
+    assert (
+        "- 2M samples: 5 shards (3 shards to collect), 6 epochs: collect 1.05 + fit 0.42" in table
+    )
     assert "- 1M samples" not in table  # reached (945,000) within 10%
 
 
