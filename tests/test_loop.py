@@ -321,6 +321,12 @@ def test_a_loop_from_a_start_policy_picks_the_best_of_fresh_candidates_and_publi
     assert again.returncode == 0 and "$ " not in again.stdout
     other = _loop(work, *settings[:4], "--drop-demos", "--window", "1")
     assert other.returncode == 2 and "--fresh, " in other.stderr
+    # a rerun from scratch (a reproduction on a fresh machine) leaves the longer record alone
+    before = {path.name: path.read_bytes() for path in results.iterdir()}
+    rerun = _loop(tmp_path / "rerun", *settings, "--rounds", "1", "--publish", str(results))
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert "holds a longer record (2 rounds) than this run (1): left as it is" in rerun.stdout
+    assert {path.name: path.read_bytes() for path in results.iterdir()} == before
 
 
 def test_start_and_candidates_are_refused_where_they_mean_nothing(tmp_path: Path) -> None:

@@ -583,6 +583,38 @@ def export(
 
 
 @app.command()
+def ensemble(
+    members: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Two or more policies of one game: .onnx files from `fil-learn export` or "
+            "run folders of `fit` (their best epoch)."
+        ),
+    ],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
+    force: Annotated[bool, ForceOutputs] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+) -> None:
+    """Write one policy that plays the mean of its members' action log-probabilities.
+
+    Fits that differ only by their seed can land far apart; the ensemble averages that luck
+    away. The file is an ordinary fil policy (`logits` = the mean log-softmax), so `eval`,
+    `load_policy` and `fil-collect --policy` play it; its metadata lists every member. Needs
+    `pip install 'fil-learn\\[onnx]'`.
+    """
+    from fil_learn.ensemble import write_ensemble
+
+    with user_errors():
+        target, gap = write_ensemble(members, out_file, force)
+    if not quiet:
+        out.print(
+            f"ensemble of {len(members)} written to {target} (max gap to the members' mean "
+            f"log-probabilities on probe frames: {gap:.1e})",
+            highlight=False,
+        )
+
+
+@app.command()
 def baselines(
     game: Annotated[str, typer.Option(help="Game to play, e.g. SpaceInvaders.")],
     episodes: Annotated[int, typer.Option(help="Episodes per action and of random play.")] = 5,

@@ -37,7 +37,8 @@ FORMAT = "fil-policy"
 FORMAT_VERSION = 1
 
 
-def _onnx() -> Any:
+def require_onnx() -> Any:
+    """The onnx module, or a ValueError naming the extra that installs it."""
     try:
         import onnx
     except ImportError:
@@ -70,7 +71,7 @@ def weights(model: Any) -> dict[str, np.ndarray]:
 
 def policy_graph(model: Any, metadata: dict[str, str]) -> Any:
     """The ONNX model of a `NatureCNN`, with `metadata` as its metadata properties."""
-    onnx = _onnx()
+    onnx = require_onnx()
     from onnx import TensorProto, helper, numpy_helper
 
     tensors = weights(model)
@@ -188,11 +189,21 @@ def export_run(run_dir: Path, out: Path, force: bool = False) -> tuple[Path, flo
     """Write the run's best policy to `out` (atomically); returns the path and the checked
     max |onnxruntime - JAX| difference. An existing `out` is replaced when it is a fil policy
     (a re-export) or with `force`, never when it is a fil dataset."""
-    from fil_learn.policy import load_best, read_run_settings
+    from fil_learn.policy import read_run_settings
 
-    _onnx()
+    require_onnx()
     read_run_settings(run_dir)  # a wrong folder fails before JAX starts
     check_output("--out", out, force, fil_policy)
+    proto, difference = run_proto(run_dir)
+    write_atomic(out, proto.SerializeToString())  # a failed write leaves no temporary file
+    return out, difference
+
+
+def run_proto(run_dir: Path) -> tuple[Any, float]:
+    """The run's best policy as a checked ONNX model, and its max |onnxruntime - JAX| on probe
+    frames; over `TOLERANCE` it is a ValueError, so nothing unchecked is ever written."""
+    from fil_learn.policy import load_best
+
     best = load_best(run_dir)
     proto = policy_graph(best.model(), run_metadata(run_dir, best.settings, best.epoch))
     difference = check_against_jax(proto, best.forward, probe_frames())
@@ -201,5 +212,4 @@ def export_run(run_dir: Path, out: Path, force: bool = False) -> tuple[Path, flo
             f"the ONNX graph differs from the JAX policy by {difference:.2e} (> {TOLERANCE}): "
             "not written; please report this"
         )
-    write_atomic(out, proto.SerializeToString())  # a failed write leaves no temporary file
-    return out, difference
+    return proto, difference

@@ -385,8 +385,19 @@ class Loop:
     def publish(self, folder: Path | None, rows: list[dict[str, Any]]) -> None:
         """Copy the record, its table and plot, the final evaluations and the best round's
         policy so far into `folder` (a results/ folder, committed as it grows), so that a lost
-        machine or session loses at most the round in progress."""
+        machine or session loses at most the round in progress.
+
+        A folder whose record has more rounds than this run is left alone: rerunning a
+        published recipe on a fresh machine (the reproducing command of results/best) must not
+        replace the record it reproduces with its own first rounds."""
         if folder is None or not rows:
+            return
+        published = published_rounds(folder)
+        if published > len(rows):
+            self.echo(
+                f"{folder} holds a longer record ({published} rounds) than this run "
+                f"({len(rows)}): left as it is; this run's record is in {self.dir}"
+            )
             return
         folder.mkdir(parents=True, exist_ok=True)
         finals = sorted(p.name for p in self.dir.glob("final-round-*.json"))
@@ -394,6 +405,15 @@ class Loop:
             if (self.dir / name).exists():
                 shutil.copy2(self.dir / name, folder / name)
         shutil.copy2(self.policy_onnx(best_round(rows)), folder / "policy.onnx")
+
+
+def published_rounds(folder: Path) -> int:
+    """Rounds in a publish folder's record (0: none, or not a loop record)."""
+    try:
+        record = json.loads((folder / "rounds.json").read_text())
+    except (OSError, ValueError):
+        return 0
+    return len(record.get("rounds", [])) if isinstance(record, dict) else 0
 
 
 def best_round(rows: list[dict[str, Any]]) -> int:
