@@ -36,13 +36,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 from atari57_references import ATARI57, GO_EXPLORE_SOURCE, HARD_EXPLORATION, HELD_IN, NATURE
 
 from fil_collect.collect import episode_seed
 from fil_collect.env import AtariEmulator, EnvConfig
 from fil_collect.games import resolve_game
-from fil_collect.swarm import Swarm, SwarmConfig
+from fil_collect.swarm import SwarmConfig
+from fil_collect.widening import search_episode, widening_factor
 
 # Nature DQN (no-op starts) and the human reference of each game, from
 # bench/atari57_references.py (sources there). Skiing is not among Nature's 49 games.
@@ -79,9 +79,14 @@ def run_one(task: tuple[str, SwarmConfig, int]) -> dict:
     """One swarm episode in this process; CPU time is this process's own."""
     game, config, seed = task
     env = EnvConfig(resolve_game(game))
-    emulators = [AtariEmulator(env, seed) for _ in range(config.n_walkers)]
     cpu = time.process_time()
-    result = Swarm(emulators, config, np.random.default_rng(seed)).run(emulators[0].clone())
+    search = search_episode(
+        lambda count: [AtariEmulator(env, seed) for _ in range(count)],
+        config,
+        seed,
+        AtariEmulator(env, seed).clone(),
+    )
+    result = search.result
     return {
         "game": game,
         "seed": seed,
@@ -92,6 +97,8 @@ def run_one(task: tuple[str, SwarmConfig, int]) -> dict:
         "rewinds": result.rewinds,
         "cpu_minutes": (time.process_time() - cpu) / 60,
         "frames": result.emulator_frames,
+        "attempts": [dataclasses.asdict(attempt) for attempt in search.attempts],
+        "kept_attempt": search.kept,
     }
 
 
@@ -105,8 +112,22 @@ def _kept_runs(*paths: str | None) -> dict[str, dict]:
     for path in paths:
         if path and os.path.exists(path):
             with open(path) as handle:
-                kept.update((row.pop("key"), row) for row in map(json.loads, handle))
+                for row in map(json.loads, handle):
+                    kept[_current_key(row.pop("key"), row)] = row
     return kept
+
+
+def _current_key(key: str, row: dict) -> str:
+    """A run recorded before `SwarmConfig.widen` existed ran without widening: its key says
+    so, unless the widening rule would not have fired on it (its game did not end with the
+    budget unspent), in which case today's default gives the same run and it is kept as that."""
+    game, settings, seed = json.loads(key)
+    if "widen" in settings:
+        return key
+    config = SwarmConfig(**{**settings, "widen": True})
+    left = (config.max_frames or 0) - row["frames"]
+    fires = widening_factor(config, row["stop"], row["frames"], left)
+    return _key(game, dataclasses.replace(config, widen=not fires), seed)
 
 
 def _indexed(item: tuple[int, tuple[str, SwarmConfig, int]]) -> tuple[int, dict]:

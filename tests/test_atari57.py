@@ -80,12 +80,12 @@ def test_atari57_reads_the_held_in_and_held_out_runs_at_default_settings(tmp_pat
     """The same key is the same episode: the committed default-settings runs are not rerun."""
     command = [
         sys.executable, "bench/swarm_scores.py", "--atari57", "--report", "--games",
-        "SpaceInvaders", "Boxing", "Alien", "--json", str(tmp_path / "runs.jsonl"),
+        "SpaceInvaders", "BeamRider", "Alien", "--json", str(tmp_path / "runs.jsonl"),
         "--markdown", str(tmp_path / "atari57.md"),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     page = (tmp_path / "atari57.md").read_text()
-    assert "| SpaceInvaders | 3 |" in page and "| Boxing | 1 |" in page
+    assert "| SpaceInvaders | 3 |" in page and "| BeamRider | 1 |" in page
     assert "| Alien |" not in page and "2 of 3 games played" in page
     assert "results/swarm/held-in.jsonl and results/swarm/held-out.jsonl" in page
     assert "CPU min (" not in done.stderr and not (tmp_path / "runs.jsonl").exists()
@@ -93,7 +93,39 @@ def test_atari57_reads_the_held_in_and_held_out_runs_at_default_settings(tmp_pat
 
 def test_a_later_runs_file_wins(tmp_path: Path) -> None:
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    first.write_text(json.dumps({"key": "k", "score": 1}) + "\n")
-    second.write_text(json.dumps({"key": "k", "score": 2}) + "\n")
-    assert swarm_scores._kept_runs(str(first), str(second), None) == {"k": {"score": 2}}
+    key = swarm_scores._key("Pong", swarm_scores.SwarmConfig(), 0)
+    row = {"stop": "frames", "frames": 2_000_000}
+    first.write_text(json.dumps({"key": key, **row, "score": 1}) + "\n")
+    second.write_text(json.dumps({"key": key, **row, "score": 2}) + "\n")
+    assert swarm_scores._kept_runs(str(first), str(second), None) == {key: {**row, "score": 2}}
     assert swarm_scores._kept_runs(str(tmp_path / "missing.jsonl")) == {}
+
+
+def test_runs_from_before_widening_count_only_where_widening_would_not_have_fired(
+    tmp_path: Path,
+) -> None:
+    """Rows recorded before `SwarmConfig.widen` lack it in their key: a game the budget ended
+    is the same run today; a game that ended with most of the budget unspent is not (rerun)."""
+    import dataclasses
+
+    from fil_collect.swarm import SwarmConfig
+
+    today = SwarmConfig()
+    old = {k: v for k, v in dataclasses.asdict(today).items() if k != "widen"}
+    runs = tmp_path / "old.jsonl"
+    rows = [
+        ("Alien", {"stop": "frames", "frames": 2_000_000, "score": 54_580}),
+        ("Freeway", {"stop": "all walkers dead", "frames": 520_000, "score": 11}),
+        ("Skiing", {"stop": "all walkers dead", "frames": 1_500_000, "score": -16_406}),
+    ]
+    runs.write_text(
+        "".join(
+            json.dumps({"key": json.dumps([game, old, 0], sort_keys=True), **row}) + "\n"
+            for game, row in rows
+        )
+    )
+    kept = swarm_scores._kept_runs(str(runs))
+    assert swarm_scores._key("Alien", today, 0) in kept
+    assert swarm_scores._key("Skiing", today, 0) in kept  # 0.5M left: under twice 1.5M
+    assert swarm_scores._key("Freeway", today, 0) not in kept
+    assert swarm_scores._key("Freeway", dataclasses.replace(today, widen=False), 0) in kept

@@ -177,6 +177,14 @@ ElitismOption = Annotated[
 PruneTreeOption = Annotated[
     bool, _swarm("--prune-tree/--no-prune-tree", help="Drop unreachable history (flat memory).")
 ]
+WidenOption = Annotated[
+    bool,
+    _swarm(
+        "--widen/--no-widen",
+        help="When the game ends with at least twice the frames spent still left, search it "
+        "again with more walkers on the frames left (--max-frames budgets only).",
+    ),
+]
 FrameskipOption = Annotated[int, _env(help="Emulator frames per agent step.")]
 MaxEpisodeFramesOption = Annotated[int, _env(help="Frame cap of an episode.")]
 RawFramesOption = Annotated[
@@ -232,6 +240,7 @@ def collect(
     policy_epsilon: EpsilonOption = GuideConfig.epsilon,
     elitism: ElitismOption = SwarmConfig.elitism,
     prune_tree: PruneTreeOption = SwarmConfig.prune_tree,
+    widen: WidenOption = SwarmConfig.widen,
     frameskip: FrameskipOption = EnvConfig.frameskip,
     max_episode_frames: MaxEpisodeFramesOption = EnvConfig.max_episode_frames,
     raw_frames: RawFramesOption = False,

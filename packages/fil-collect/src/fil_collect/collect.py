@@ -23,7 +23,8 @@ from fil_collect.games import resolve_game
 from fil_collect.guide import GuideConfig, load_guide
 from fil_collect.jobs import EpisodeJobs
 from fil_collect.replay import check_return, expand, replay
-from fil_collect.swarm import Swarm, SwarmConfig, SwarmResult
+from fil_collect.swarm import SwarmConfig, SwarmResult
+from fil_collect.widening import search_episode
 from fil_collect.workers import EpisodeProgress, TaskProgress, local_workers
 
 log = logging.getLogger(__name__)
@@ -117,15 +118,17 @@ def collect_episode(
     seed = episode_seed(config.seed, index)
     replay_emulator = AtariEmulator(config.env, seed)
     root = replay_emulator.clone()
-    walkers = [AtariEmulator(config.env, seed) for _ in range(config.swarm.n_walkers)]
     guide = None if config.guide is None else load_guide(config.guide, config.env)
 
     def on_epoch(epoch: int, score: float) -> None:
         if progress is not None:
             progress(epoch, config.swarm.max_epochs, score)
 
-    swarm = Swarm(walkers, config.swarm, np.random.default_rng(seed), guide)
-    result = swarm.run(root, on_epoch)
+    def emulators(count: int) -> list[AtariEmulator]:
+        return [AtariEmulator(config.env, seed) for _ in range(count)]
+
+    search = search_episode(emulators, config.swarm, seed, root, on_epoch, guide)
+    result = search.result
     demo = replay(replay_emulator, root, expand(result.branch), raw_frames=config.raw_frames)
     check_return(demo, result.score)
     return EpisodeRecord(
@@ -143,6 +146,7 @@ def collect_episode(
             "swarm_stop_reason": result.stop_reason,
             "emulator_frames": result.emulator_frames,
             "wall_seconds": time.perf_counter() - started,
+            **search.attrs(),
         },
     )
 

@@ -189,6 +189,11 @@ def file_header(env: EnvConfig, settings: dict[str, Any], format_version: int) -
     }
 
 
+SETTINGS_BEFORE_THEY_EXISTED = {"swarm.widen": False}
+"""Collection settings added after files were written, at the value that made those files:
+a file from before `--widen` was collected without it, so `--no-widen` may append to it."""
+
+
 def check_appendable(dataset: Dataset, header: dict[str, Any]) -> None:
     """Raise DatasetError unless episodes made under `header` may join `dataset`: the same game
     and the same settings (`config_json`), else the file would mix two collections."""
@@ -205,8 +210,8 @@ def check_appendable(dataset: Dataset, header: dict[str, Any]) -> None:
             "kind: write them to another --out (`fil-learn fit` trains on both files "
             "together), or --force to replace it"
         )
-    theirs = dataset.settings
-    ours = json.loads(header["config_json"])
+    theirs = {**SETTINGS_BEFORE_THEY_EXISTED, **dataset.settings}
+    ours = {**SETTINGS_BEFORE_THEY_EXISTED, **json.loads(header["config_json"])}
     changed = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
     if changed:
         diffs = ", ".join(f"{k}: file {theirs.get(k)!r} vs now {ours.get(k)!r}" for k in changed)

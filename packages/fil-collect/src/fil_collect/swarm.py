@@ -93,6 +93,10 @@ class SwarmConfig:
     """Copy the best walker onto the last walker each epoch, so cloning never loses it."""
     prune_tree: bool = True
     """Drop history no walker can reach any more, keeping memory flat over long runs."""
+    widen: bool = True
+    """When every walker reached game over with at least twice the frames spent still left in
+    a `max_frames` budget, search the episode again with more walkers on the frames left
+    (`fil_collect.widening`): games that end on their own clock otherwise waste the budget."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first setting the swarm cannot run with."""
