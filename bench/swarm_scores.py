@@ -262,11 +262,7 @@ def below_dqn(
                 else ""
             )
         else:
-            spent = statistics.mean(r["frames"] for r in rows) / 1e6
-            why = (
-                f"the game ended (lives or its clock) with {spent:.2f}M of the "
-                f"{budget / 1e6:.0f}M frames spent: the rest of the budget was never used"
-            )
+            why = _ended_early(rows, budget)
         text = f"- {game}: {steps:,.0f} agent steps; {why}"
         for run in (r for r in more.values() if r["game"] == game):
             verdict = "at or above DQN" if run["score"] >= dqn else "still below DQN"
@@ -277,6 +273,29 @@ def below_dqn(
             )
         lines.append(text + ".")
     return lines
+
+
+def _ended_early(rows: list[dict], budget: int) -> str:
+    """Why a game that ended before the budget kept its score: its widened searches (runs
+    that record them), or too little of the budget left to widen."""
+    spent = statistics.mean(r["frames"] for r in rows) / 1e6
+    widened = [r for r in rows if len(r.get("attempts", [])) > 1]
+    if not widened:
+        return (
+            f"the game ended (lives or its clock) with {spent:.2f}M of the {budget / 1e6:.0f}M "
+            "frames spent, too few to widen the search (that needs twice the frames spent left)"
+        )
+    searches = "; ".join(
+        ", then ".join(
+            f"{a['walkers']} walkers {a['score']:,.0f} ({a['emulator_frames'] / 1e6:.2f}M frames)"
+            for a in run["attempts"]
+        )
+        for run in widened
+    )
+    return (
+        f"the game ended (lives or its clock) before the budget, and the wider searches on the "
+        f"frames left did not reach DQN: {searches}"
+    )
 
 
 def atari57(args: argparse.Namespace, base: SwarmConfig) -> None:

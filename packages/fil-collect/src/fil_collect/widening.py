@@ -3,9 +3,10 @@
 Some games end on their own long before the swarm's frame budget: a clock (FishingDerby,
 Freeway) or a finish line. There, every walker reaches game over together and the rest of the
 budget is never used. FishingDerby's 64 walkers ended the game 0.52M frames into a 2M budget,
-losing by 11. The same episode searched by 128 walkers on the 1.48M frames left won by 1, above
-DQN's -0.8 (`results/swarm/widening.jsonl`, journal 2026-12-05). A wider swarm is the one lever
-that needs no knowledge of the game: more walkers hold more alternatives at every step.
+losing by 11. The same episode searched again by 128 walkers on the 1.48M frames left won by 1,
+above DQN's -0.8 (seed 0 in `results/swarm/atari57.jsonl`; journal 2026-12-05-1). A wider swarm
+is the one lever that needs no knowledge of the game: more walkers hold more alternatives at
+every step.
 
 The rule (`SwarmConfig.widen`): when a search ends because every walker reached game over and
 at least twice its frames are left, search again from the same start state with the walkers

@@ -136,8 +136,9 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
             purpose="the same rounds continued from the policy of the first hand-made round "
             "(633.8 under v5), committed and pinned beside the guided curve",
             reproduces="results/spaceinvaders-exit-1frame-continued (spans sessions): round 2 "
-            "806.7 ± 57.1 under v5 on seeds 10000-10029 (839.2 on the round seeds), the "
-            "leaderboard policy (results/journal 2026-12-04-5)",
+            "806.7 ± 57.1 under v5 on seeds 10000-10029 (839.2 on the round seeds); fit seed 9 "
+            "on its round-2 data is the leaderboard policy, 1,005.7 (results/journal "
+            "2026-12-04-5, 2026-12-05-1)",
             settings=_frozen(
                 **ONE_FRAME_EXIT,
                 game="SpaceInvaders",

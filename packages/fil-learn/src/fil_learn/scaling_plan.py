@@ -174,6 +174,12 @@ RECORD_DEFAULTS: dict[str, Any] = {
 the setting existed was measured with."""
 
 
+LEADERBOARD = (
+    "leaderboard: best of ten fits, 0.25M samples",
+    1005.7,
+)
+"""Where the project's best SpaceInvaders policy stands beside the curves."""
+
 GUIDED_MILESTONES = (250_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000)
 """The guided curve starts at 0.25M samples: 6 epochs of one shard, as the round it grows from."""
 
@@ -184,6 +190,7 @@ PRESETS: dict[str, Preset] = {
         references=(
             ("hold FIRE (best constant action, results/README.md)", 285.0),
             ("previous best policy (held-out seeds)", 451.5),
+            LEADERBOARD,
         ),
         teacher_curve=TUYLS_2023_BC_SPACEINVADERS,
     ),
@@ -200,6 +207,7 @@ PRESETS: dict[str, Preset] = {
         references=(
             ("hold FIRE (best constant action, results/README.md)", 285.0),
             ("the guide: one round of expert iteration at one frame", 633.8),
+            LEADERBOARD,
         ),
         teacher_curve=TUYLS_2023_BC_SPACEINVADERS,
     ),
@@ -228,9 +236,9 @@ PRESETS.update(
 
 FIXED = ("name", "game", "references", "teacher_curve")
 """Preset fields `--set` cannot change: they say which experiment this is."""
-EXTENDABLE = ("data_sizes", "milestones", "max_epochs")
-"""Settings a rerun may change in a results folder: they add (or leave out) rows, and never
-change a row already there."""
+EXTENDABLE = ("data_sizes", "milestones", "max_epochs", "references", "teacher_curve")
+"""Settings a rerun may change in a results folder: they add (or leave out) rows, or only
+redraw the page (the reference lines beside the curve), and never change a row already there."""
 
 
 def _fit_keys() -> str:
