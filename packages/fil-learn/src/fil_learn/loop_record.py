@@ -13,6 +13,7 @@ from typing import Any
 
 from fil_learn.config import ON_ONLY_SWITCHES
 from fil_learn.loop_config import LoopConfig, default_settings, flat_settings
+from fil_learn.records import changed_settings
 from fil_learn.run_folder import write_atomic
 
 EXTENDABLE = ("rounds",)
@@ -51,9 +52,9 @@ def read_record(config: LoopConfig) -> dict[str, Any]:
         return {}
     record = json.loads(path.read_text())
     defaults = {**default_settings(), "game": config.game, "workdir": str(config.workdir)}
-    old = {**defaults, **PLAYED_BEFORE_RECORDED, **record["config"]}
-    new = jsonable(config)
-    differ = [k for k in new if k not in EXTENDABLE and old.get(k) != new[k]]
+    differ, old = changed_settings(
+        record["config"], jsonable(config), {**defaults, **PLAYED_BEFORE_RECORDED}, EXTENDABLE
+    )
     if differ:
         recorded = ", ".join(_as_option(k, old.get(k)) for k in differ)
         raise ValueError(

@@ -24,6 +24,7 @@ from typing import Any
 import fil_learn
 from fil_learn.children import children_cpu_seconds, run_child
 from fil_learn.config import fit_argv
+from fil_learn.records import changed_settings
 from fil_learn.run_folder import write_atomic
 from fil_learn.scaling_plan import (
     EXTENDABLE,
@@ -120,9 +121,8 @@ def check_record(options: ScaleOptions) -> None:
     added to `Preset` after it was written, and its rows were measured at the default."""
     if not options.preset_file.exists():
         return
-    old = {**RECORD_DEFAULTS, **json.loads(options.preset_file.read_text())}
-    new = options.preset.as_json()
-    differ = [k for k in new if k not in EXTENDABLE and old.get(k) != new[k]]
+    recorded = json.loads(options.preset_file.read_text())
+    differ, old = changed_settings(recorded, options.preset.as_json(), RECORD_DEFAULTS, EXTENDABLE)
     if differ:
         was = ", ".join(f"{k}={old.get(k)}" for k in differ)
         raise ValueError(
