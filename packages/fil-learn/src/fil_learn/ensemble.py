@@ -31,9 +31,8 @@ import numpy as np
 import fil_learn
 from fil_learn.export import (
     FORMAT,
-    IR_VERSION,
-    OPSET,
     TOLERANCE,
+    policy_model,
     probe_frames,
     require_onnx,
     run_proto,
@@ -124,7 +123,7 @@ def check_members(members: Sequence[dict[str, str]], sources: Sequence[Path]) ->
 
 def ensemble_graph(protos: Sequence[Any], metadata: dict[str, str]) -> Any:
     """One ONNX model: each member's graph on the shared input, and their mean log-softmax."""
-    onnx = require_onnx()
+    require_onnx()
     from onnx import helper
 
     nodes: list[Any] = []
@@ -143,16 +142,7 @@ def ensemble_graph(protos: Sequence[Any], metadata: dict[str, str]) -> Any:
         [protos[0].graph.output[0]],
         tensors,
     )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="fil-learn",
-        producer_version=fil_learn.__version__,
-    )
-    model.ir_version = IR_VERSION
-    helper.set_model_props(model, metadata)
-    onnx.checker.check_model(model)
-    return model
+    return policy_model(graph, metadata)
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:

@@ -71,7 +71,7 @@ def weights(model: Any) -> dict[str, np.ndarray]:
 
 def policy_graph(model: Any, metadata: dict[str, str]) -> Any:
     """The ONNX model of a `NatureCNN`, with `metadata` as its metadata properties."""
-    onnx = require_onnx()
+    require_onnx()
     from onnx import TensorProto, helper, numpy_helper
 
     tensors = weights(model)
@@ -110,6 +110,15 @@ def policy_graph(model: Any, metadata: dict[str, str]) -> Any:
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_actions])],
         initializers,
     )
+    return policy_model(graph, metadata)
+
+
+def policy_model(graph: Any, metadata: dict[str, str]) -> Any:
+    """A fil policy file's model around `graph`: its opset and IR version, producer and
+    metadata, checked by onnx's checker (every fil-policy writer goes through here)."""
+    onnx = require_onnx()
+    from onnx import helper
+
     proto = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
