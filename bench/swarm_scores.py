@@ -42,7 +42,7 @@ from fil_collect.collect import episode_seed
 from fil_collect.env import AtariEmulator, EnvConfig
 from fil_collect.games import resolve_game
 from fil_collect.swarm import SwarmConfig
-from fil_collect.widening import search_episode, widening_factor
+from fil_collect.widening import follows_rule, search_episode, widening_factor
 
 # Nature DQN (no-op starts) and the human reference of each game, from
 # bench/atari57_references.py (sources there). Skiing is not among Nature's 49 games.
@@ -113,8 +113,19 @@ def _kept_runs(*paths: str | None) -> dict[str, dict]:
         if path and os.path.exists(path):
             with open(path) as handle:
                 for row in map(json.loads, handle):
-                    kept[_current_key(row.pop("key"), row)] = row
+                    key = _current_key(row.pop("key"), row)
+                    if _made_by_todays_rule(key, row):
+                        kept[key] = row
     return kept
+
+
+def _made_by_todays_rule(key: str, row: dict) -> bool:
+    """A run that recorded its searches made them as the widening rule does today (a run
+    made under an earlier rule is left out, so it runs again)."""
+    if "attempts" not in row:
+        return True
+    _, settings, _ = json.loads(key)
+    return follows_rule(SwarmConfig(**settings), row["attempts"])
 
 
 def _current_key(key: str, row: dict) -> str:
@@ -283,7 +294,7 @@ def _ended_early(rows: list[dict], budget: int) -> str:
     if not widened:
         return (
             f"the game ended (lives or its clock) with {spent:.2f}M of the {budget / 1e6:.0f}M "
-            "frames spent, too few to widen the search (that needs twice the frames spent left)"
+            "frames spent, too few to widen the search (that needs 2.5 times the frames spent left)"
         )
     searches = "; ".join(
         ", then ".join(

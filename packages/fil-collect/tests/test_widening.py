@@ -16,7 +16,7 @@ from fil_collect.collect import CollectConfig, collect_episode
 from fil_collect.env import EnvConfig
 from fil_collect.games import resolve_game
 from fil_collect.swarm import SwarmConfig
-from fil_collect.widening import GAME_OVER, MAX_FACTOR, widening_factor
+from fil_collect.widening import GAME_OVER, MARGIN, MAX_FACTOR, follows_rule, widening_factor
 
 BOXING = EnvConfig(resolve_game("Boxing"))
 TINY = SwarmConfig(n_walkers=4, max_frames=150_000)
@@ -31,7 +31,8 @@ def test_a_game_ended_early_is_searched_again_wider_and_the_better_game_kept() -
     attempts = json.loads(record.attrs["swarm_attempts"])
     first, second = attempts
     assert first["walkers"] == 4 and first["stop_reason"] == GAME_OVER
-    factor = min(MAX_FACTOR, (150_000 - first["emulator_frames"]) // first["emulator_frames"])
+    left = 150_000 - first["emulator_frames"]
+    factor = min(MAX_FACTOR, int(MARGIN * left // first["emulator_frames"]))
     assert second["walkers"] == 4 * factor
     assert second["score"] > first["score"] and record.attrs["swarm_kept_attempt"] == 1
     # the demonstration is the wider search's, replayed and checked; the frames are both's
@@ -50,9 +51,11 @@ def test_a_game_ended_early_is_searched_again_wider_and_the_better_game_kept() -
 @pytest.mark.parametrize(
     ("changes", "stop", "frames", "left", "factor"),
     [
-        ({}, GAME_OVER, 500_000, 1_500_000, 3),
+        ({}, GAME_OVER, 500_000, 1_500_000, 2),
+        ({}, GAME_OVER, 458_660, 1_541_340, 2),  # 3x would need all of it: a margin is kept
+        ({}, GAME_OVER, 300_000, 1_700_000, 4),
         ({}, GAME_OVER, 10_000, 1_990_000, MAX_FACTOR),  # capped
-        ({}, GAME_OVER, 700_000, 1_300_000, 0),  # not twice the frames left
+        ({}, GAME_OVER, 700_000, 1_300_000, 0),  # not 2.5 times the frames spent left
         ({}, "frames", 10_000, 1_990_000, 0),  # the budget, not the game, ended it
         ({"widen": False}, GAME_OVER, 10_000, 1_990_000, 0),
         ({"max_epochs": 600}, GAME_OVER, 10_000, 1_990_000, 0),  # not a frames-only budget
@@ -85,3 +88,16 @@ def test_a_file_from_before_widening_takes_episodes_collected_without_it(tmp_pat
     assert appended.exit_code == 0, appended.output
     with h5py.File(out, "r") as handle:
         assert len([k for k in handle if k.startswith("episode_")]) == 2
+
+
+def test_a_record_made_under_another_rule_is_told_apart() -> None:
+    """What `bench/swarm_scores.py` keeps: a run whose recorded searches today's rule makes."""
+    config = SwarmConfig()
+    first = {"walkers": 64, "emulator_frames": 458_660, "stop_reason": GAME_OVER}
+    today = {"walkers": 128, "emulator_frames": 1_000_000, "stop_reason": GAME_OVER}
+    before = {"walkers": 192, "emulator_frames": 1_544_086, "stop_reason": "frames"}
+    assert follows_rule(config, [first, today])
+    assert not follows_rule(config, [first, before])  # 3x, from before the margin
+    assert not follows_rule(config, [first])  # today's rule would have widened it
+    ended_by_budget = {"walkers": 64, "emulator_frames": 2_000_100, "stop_reason": "frames"}
+    assert follows_rule(config, [ended_by_budget])

@@ -181,7 +181,7 @@ WidenOption = Annotated[
     bool,
     _swarm(
         "--widen/--no-widen",
-        help="When the game ends with at least twice the frames spent still left, search it "
+        help="When the game ends with at least 2.5 times the frames spent still left, search it "
         "again with more walkers on the frames left (--max-frames budgets only).",
     ),
 ]

@@ -94,7 +94,7 @@ class SwarmConfig:
     prune_tree: bool = True
     """Drop history no walker can reach any more, keeping memory flat over long runs."""
     widen: bool = True
-    """When every walker reached game over with at least twice the frames spent still left in
+    """When every walker reached game over with at least 2.5 times the frames spent still left in
     a `max_frames` budget, search the episode again with more walkers on the frames left
     (`fil_collect.widening`): games that end on their own clock otherwise waste the budget."""
 
