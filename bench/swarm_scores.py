@@ -42,7 +42,7 @@ from fil_collect.collect import episode_seed
 from fil_collect.env import AtariEmulator, EnvConfig
 from fil_collect.games import resolve_game
 from fil_collect.swarm import SwarmConfig
-from fil_collect.widening import follows_rule, search_episode, widening_factor
+from fil_collect.widening import follows_rule, search_episode
 
 # Nature DQN (no-op starts) and the human reference of each game, from
 # bench/atari57_references.py (sources there). Skiing is not among Nature's 49 games.
@@ -113,32 +113,26 @@ def _kept_runs(*paths: str | None) -> dict[str, dict]:
         if path and os.path.exists(path):
             with open(path) as handle:
                 for row in map(json.loads, handle):
-                    key = _current_key(row.pop("key"), row)
-                    if _made_by_todays_rule(key, row):
+                    key = _todays_key(row.pop("key"), row)
+                    if key is not None:
                         kept[key] = row
     return kept
 
 
-def _made_by_todays_rule(key: str, row: dict) -> bool:
-    """A run that recorded its searches made them as the widening rule does today (a run
-    made under an earlier rule is left out, so it runs again)."""
-    if "attempts" not in row:
-        return True
-    _, settings, _ = json.loads(key)
-    return follows_rule(SwarmConfig(**settings), row["attempts"])
-
-
-def _current_key(key: str, row: dict) -> str:
-    """A run recorded before `SwarmConfig.widen` existed ran without widening: its key says
-    so, unless the widening rule would not have fired on it (its game did not end with the
-    budget unspent), in which case today's default gives the same run and it is kept as that."""
+def _todays_key(key: str, row: dict) -> str | None:
+    """The key a recorded run has under today's widening rule, or None where the rule would
+    search it otherwise (so it runs again). A run recorded before `SwarmConfig.widen` existed
+    ran without widening: it is today's default run where the rule would not have fired on it,
+    else a run of `widen=False`."""
     game, settings, seed = json.loads(key)
-    if "widen" in settings:
-        return key
-    config = SwarmConfig(**{**settings, "widen": True})
-    left = (config.max_frames or 0) - row["frames"]
-    fires = widening_factor(config, row["stop"], row["frames"], left)
-    return _key(game, dataclasses.replace(config, widen=not fires), seed)
+    config = SwarmConfig(**{"widen": True, **settings})
+    attempts = row.get("attempts") or [
+        {"walkers": config.n_walkers, "emulator_frames": row["frames"], "stop_reason": row["stop"]}
+    ]
+    same_today = follows_rule(config, attempts)
+    if "widen" not in settings:
+        return _key(game, dataclasses.replace(config, widen=same_today), seed)
+    return key if same_today else None
 
 
 def _indexed(item: tuple[int, tuple[str, SwarmConfig, int]]) -> tuple[int, dict]:

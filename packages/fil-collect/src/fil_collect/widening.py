@@ -67,23 +67,29 @@ def widening_factor(config: SwarmConfig, stop_reason: str, frames: int, frames_l
     return factor if factor >= 2 else 0
 
 
+def wider(
+    config: SwarmConfig, current: SwarmConfig, stop_reason: str, frames: int, spent: int
+) -> SwarmConfig | None:
+    """The settings of the search after one of `current` that stopped for `stop_reason` having
+    spent `frames`, when `spent` frames of `config`'s budget are gone (None: no more search)."""
+    left = (config.max_frames or 0) - spent
+    factor = widening_factor(current, stop_reason, frames, left)
+    if not factor:
+        return None
+    return dataclasses.replace(current, n_walkers=current.n_walkers * factor, max_frames=left)
+
+
 def follows_rule(config: SwarmConfig, attempts: list[dict[str, Any]]) -> bool:
     """Whether an episode's recorded searches (`Attempt`s as dicts) are those today's rule
     makes for `config`: a record made under another rule must be searched again."""
-    walkers, spent, current = config.n_walkers, 0, config
-    for index, attempt in enumerate(attempts):
-        if attempt["walkers"] != walkers:
+    current: SwarmConfig | None = config
+    spent = 0
+    for attempt in attempts:
+        if current is None or attempt["walkers"] != current.n_walkers:
             return False
         spent += attempt["emulator_frames"]
-        left = (config.max_frames or 0) - spent
-        factor = widening_factor(current, attempt["stop_reason"], attempt["emulator_frames"], left)
-        if index == len(attempts) - 1:
-            return factor == 0
-        if not factor:
-            return False
-        walkers *= factor
-        current = dataclasses.replace(current, n_walkers=walkers, max_frames=left)
-    return True
+        current = wider(config, current, attempt["stop_reason"], attempt["emulator_frames"], spent)
+    return current is None
 
 
 def better(challenger: SwarmResult, kept: SwarmResult) -> bool:
@@ -138,13 +144,10 @@ def search_episode(
                 attempt_config.n_walkers, result.emulator_frames, result.score, result.stop_reason
             )
         )
-        left = 0 if config.max_frames is None else config.max_frames - spent
-        factor = widening_factor(attempt_config, result.stop_reason, result.emulator_frames, left)
-        if not factor:
+        following = wider(config, attempt_config, result.stop_reason, result.emulator_frames, spent)
+        if following is None:
             break
-        attempt_config = dataclasses.replace(
-            attempt_config, n_walkers=attempt_config.n_walkers * factor, max_frames=left
-        )
+        attempt_config = following
     kept = 0
     for index, candidate in enumerate(results[1:], start=1):
         if better(candidate, results[kept]):

@@ -66,23 +66,23 @@ def metadata_of(proto: Any) -> dict[str, str]:
 
 def _prefixed(proto: Any, prefix: str) -> tuple[list[Any], list[Any]]:
     """The member's nodes and initializers with every name but the shared input prefixed."""
-    from onnx import numpy_helper
 
     def rename(name: str) -> str:
         return name if name in ("", INPUT) else prefix + name
 
-    nodes = []
+    nodes, tensors = [], []
     for node in proto.graph.node:
         copy = type(node)()
         copy.CopyFrom(node)
-        copy.name = rename(node.name) if node.name else ""
+        copy.name = rename(node.name)
         copy.input[:] = [rename(name) for name in node.input]
         copy.output[:] = [rename(name) for name in node.output]
         nodes.append(copy)
-    tensors = [
-        numpy_helper.from_array(numpy_helper.to_array(t), rename(t.name))
-        for t in proto.graph.initializer
-    ]
+    for tensor in proto.graph.initializer:
+        copy = type(tensor)()
+        copy.CopyFrom(tensor)
+        copy.name = rename(tensor.name)
+        tensors.append(copy)
     return nodes, tensors
 
 
@@ -107,8 +107,6 @@ def ensemble_metadata(members: Sequence[dict[str, str]], sources: Sequence[Path]
 
 def check_members(members: Sequence[dict[str, str]], sources: Sequence[Path]) -> None:
     """Raise ValueError unless every member is a fil policy of the same game and pipeline."""
-    if len(members) < 2:
-        raise ValueError("an ensemble needs at least 2 policies")
     for meta, source in zip(members, sources, strict=True):
         if meta.get("format") != FORMAT:
             raise ValueError(f"{source} is not a fil policy (no format=fil-policy metadata)")
@@ -163,8 +161,11 @@ def mean_log_probability_gap(model: Any, protos: Sequence[Any], frames: np.ndarr
 
 def write_ensemble(sources: Sequence[Path], out: Path, force: bool = False) -> tuple[Path, float]:
     """Write the ensemble of `sources` (.onnx policies or run folders) to `out`, atomically;
-    returns the path and the checked gap to the members' mean log-probabilities. An existing `out` is replaced when it is
-    a fil policy or with `force`, never when it is a fil dataset."""
+    returns the path and the checked gap to the members' mean log-probabilities. An existing
+    `out` is replaced when it is a fil policy or with `force`, never when it is a fil dataset.
+    Bad input is refused before any member is loaded (a run folder starts JAX)."""
+    if len(sources) < 2:
+        raise ValueError("an ensemble needs at least 2 policies")
     require_onnx()
     check_output("--out", out, force, fil_policy)
     protos = [member_proto(Path(source)) for source in sources]
