@@ -286,6 +286,9 @@ def test_the_report_lists_every_row_and_the_references(tmp_path: Path) -> None:
     assert "945,000" in table
     assert "- random (games.py): 148.0" in table and "285.0" in table and "451.5" in table
     assert "0.67M: 315" in table and "195M: 1,334" in table
+    # a one-fit curve says how far fits of one dataset spread by their seed alone
+    assert "Reading the points:" in table and "295-973" in table
+    assert "Reading the points:" not in curve_table(PRESETS["atlantis"], rows)
     # what going on costs, at the rows' rates: 2M needs 15 passes over 2 shards (more than the
     # preset's 12), so 5 shards: 3 to collect at 0.35 core-h each, and 2M samples to fit
     assert (

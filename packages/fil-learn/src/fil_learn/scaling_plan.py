@@ -89,6 +89,9 @@ class Preset:
     """(label, v5 score) lines drawn beside the curve, besides random from `games.py`."""
     teacher_curve: tuple[tuple[int, float], ...] = ()
     """(samples processed, return) of a published scaling curve to compare against."""
+    notes: tuple[str, ...] = ()
+    """What a reader must know to compare the curve's points, printed under its table (each
+    point is one fit: how far fits that differ only in their seed spread, for one)."""
 
     @property
     def folder(self) -> str:
@@ -180,6 +183,14 @@ LEADERBOARD = (
 )
 """Where the project's best SpaceInvaders policy stands beside the curves."""
 
+ONE_FIT_A_POINT = (
+    "Each point is one fit (fit seed 0). Twenty fits that differed only in their seed, on one "
+    "30-episode guided dataset at 0.25M samples, scored 295-973 under v5 (mean 609, standard "
+    "deviation 151; results/journal/2026-12-05-1-ten-fits.md): two points closer than about "
+    "300 may differ by the fit's seed alone.",
+)
+"""The spread of fit seeds, as measured on SpaceInvaders: how to read a one-fit curve."""
+
 GUIDED_MILESTONES = (250_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000, 20_000_000)
 """The guided curve starts at 0.25M samples: 6 epochs of one shard, as the round it grows from."""
 
@@ -193,6 +204,7 @@ PRESETS: dict[str, Preset] = {
             LEADERBOARD,
         ),
         teacher_curve=TUYLS_2023_BC_SPACEINVADERS,
+        notes=ONE_FIT_A_POINT,
     ),
     "spaceinvaders-guided": Preset(
         name="spaceinvaders-guided",
@@ -210,6 +222,7 @@ PRESETS: dict[str, Preset] = {
             LEADERBOARD,
         ),
         teacher_curve=TUYLS_2023_BC_SPACEINVADERS,
+        notes=ONE_FIT_A_POINT,
     ),
     "atlantis": Preset(
         name="atlantis",
@@ -234,9 +247,9 @@ PRESETS.update(
     }
 )
 
-FIXED = ("name", "game", "references", "teacher_curve")
+FIXED = ("name", "game", "references", "teacher_curve", "notes")
 """Preset fields `--set` cannot change: they say which experiment this is."""
-EXTENDABLE = ("data_sizes", "milestones", "max_epochs", "references", "teacher_curve")
+EXTENDABLE = ("data_sizes", "milestones", "max_epochs", "references", "teacher_curve", "notes")
 """Settings a rerun may change in a results folder: they add (or leave out) rows, or only
 redraw the page (the reference lines beside the curve), and never change a row already there."""
 

@@ -55,6 +55,8 @@ def curve_table(preset: Preset, rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"- Tuyls et al. 2023, BC of a PPO teacher (samples processed: best): {points}"
         )
+    if preset.notes:
+        lines += ["", "Reading the points:", "", *(f"- {note}" for note in preset.notes)]
     return "\n".join(lines + next_points(preset, rows)) + "\n"
 
 
