@@ -166,13 +166,15 @@ class Session:
 
     def settle(self) -> None:
         """Finish what a killed session may have left between a row and its commit: redraw
-        the report from the rows, and commit the results files that differ from git."""
+        the report from the rows (and the preset as this session gives it), and commit the
+        results files that differ from git."""
         if not self.rows:
             return
         written = write_report(self.options.curve_dir, self.preset, self.rows)
         if self.options.commit:
             paths = [self.options.rows_file, self.options.preset_file, *written]
-            git_commit([*paths, *self.publisher.files()], "scale: results of a stopped session")
+            message = "scale: the record as a session starts (a stopped session's rows, the preset)"
+            git_commit([*paths, *self.publisher.files()], message)
 
     def shards(self, size: int) -> list[Shard] | None:
         """Shards 0..size-1, collecting what is missing; None when `--max-shards` stops it."""
