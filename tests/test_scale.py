@@ -104,7 +104,7 @@ def test_scale_collects_fits_evaluates_publishes_commits_and_resumes(tmp_path: P
     assert settled.returncode == 0 and "$ " not in settled.stdout
     assert "| 2 | 2 | 1 |" in table.read_text()
     assert _log(repo)[:2] == [
-        "scale: results of a stopped session",
+        "scale: the record as a session starts (a stopped session's rows, the preset)",
         "results/spaceinvaders-scaling/curve.md",
     ]
 
@@ -118,6 +118,23 @@ def test_scale_collects_fits_evaluates_publishes_commits_and_resumes(tmp_path: P
     plan = _scale(repo, "--plan")
     assert "shards: 00-01 complete" in plan.stdout
     assert "rows at epochs 1 done, none left" in plan.stdout
+
+    # the spread of fit seeds at the curve's point: seed 0 is the curve's own fit, again
+    sets = [item for item in TINY[TINY.index("--set") :] if item != "--set"]
+    seeds = [
+        sys.executable, str(Path(__file__).parents[1] / "bench/fit_seeds.py"),
+        "--preset", "spaceinvaders", "--shards", "2", "--epochs", "1", "--seeds", "0", "1",
+        "--runs", str(repo / "runs"), "--jsonl", str(repo / "seeds.jsonl"),
+        *(x for item in sets for x in ("--set", item)),
+    ]  # fmt: skip
+    spread = subprocess.run(seeds, capture_output=True, text=True, cwd=repo, timeout=1200)
+    assert spread.returncode == 0, spread.stdout[-3000:] + spread.stderr[-3000:]
+    fits = [json.loads(line) for line in (repo / "seeds.jsonl").open()]
+    assert [f["fit_seed"] for f in fits] == [0, 1] and fits[0]["v5_mean"] == row["v5_mean"]
+    assert "2 fits: mean" in spread.stdout
+    again = subprocess.run(seeds, capture_output=True, text=True, cwd=repo, timeout=600)
+    assert again.returncode == 0 and "$ " not in again.stdout  # resumed: nothing left to run
+    assert len((repo / "seeds.jsonl").read_text().splitlines()) == 2
 
 
 @pytest.mark.slow

@@ -20,11 +20,9 @@ from typer.testing import CliRunner
 from fil_learn.cli import app
 from fil_learn.config import FitConfig, fit_argv
 from fil_learn.data import load, split_by_episode
-from fil_learn.games import game_key, reference_scores
 from fil_learn.scaling import ScaleOptions, plan_lines
 from fil_learn.scaling_plan import (
     PRESETS,
-    STUDENT_GAMES,
     apply_overrides,
     collect_argv,
     cost_path,
@@ -323,16 +321,3 @@ def test_a_row_is_published_only_over_a_worse_card_that_scale_wrote(tmp_path: Pa
         "fil-learn scale --preset spaceinvaders --set walkers=4 --set data_sizes=2 "
         "--set milestones=500000"
     )
-
-
-def test_every_held_in_game_has_a_preset_and_the_students_share_one_budget() -> None:
-    held_in = {"spaceinvaders", "atlantis", *(game_key(g) for g in STUDENT_GAMES)}
-    assert held_in <= set(PRESETS) and len(STUDENT_GAMES) == 7
-    budgets = {(PRESETS[game_key(g)].data_sizes, PRESETS[game_key(g)].milestones)
-               for g in STUDENT_GAMES}  # fmt: skip
-    assert budgets == {((2,), (1_000_000,))}
-    for game in STUDENT_GAMES:
-        preset = PRESETS[game_key(game)]
-        assert preset.game == game and preset.fit == PRESETS["spaceinvaders"].fit
-        assert reference_scores(game) is not None  # random play is drawn beside the curve
-        preset.validate()

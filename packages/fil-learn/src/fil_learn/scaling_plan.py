@@ -28,7 +28,7 @@ import numpy as np
 
 from fil_learn.config import FitConfig
 from fil_learn.data import episode_key, file_sha256, held_out, keyframe_steps, open_dataset
-from fil_learn.games import game_key, reference_scores
+from fil_learn.games import reference_scores
 
 TUYLS_2023_BC_SPACEINVADERS = (
     (670_000, 315.0), (2_000_000, 400.0), (3_900_000, 525.0), (7_800_000, 554.0),
@@ -233,19 +233,6 @@ PRESETS: dict[str, Preset] = {
         ),
     ),
 }
-
-STUDENT_GAMES = ("Breakout", "Seaquest", "Enduro", "MsPacman", "Qbert", "Pong", "Skiing")
-"""The other held-in games, one preset each at the students table's fixed budget: the same
-recipe, 2 shards (100 swarm episodes) and one row at 1M samples processed, so every game's
-student costs the same training (docs/scaling.md, "A student per game")."""
-PRESETS.update(
-    {
-        game_key(game): Preset(
-            name=game_key(game), game=game, data_sizes=(2,), milestones=(1_000_000,)
-        )
-        for game in STUDENT_GAMES
-    }
-)
 
 FIXED = ("name", "game", "references", "teacher_curve", "notes")
 """Preset fields `--set` cannot change: they say which experiment this is."""
