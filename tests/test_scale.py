@@ -68,6 +68,7 @@ def test_scale_collects_fits_evaluates_publishes_commits_and_resumes(tmp_path: P
     assert row["shards"] == 2 and row["epochs"] == 1 and row["episodes"] == 2
     assert row["samples_processed"] == row["unique_steps"] == settings["train_samples"]
     assert row["eval_seeds"] == [10_000, 10_001] and len(row["v5_returns"]) == 2
+    assert row["v5_distinct_games"] in (1, 2)
     assert row["emulator_frames"] > 0 and row["core_hours"]["fit"] > 0
     assert row["core_hours"]["collect"] > 0 and row["core_hours"]["eval"] > 0
     assert row["core_hours"]["collect_cpu_measured_episodes"] == 2  # both shards by scale

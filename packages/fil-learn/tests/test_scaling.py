@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from fil_learn.cli import app
 from fil_learn.config import FitConfig, fit_argv
 from fil_learn.data import load, split_by_episode
-from fil_learn.scaling import ScaleOptions, plan_lines
+from fil_learn.scaling import ScaleOptions, fill_distinct_games, plan_lines
 from fil_learn.scaling_plan import (
     PRESETS,
     apply_overrides,
@@ -30,6 +30,7 @@ from fil_learn.scaling_plan import (
     data_size,
     describe,
     existing_shards,
+    fit_folder,
     milestone_epochs,
     read_shard,
     seed_overlap,
@@ -284,6 +285,9 @@ def test_the_report_lists_every_row_and_the_references(tmp_path: Path) -> None:
     assert "945,000" in table
     assert "- random (games.py): 148.0" in table and "285.0" in table and "451.5" in table
     assert "0.67M: 315" in table and "195M: 1,334" in table
+    assert "distinct" not in table  # rows written before they recorded it
+    distinct = curve_table(preset, [{**ROW, "v5_distinct_games": 3}])
+    assert "320.5 ± 29.9 (30 eps, 3 distinct)" in distinct and "N distinct:" in distinct
     # a one-fit curve says how far fits of one dataset spread by their seed alone
     assert "Reading the points:" in table and "295-973" in table
     assert "Reading the points:" not in curve_table(PRESETS["atlantis"], rows)
@@ -321,3 +325,22 @@ def test_a_row_is_published_only_over_a_worse_card_that_scale_wrote(tmp_path: Pa
         "fil-learn scale --preset spaceinvaders --set walkers=4 --set data_sizes=2 "
         "--set milestones=500000"
     )
+
+
+def test_rows_written_before_they_recorded_distinct_games_get_them_from_their_evaluation(
+    tmp_path: Path,
+) -> None:
+    preset = PRESETS["spaceinvaders"]
+    row = {**ROW, "preset": "spaceinvaders", "v5_returns": [300.0, 341.0]}
+    rows = [row, {**row, "epochs": 7}, {**row, "epochs": 9}, {**row, "preset": "atlantis"}]
+    played = fit_folder(tmp_path, preset, 2)
+    played.mkdir(parents=True)
+    (played / "eval-epoch004-v5.json").write_text(
+        json.dumps({"returns": [300.0, 341.0], "distinct_games": 2})
+    )
+    (played / "eval-epoch007-v5.json").write_text(  # another evaluation than the row's
+        json.dumps({"returns": [1.0], "distinct_games": 1})
+    )
+    assert fill_distinct_games(tmp_path, preset, rows)
+    assert [r.get("v5_distinct_games") for r in rows] == [2, None, None, None]
+    assert not fill_distinct_games(tmp_path, preset, rows)  # nothing more to fill

@@ -170,6 +170,9 @@ class Session:
         results files that differ from git."""
         if not self.rows:
             return
+        if fill_distinct_games(self.options.runs, self.preset, self.rows):
+            rows = "".join(json.dumps(row) + "\n" for row in self.rows)
+            write_atomic(self.options.rows_file, rows)
         written = write_report(self.options.curve_dir, self.preset, self.rows)
         if self.options.commit:
             paths = [self.options.rows_file, self.options.preset_file, *written]
@@ -340,6 +343,7 @@ def make_row(
         "eval_seeds": [preset.eval_seed, preset.eval_seed + preset.eval_episodes - 1],
         "eval_max_steps": preset.eval_max_steps,
         "v5_returns": v5["returns"],
+        "v5_distinct_games": v5.get("distinct_games"),
         "teacher_mean_return": data.teacher_mean,
         "emulator_frames": data.emulator_frames,
         "core_hours": {
@@ -352,6 +356,24 @@ def make_row(
         "commit": git_head(),
         "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def fill_distinct_games(runs: Path, preset: Preset, rows: list[dict[str, Any]]) -> bool:
+    """Give rows written before rows recorded it the number of distinct games their 30
+    evaluation episodes played (a greedy policy may play a handful of games 30 times, and its
+    interval then describes a handful), from the evaluation's own file where the fit folder
+    still holds it and its returns are the row's. True when a row changed."""
+    changed = False
+    for row in rows:
+        if "v5_distinct_games" in row or row.get("preset") != preset.name:
+            continue
+        played = fit_folder(runs, preset, row["shards"]) / f"eval-epoch{row['epochs']:03d}-v5.json"
+        if played.exists():
+            result = json.loads(played.read_text())
+            if result.get("returns") == row["v5_returns"] and "distinct_games" in result:
+                row["v5_distinct_games"] = result["distinct_games"]
+                changed = True
+    return changed
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:

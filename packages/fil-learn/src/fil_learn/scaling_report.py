@@ -44,10 +44,14 @@ def curve_table(preset: Preset, rows: list[dict[str, Any]]) -> str:
             f"| {row['shards']} | {row['episodes']} | {row['epochs']} | "
             f"{row['samples_processed']:,} | {row['unique_steps']:,} | "
             f"{row['emulator_frames']:,} | {row['v5_mean']:,.1f} ± {_ci(row['v5_ci95'])} "
-            f"({row['eval_episodes']} eps) | {row['teacher_mean_return']:,.1f} | "
+            f"({_episodes(row)}) | {row['teacher_mean_return']:,.1f} | "
             f"{hours['collect']:.2f} / {hours['fit']:.2f} / {hours['eval']:.2f} | "
             f"{'yes' if row.get('published') else ''} |"
         )
+    if any(row.get("v5_distinct_games") is not None for row in rows):
+        lines += ["", "N distinct: how many different games the evaluation episodes were. A "
+                  "greedy policy may play one game again and again despite sticky actions; its "
+                  "interval then describes N games, not 30."]  # fmt: skip
     lines += ["", "References under v5:", ""]
     lines += [f"- {label}: {value:,.1f}" for label, value in references(preset)]
     if preset.teacher_curve:
@@ -114,6 +118,12 @@ def _rates(rows: list[dict[str, Any]]) -> dict[str, float]:
         "steps_per_shard": final["unique_steps"] / largest,
         "samples_per_core_hour": final["samples_processed"] / max(final["core_hours"]["fit"], 1e-9),
     }
+
+
+def _episodes(row: dict[str, Any]) -> str:
+    """ "30 eps", and how many distinct games they were where the row knows it."""
+    distinct = row.get("v5_distinct_games")
+    return f"{row['eval_episodes']} eps" + ("" if distinct is None else f", {distinct} distinct")
 
 
 def _ci(value: float | None) -> str:
