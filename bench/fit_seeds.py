@@ -58,6 +58,7 @@ def fit_and_play(args: argparse.Namespace, preset: Preset, seed: int) -> dict[st
     return {
         "preset": preset.name, "shards": args.shards, "epochs": args.epochs, "fit_seed": seed,
         "v5_mean": scores["mean"], "v5_ci95": scores["ci95"],
+        "v5_distinct_games": scores.get("distinct_games"),
         "eval_seeds": [preset.eval_seed, preset.eval_seed + preset.eval_episodes - 1],
         "eval_max_steps": steps,
         "run": str(run_dir), "cpu_seconds": round(children_cpu_seconds() - started, 1),  # this call's
