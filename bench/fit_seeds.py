@@ -31,6 +31,7 @@ from fil_learn.scaling_plan import (
     PRESETS,
     Preset,
     apply_overrides,
+    eval_argv,
     read_shard,
     shard_path,
     trained_epochs,
@@ -47,20 +48,16 @@ def fit_and_play(args: argparse.Namespace, preset: Preset, seed: int) -> dict[st
     started = children_cpu_seconds()
     if trained_epochs(run_dir) < args.epochs:
         learn("fit", *shards, "--out", run_dir, *fit_argv(config), "--quiet")
-    result, steps = run_dir / "eval-v5.json", preset.eval_max_steps
+    result = run_dir / "eval-v5.json"
     if not result.exists():
-        learn(
-            "eval", run_dir, "--episodes", preset.eval_episodes, "--protocol", "v5",
-            "--seed", preset.eval_seed, "--json", result, "--quiet",
-            *([] if steps is None else ["--max-steps", steps]),
-        )  # fmt: skip
+        learn(*eval_argv(preset, run_dir, "v5", result))
     scores = json.loads(result.read_text())
     return {
         "preset": preset.name, "shards": args.shards, "epochs": args.epochs, "fit_seed": seed,
         "v5_mean": scores["mean"], "v5_ci95": scores["ci95"],
         "v5_distinct_games": scores.get("distinct_games"),
         "eval_seeds": [preset.eval_seed, preset.eval_seed + preset.eval_episodes - 1],
-        "eval_max_steps": steps,
+        "eval_max_steps": preset.eval_max_steps,
         "run": str(run_dir), "cpu_seconds": round(children_cpu_seconds() - started, 1),  # this call's
     }  # fmt: skip
 

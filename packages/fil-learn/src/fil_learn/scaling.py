@@ -39,6 +39,7 @@ from fil_learn.scaling_plan import (
     data_refusal,
     data_size,
     describe,
+    eval_argv,
     existing_shards,
     fit_folder,
     milestone_epochs,
@@ -272,14 +273,8 @@ class Session:
         if not result.exists():
             self.echo(f"[eval] {run_dir.name} epoch {epochs}: {protocol}, "
                       f"{self.preset.eval_episodes} episodes")  # fmt: skip
-            steps = self.preset.eval_max_steps
             with ledger.charge(f"eval-{epochs}-{protocol}"):
-                self.learn(
-                    "eval", run_dir, "--episodes", self.preset.eval_episodes,
-                    "--protocol", protocol, "--seed", self.preset.eval_seed,
-                    "--json", result, *([] if steps is None else ["--max-steps", steps]),
-                    "--quiet",
-                )  # fmt: skip
+                self.learn(*eval_argv(self.preset, run_dir, protocol, result))
         return json.loads(result.read_text())
 
 

@@ -407,6 +407,18 @@ def collect_argv(runs: Path, preset: Preset, index: int, workers: int) -> list[s
     ]  # fmt: skip
 
 
+def eval_argv(preset: Preset, run_dir: Path, protocol: str, result: Path) -> list[str]:
+    """`fil-learn eval`'s arguments for a fit of the preset: its episodes and evaluation seeds
+    (never collected on), the JSON written to `result`. Every point of a curve, and every
+    refit of one (`bench/fit_seeds.py`), is played this way."""
+    steps = preset.eval_max_steps
+    return [
+        "eval", str(run_dir), "--episodes", str(preset.eval_episodes), "--protocol", protocol,
+        "--seed", str(preset.eval_seed), "--json", str(result), "--quiet",
+        *([] if steps is None else ["--max-steps", str(steps)]),
+    ]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class DataSize:
     """The first `shards` shards as one fit sees them."""
