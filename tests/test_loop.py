@@ -266,17 +266,20 @@ def test_a_preset_runs_at_tiny_size_with_the_options_given_overriding_it(tmp_pat
 def test_a_loop_from_a_start_policy_picks_the_best_of_fresh_candidates_and_publishes(
     tmp_path: Path,
 ) -> None:
-    """`--start P --fresh --candidates 2 --drop-demos --window 1`: round 0 is the given policy
-    (no demonstrations, no fit), round 1's swarm is guided by it, and round 1 trains two new
-    one-frame networks on round 1's episodes alone (fit seeds 0 and 1), keeping the one whose
-    round evaluation is best; `--publish` holds the record and the best policy every round."""
+    """`--start P --fresh --candidate-histories 1 --candidate-histories 4 --drop-demos --window
+    1`: round 0 is the given policy (no demonstrations, no fit), round 1's swarm is guided by
+    it, and round 1 trains two new networks on round 1's episodes alone, one that sees the
+    current screen and one that sees four frames (fit seed 0 both; more `--candidates` add
+    seeds, test_loop_config.py), keeping the one whose round evaluation is best; `--publish`
+    holds the record and the best policy every round."""
     import hashlib
 
     start = ROOT / "results" / "best" / "spaceinvaders.onnx"
     work, results = tmp_path / "exit", tmp_path / "results" / "exit"
     settings = [
-        "--mode", "exit", "--start", str(start), "--fresh", "--candidates", "2", "--drop-demos",
-        "--window", "1", "--history", "1", "--model", "tiny", "--keep", "last",
+        "--mode", "exit", "--start", str(start), "--fresh", "--candidate-histories", "1",
+        "--candidate-histories", "4", "--drop-demos", "--window", "1", "--model", "tiny",
+        "--keep", "last",
         "--final-episodes", "1", "--baseline-episodes", "0",
     ]  # fmt: skip
     done = _loop(work, *settings, "--publish", str(results))
@@ -290,12 +293,12 @@ def test_a_loop_from_a_start_policy_picks_the_best_of_fresh_candidates_and_publi
     with h5py.File(work / "guided-1.h5") as f:
         assert json.loads(f.attrs["config_json"])["policy_sha256"] == digest
     means = [json.loads((work / f"eval-1-candidate-{j}.json").read_text())["mean"] for j in (0, 1)]
-    assert second["candidate_means"] == means
+    assert second["candidate_means"] == means and second["candidate_histories"] == [1, 4]
     assert second["candidate"] == max((0, 1), key=lambda j: (means[j], -j))
     chosen = work / ("run-1" if second["candidate"] == 0 else "run-1-1")
     for j, folder in enumerate((work / "run-1", work / "run-1-1")):
         run = json.loads((folder / "run.json").read_text())
-        assert run["fit"]["seed"] == j and run["model"]["history"] == 1
+        assert run["fit"]["seed"] == 0 and run["model"]["history"] == (1, 4)[j]
         assert [Path(p).name for s in run["stages"] for p in s["datasets"]] == ["guided-1.h5"]
     kept = json.loads((work / "policies" / "round-1" / "run.json").read_text())
     assert kept == json.loads((chosen / "run.json").read_text())
@@ -313,7 +316,8 @@ def test_a_loop_from_a_start_policy_picks_the_best_of_fresh_candidates_and_publi
     assert (results / "policy.onnx").read_bytes() == kept_policy
     table = (results / "rounds.md").read_text()
     assert "the start policy (round 0)" in table
-    assert f"| {means[0]:,.1f}, {means[1]:,.1f} |" in table and "(unchanged)" not in table
+    assert f"| {means[0]:,.1f} (1f), {means[1]:,.1f} (4f) |" in table
+    assert "(unchanged)" not in table
     assert "(round 0 = the start policy;" in table
     assert (results / "score.png").exists() and (results / "final-round-0-v5.json").exists()
     # the folder is not a setting of the loop: publishing elsewhere continues the same loop

@@ -66,3 +66,33 @@ def test_a_round_reports_the_validation_accuracy_of_the_epoch_it_plays(tmp_path:
     assert val_accuracy(tmp_path, 2) == 0.57
     assert val_accuracy(tmp_path, 1) == 0.40
     assert val_accuracy(tmp_path, 4) is None
+
+
+def test_candidate_histories_train_every_seed_at_every_history_and_are_recorded(
+    tmp_path: Path,
+) -> None:
+    """Without `candidate_histories` a round's candidates are seeds `seed`, `seed + 1`, ... at
+    the fits' history, as loops always trained them; with it, every seed at every history, in
+    that order. The record keeps the setting as JSON does, and a rerun with other histories is
+    refused with the options that continue it."""
+    plain = LoopConfig.from_settings(
+        "SpaceInvaders", tmp_path, mode="exit", fresh=True, candidates=3, seed=5, history=1
+    )
+    assert plain.candidate_fits() == [(5, 1), (6, 1), (7, 1)]
+    both = plain.with_settings(candidates=2, candidate_histories=[1, 4])
+    assert both.candidate_histories == (1, 4)
+    assert both.candidate_fits() == [(5, 1), (6, 1), (5, 4), (6, 4)]
+    both.validate()
+    _record(both)
+    assert read_record(both)["rounds"] == []  # the record's list reads back as the same setting
+    with pytest.raises(ValueError, match=r"other settings \(--candidate-histories 1 "):
+        read_record(both.with_settings(candidate_histories=[4]))
+    _record(plain, drop=("candidate_histories",))  # a record written before the setting existed
+    assert read_record(plain)["rounds"] == []
+    for bad, message in (
+        ({"candidate_histories": [1, 1]}, "distinct histories of 1-4"),
+        ({"candidate_histories": [5]}, "distinct histories of 1-4"),
+        ({"candidate_histories": [1, 4], "fresh": False}, "needs --fresh and --mode exit"),
+    ):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            plain.with_settings(**bad).validate()

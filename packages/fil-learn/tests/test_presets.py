@@ -22,7 +22,7 @@ from fil_learn.config import (
 )
 from fil_learn.loop import Loop
 from fil_learn.loop_config import LoopConfig, default_settings, flat_settings
-from fil_learn.presets import PRESETS, build_config, preset_publish
+from fil_learn.presets import PRESETS, build_config, for_game, preset_publish
 
 COMMANDS = typer.main.get_command(app)
 
@@ -69,9 +69,13 @@ def test_every_preset_builds_a_valid_loop_whose_fit_the_fit_command_accepts(name
     config.validate()
     assert config.workdir == Path("runs") / name
     settings = flat_settings(config)
-    assert {k: settings[k] for k in PRESETS[name].settings} == dict(PRESETS[name].settings)
+    expected = {k: for_game(v, config.game) for k, v in PRESETS[name].settings.items()}
+    assert {k: settings[k] for k in PRESETS[name].settings} == expected
     parsed = parse("fit", Loop(config).fit_command(1)[1:])
-    assert FitConfig(**{f.name: parsed[f.name] for f in fields(FitConfig)}) == config.fit
+    seed, history = config.candidate_fits()[0]  # the first candidate: the fit's own seed
+    assert seed == config.fit.seed
+    fitted = FitConfig(**{f.name: parsed[f.name] for f in fields(FitConfig)})
+    assert fitted == replace(config.fit, history=history)
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -107,5 +111,25 @@ def test_every_loop_setting_is_a_loop_option() -> None:
     makes a preset's variant impossible to run."""
     options = parse("loop", ["--game", "Pong"])
     assert set(default_settings()) - {"game", "workdir"} <= set(options)
-    assert preset_publish("spaceinvaders-exit-1frame") == Path("results/spaceinvaders-exit-1frame")
-    assert preset_publish("atlantis-dagger") is None and preset_publish(None) is None
+    own = "SpaceInvaders"
+    assert preset_publish("spaceinvaders-exit-1frame", own) == Path(
+        "results/spaceinvaders-exit-1frame"
+    )
+    assert preset_publish("atlantis-dagger", "Atlantis") is None
+    assert preset_publish(None, own) is None
+
+
+def test_a_preset_played_on_another_game_uses_that_games_files_or_none() -> None:
+    """`{game}` in a preset's paths becomes the game the loop plays, so one recipe serves every
+    game: its start policy and its published folder are that game's, and its work folder is
+    its own. A preset whose folder names one game publishes nothing for another (its record
+    would land in the other game's folder)."""
+    config = build_config("exit-from-best", {"game": "ALE/Atlantis-v5"})
+    assert config.start == "results/best/atlantis.onnx"
+    assert config.workdir == Path("runs/exit-from-best-atlantis")
+    assert preset_publish("exit-from-best", "Atlantis") == Path("results/atlantis-exit-from-best")
+    own = build_config("exit-from-best", {})
+    assert own.start == "results/best/spaceinvaders.onnx"
+    assert own.workdir == Path("runs/exit-from-best")
+    assert own.candidate_fits() == [(0, 1), (1, 1), (2, 1), (0, 4), (1, 4), (2, 4)]
+    assert preset_publish("spaceinvaders-exit-1frame", "Atlantis") is None

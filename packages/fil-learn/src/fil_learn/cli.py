@@ -857,6 +857,14 @@ def loop(
             "the best on the round evaluation becomes the round's policy."
         ),
     ] = LOOP_DEFAULTS["candidates"],
+    candidate_histories: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="--fresh --mode exit, repeatable: train every candidate seed at each of these "
+            "--history values (e.g. 1 and 4) instead of the fits' --history; the round "
+            "evaluation picks among them all."
+        ),
+    ] = None,
     fit_samples: Annotated[
         int,
         typer.Option(
@@ -891,7 +899,7 @@ def loop(
     given = {name: value for name, value in ctx.params.items() if _given(ctx, name)}
     with user_errors():
         config = build_config(preset, given)
-    _run_loop(config, publish or preset_publish(preset))
+    _run_loop(config, publish or preset_publish(preset, config.game))
 
 
 def _given(ctx: typer.Context, name: str) -> bool:

@@ -196,12 +196,14 @@ class Loop:
 
     def fit_command(self, round_index: int, candidate: int = 0) -> list[object]:
         """`fil-learn fit`'s arguments for a round: every fit setting, from `fit_argv`; a
-        round's candidates differ only by the fit's seed."""
+        round's candidates differ only by the fit's seed and history (`candidate_fits`)."""
         datasets = self.datasets(round_index)
         out = self.run_dir(round_index, candidate)
+        seed, history = self.config.candidate_fits()[candidate]
         fit = replace(
             self.config.fit,
-            seed=self.config.fit.seed + candidate,
+            seed=seed,
+            history=history,
             epochs=budget_epochs(self.config.fit_samples, datasets, self.config.fit.epochs),
         )
         return ["fit", *datasets, "--out", out, *fit_argv(fit), "--quiet"]
@@ -209,12 +211,13 @@ class Loop:
     def train(self, round_index: int) -> tuple[int, list[float] | None]:
         """Fit the round's candidates and keep the one whose round evaluation is best (the
         first on a tie); returns its index and every candidate's mean (None for one)."""
-        if self.config.candidates == 1:
+        fits = len(self.config.candidate_fits())
+        if fits == 1:
             self.fit(round_index)
             self.keep_policy(round_index)
             return 0, None
         means = []
-        for candidate in range(self.config.candidates):
+        for candidate in range(fits):
             self.fit(round_index, candidate)
             means.append(self.evaluate_candidate(round_index, candidate)["mean"])
         chosen = max(range(len(means)), key=lambda j: (means[j], -j))
@@ -334,6 +337,7 @@ class Loop:
             policy_epoch=kept,
             candidate=chosen if means is not None else None,
             candidate_means=means,
+            candidate_histories=[h for _, h in c.candidate_fits()] if c.candidate_histories else None,
         )  # fmt: skip
 
     def start_round(self, started: float, cpu: float) -> dict[str, Any]:

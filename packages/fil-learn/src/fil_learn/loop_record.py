@@ -31,7 +31,15 @@ FLAGS = {"keep_demos": ("--keep-demos", "--drop-demos")} | {
 
 def jsonable(config: LoopConfig) -> dict[str, Any]:
     """The settings as the record writes them: flat names, paths as text."""
-    return {k: str(v) if isinstance(v, Path) else v for k, v in flat_settings(config).items()}
+    return {k: _plain(v) for k, v in flat_settings(config).items()}
+
+
+def _plain(value: Any) -> Any:
+    """A setting as JSON holds it (paths as text, tuples as lists), so a setting read back
+    from a record compares equal to the one it was written from."""
+    if isinstance(value, Path):
+        return str(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _as_option(name: str, value: Any) -> str:
@@ -40,6 +48,8 @@ def _as_option(name: str, value: Any) -> str:
     if isinstance(value, bool):
         on, off = FLAGS.get(name, (flag, f"--no-{flag[2:]}"))
         return (on if value else off) or f"no {on}"
+    if isinstance(value, list):  # a repeatable option: one flag a value
+        return " ".join(f"{flag} {item}" for item in value) or f"no {flag}"
     return f"no {flag}" if value is None else f"{flag} {value}"
 
 
@@ -51,7 +61,11 @@ def read_record(config: LoopConfig) -> dict[str, Any]:
     if not path.exists():
         return {}
     record = json.loads(path.read_text())
-    defaults = {**default_settings(), "game": config.game, "workdir": str(config.workdir)}
+    defaults = {
+        **{k: _plain(v) for k, v in default_settings().items()},
+        "game": config.game,
+        "workdir": str(config.workdir),
+    }
     differ, old = changed_settings(
         record["config"], jsonable(config), {**defaults, **PLAYED_BEFORE_RECORDED}, EXTENDABLE
     )

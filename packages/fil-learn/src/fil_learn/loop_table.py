@@ -58,13 +58,14 @@ def write_table(
     for index, row in enumerate(rows):
         elapsed += row["seconds"]
         accuracy = "n/a" if row["val_accuracy"] is None else f"{row['val_accuracy']:.3f}"
+        fits = _candidates(row.get("candidate_means"), row.get("candidate_histories"))
         lines.append(
             f"| {row['round']} | {row['samples']:,} | {_count(row.get('samples_processed'))} | "
             f"{row['emulator_frames']:,} | {row['seconds'] / 60:.1f} (total {elapsed / 60:.1f}) | "
             f"{_hours(row.get('cpu_seconds'))} | {accuracy} | "
             f"{_policy_epoch(row, rows[index - 1] if index and not config.fresh else None)} | "
             f"{row['eval_mean']:,.1f} ± {ci_text(row['eval_ci95'])} ({row['eval_episodes']} eps) | "
-            f"{_percent(row['human_normalized'])} | {_candidates(row.get('candidate_means'))} |"
+            f"{_percent(row['human_normalized'])} | {fits} |"
         )
     lines += ["", "References under v5:", ""]
     lines += [f"- {label}: {value:,.1f}" for label, value in references(rows, baselines)]
@@ -103,9 +104,14 @@ def _final_table(config: LoopConfig, finals: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _candidates(means: list[float] | None) -> str:
-    """The round's fits by their round evaluations (`--candidates`), one when there were none."""
-    return "1" if not means else ", ".join(f"{mean:,.1f}" for mean in means)
+def _candidates(means: list[float] | None, histories: list[int] | None = None) -> str:
+    """The round's fits by their round evaluations (`--candidates`), one when there were none;
+    with `--candidate-histories`, each mean says how many frames its network saw."""
+    if not means:
+        return "1"
+    if not histories:
+        return ", ".join(f"{mean:,.1f}" for mean in means)
+    return ", ".join(f"{mean:,.1f} ({h}f)" for mean, h in zip(means, histories, strict=True))
 
 
 def _count(value: int | None) -> str:

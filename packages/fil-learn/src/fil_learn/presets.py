@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from fil_learn.games import game_key
 from fil_learn.loop_config import LoopConfig
 
 
@@ -30,7 +31,9 @@ class Preset:
     """Flat loop settings; every other setting keeps the loop's default."""
     publish: str | None = None
     """The results/ folder the loop copies its record and best policy into after every round
-    (`fil-learn loop --publish`), for recipes that span sessions; None: runs/ only."""
+    (`fil-learn loop --publish`), for recipes that span sessions; None: runs/ only. Here and in
+    the settings, `{game}` stands for the game the loop plays (`game_key`), so a recipe given
+    another `--game` reads and writes that game's files."""
 
 
 def _frozen(**settings: Any) -> Mapping[str, Any]:
@@ -148,6 +151,23 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
             ),
             publish="results/spaceinvaders-exit-1frame-continued",
         ),
+        "exit-from-best": Preset(
+            purpose="one expert-iteration round from a game's leaderboard policy: 30 swarm "
+            "episodes guided by it, cloned by fresh tiny networks of three fit seeds at one "
+            "frame and at four, the best on the round evaluation kept (any game with a "
+            "leaderboard policy: --game G)",
+            reproduces="results/spaceinvaders-exit-from-best and results/atlantis-exit-from-"
+            "best (results/journal 2026-12-05-3)",
+            settings=_frozen(
+                **ONE_FRAME_EXIT,
+                game="SpaceInvaders",
+                rounds=2,
+                seed=0,
+                start="results/best/{game}.onnx",
+                candidate_histories=(1, 4),
+            ),
+            publish="results/{game}-exit-from-best",
+        ),
         "spaceinvaders-bc": Preset(
             purpose="plain behaviour cloning on SpaceInvaders, one fit of 32 demonstrations "
             "(variants: --equivalent, --shift 4, --compared-only, --keep last)",
@@ -183,19 +203,39 @@ def preset_settings(name: str) -> Mapping[str, Any]:
     return PRESETS[name].settings
 
 
-def preset_publish(name: str | None) -> Path | None:
-    """Where a preset's loop publishes its rounds (None without a preset or a folder)."""
-    folder = PRESETS[name].publish if name in PRESETS else None
-    return Path(folder) if folder else None
+def for_game(value: Any, game: str) -> Any:
+    """A preset's text for the game a loop plays: `{game}` becomes its key (spaceinvaders)."""
+    return value.replace("{game}", game_key(game)) if isinstance(value, str) else value
+
+
+def preset_publish(name: str | None, game: str) -> Path | None:
+    """Where a preset's loop of `game` publishes its rounds: None without a preset or a
+    folder, and for another game than the preset's when the folder does not name `{game}` (it
+    holds the preset's own game's record; `--publish` still says where)."""
+    if name not in PRESETS or PRESETS[name].publish is None:
+        return None
+    folder = PRESETS[name].publish
+    own = PRESETS[name].settings.get("game", game)
+    if "{game}" not in folder and game_key(own) != game_key(game):
+        return None
+    return Path(for_game(folder, game))
 
 
 def build_config(preset: str | None, given: Mapping[str, Any]) -> LoopConfig:
     """The loop a preset and the options given on the command line describe: the given
     options win, the preset fills in the rest, the loop's defaults everything else. A preset's
-    loop works in runs/NAME unless --workdir says otherwise."""
-    values = {**(preset_settings(preset) if preset else {}), **given}
+    loop works in runs/NAME unless --workdir says otherwise, or runs/NAME-GAME when --game is
+    not the preset's own game (two games never share a folder)."""
+    own = preset_settings(preset) if preset else {}
+    values = {**own, **given}
     game = values.pop("game", None)
     if not game:
         raise ValueError("--game is required (or a --preset that names the game)")
-    workdir = values.pop("workdir", None) or (Path("runs") / preset if preset else None)
+    values = {name: for_game(value, game) for name, value in values.items()}
+    folder = (
+        preset
+        if game_key(game) == game_key(own.get("game", game))
+        else f"{preset}-{game_key(game)}"
+    )
+    workdir = values.pop("workdir", None) or (Path("runs") / folder if preset else None)
     return LoopConfig.from_settings(game, workdir, **values)
