@@ -296,6 +296,7 @@ def budget_lines(table: Table, students: list[Student]) -> list[str]:
     spent = sum(student.cost()["core_hours_all_rounds"] for student in students)
     extra = table.extra_args()
     given = f" with `{shlex.join(extra)}`" if extra else ""
+    fits = len(preset.candidate_fits())  # seeds times histories (`--candidate-histories`)
     return [
         "## Budget",
         "",
@@ -304,14 +305,14 @@ def budget_lines(table: Table, students: list[Student]) -> list[str]:
         f"plain swarm demonstrations ({preset.collect.walkers} walkers, at most "
         f"{preset.collect.swarm_epochs} epochs), each later round clones {preset.collect.episodes} "
         "swarm episodes guided by the best policy so far; every round trains "
-        f"{preset.candidates} fresh network(s) and keeps the best on the round evaluation.",
+        f"{fits} fresh network(s) and keeps the best on the round evaluation.",
         f"Every fit trains round({table.fit_samples:,} / the round's samples) epochs, at least "
         "1 (`--fit-samples`): about the same samples for every game, of which a fit processes "
         "~90% (the rest of the episodes validate).",
         "",
         "- **emulator frames**: every swarm frame up to the kept round (evaluation not counted);",
         "- **samples processed**: training samples times epochs of the kept fit of every round "
-        f"up to the kept one, as measured (each round trains {preset.candidates} such fits);",
+        f"up to the kept one, as measured (each round trains {fits} such fits);",
         "- **core-hours**: CPU time of the loop's stages up to the kept round (in brackets: "
         "all its rounds), the baselines and finals not counted.",
         "",
