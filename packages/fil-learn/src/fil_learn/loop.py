@@ -337,7 +337,9 @@ class Loop:
             policy_epoch=kept,
             candidate=chosen if means is not None else None,
             candidate_means=means,
-            candidate_histories=[h for _, h in c.candidate_fits()] if c.candidate_histories else None,
+            candidate_histories=(
+                [h for _, h in c.candidate_fits()] if c.candidate_histories else None
+            ),
         )  # fmt: skip
 
     def start_round(self, started: float, cpu: float) -> dict[str, Any]:

@@ -208,6 +208,11 @@ def for_game(value: Any, game: str) -> Any:
     return value.replace("{game}", game_key(game)) if isinstance(value, str) else value
 
 
+def _own_game(name: str, game: str) -> bool:
+    """Whether `game` is the one preset `name` was written for (any, for a preset without)."""
+    return game_key(PRESETS[name].settings.get("game", game)) == game_key(game)
+
+
 def preset_publish(name: str | None, game: str) -> Path | None:
     """Where a preset's loop of `game` publishes its rounds: None without a preset or a
     folder, and for another game than the preset's when the folder does not name `{game}` (it
@@ -215,8 +220,7 @@ def preset_publish(name: str | None, game: str) -> Path | None:
     if name not in PRESETS or PRESETS[name].publish is None:
         return None
     folder = PRESETS[name].publish
-    own = PRESETS[name].settings.get("game", game)
-    if "{game}" not in folder and game_key(own) != game_key(game):
+    if "{game}" not in folder and not _own_game(name, game):
         return None
     return Path(for_game(folder, game))
 
@@ -226,16 +230,13 @@ def build_config(preset: str | None, given: Mapping[str, Any]) -> LoopConfig:
     options win, the preset fills in the rest, the loop's defaults everything else. A preset's
     loop works in runs/NAME unless --workdir says otherwise, or runs/NAME-GAME when --game is
     not the preset's own game (two games never share a folder)."""
-    own = preset_settings(preset) if preset else {}
-    values = {**own, **given}
+    values = {**(preset_settings(preset) if preset else {}), **given}
     game = values.pop("game", None)
     if not game:
         raise ValueError("--game is required (or a --preset that names the game)")
     values = {name: for_game(value, game) for name, value in values.items()}
-    folder = (
-        preset
-        if game_key(game) == game_key(own.get("game", game))
-        else f"{preset}-{game_key(game)}"
-    )
-    workdir = values.pop("workdir", None) or (Path("runs") / folder if preset else None)
+    workdir = values.pop("workdir", None)
+    if workdir is None and preset:
+        own = _own_game(preset, game)
+        workdir = Path("runs") / (preset if own else f"{preset}-{game_key(game)}")
     return LoopConfig.from_settings(game, workdir, **values)
