@@ -4,14 +4,16 @@
     uv run python bench/student_table.py --games Pong Qbert   # some of them
     uv run python bench/student_table.py --report             # the table from what exists
 
-For each game it runs `fil-learn loop --preset spaceinvaders-exit-1frame --game GAME --rounds 3
---fit-samples 300000` in runs/students/<game>, publishing into results/students/<game>, then
+For each game it runs `fil-learn loop --preset student --game GAME --rounds 3 --fit-samples
+300000` (the rounds and the budget are the preset's unless given) in runs/students/<game>,
+publishing into results/students/<game>, then
 rewrites results/students/README.md: the best round's finals under v5 and noop30 (seeds 10000
 on, which no training or choice played) beside random play, the best constant action, the
 teacher (the swarm episodes the kept round trained on), DQN and human, with what each policy
 cost (emulator frames, samples processed, core-hours). One budget for every game, so the rows
 compare games, not effort: `--fit-samples` makes every fit process about the same number of
-samples whatever a game's episodes hold.
+samples whatever a game's episodes hold. A game whose published loop was played with other
+settings than the recipe's is listed as missing, with what differs, and never mixed in.
 
 Interrupt it and run it again: each loop continues where it stopped, and a finished one only
 reads its record. The loop runs under this interpreter (`python -m fil_learn loop`, what
@@ -41,6 +43,7 @@ from fil_learn.data import open_dataset
 from fil_learn.games import game_key
 from fil_learn.loop import Loop, best_round
 from fil_learn.loop_config import LoopConfig
+from fil_learn.loop_record import other_settings
 from fil_learn.loop_table import ci_text
 from fil_learn.outputs import write_atomic
 from fil_learn.presets import build_config
@@ -88,6 +91,16 @@ class Table:
         smoke = [] if self.max_steps is None else ["--eval-max-steps", str(self.max_steps)]
         return smoke + [arg for item in self.sets for arg in _set_option(item)]
 
+    def extra_names(self) -> list[str]:
+        """The loop settings `extra_args` changes, which a row's record may hold as given."""
+        names = [_set_option(item)[0][2:].replace("-", "_") for item in self.sets]
+        return names + ([] if self.max_steps is None else ["eval_max_steps"])
+
+    def loop_config(self, game: str) -> LoopConfig:
+        """The loop the recipe plays for `game`, without `extra_args`: what a row must match."""
+        given = {"game": game, "rounds": self.rounds, "fit_samples": self.fit_samples}
+        return build_config(self.preset, {**given, "workdir": self.runs / game_key(game)})
+
     def command(self, game: str) -> str:
         """The command that reproduces one game's row, as a reader types it."""
         return "uv run fil-learn " + shlex.join(self.loop_args(game))
@@ -134,9 +147,10 @@ def read_student(table: Table, game: str) -> Student | str:
     if not (folder / "rounds.json").exists():
         return "not run yet"
     record = json.loads((folder / "rounds.json").read_text())
-    budget = record["config"].get("fit_samples", 0)
-    if budget != table.fit_samples:
-        return f"played at another budget (--fit-samples {budget}), not this table's"
+    ignore = ["workdir", *table.extra_names()]  # the recipe matters, not where it ran
+    differ = other_settings(record, table.loop_config(game), ignore=ignore)
+    if differ:
+        return f"played with other settings than this table's ({differ})"
     played = len(record["rounds"])
     if played < table.rounds:
         return f"{played} of {table.rounds} rounds played"
@@ -261,7 +275,7 @@ def table_row(table: Table, student: Student, policy: str) -> str:
     teacher_cell = "n/a" if student.teacher is None else _teacher_text(student.teacher)
     cells = [
         student.game,
-        str(student.best),
+        _round_text(student.rows[student.best]),
         f"**{_mean(v5)}**",
         _mean(noop),
         "n/a" if baselines is None else f"{baselines['random']['mean']:,.1f}",
@@ -276,6 +290,15 @@ def table_row(table: Table, student: Student, policy: str) -> str:
         f"`{table.command(student.game)}`",
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _round_text(row: dict[str, Any]) -> str:
+    """The kept round, and the input its policy sees where the round compared inputs
+    (`2 (4f)`): which one a game needs is measured by the recipe, not set for it."""
+    histories = row.get("candidate_histories")
+    if not histories or row.get("candidate") is None:
+        return str(row["round"])
+    return f"{row['round']} ({histories[row['candidate']]}f)"
 
 
 def _mean(summary: dict[str, Any]) -> str:
@@ -305,7 +328,8 @@ def budget_lines(table: Table, students: list[Student]) -> list[str]:
         f"plain swarm demonstrations ({preset.collect.walkers} walkers, at most "
         f"{preset.collect.swarm_epochs} epochs), each later round clones {preset.collect.episodes} "
         "swarm episodes guided by the best policy so far; every round trains "
-        f"{fits} fresh network(s) and keeps the best on the round evaluation.",
+        f"{fits} fresh network(s) ({_fits_text(preset)}) and keeps the best on the round "
+        "evaluation (the best round's column names the input its policy sees).",
         f"Every fit trains round({table.fit_samples:,} / the round's samples) epochs, at least "
         "1 (`--fit-samples`): about the same samples for every game, of which a fit processes "
         "~90% (the rest of the episodes validate).",
@@ -318,6 +342,14 @@ def budget_lines(table: Table, students: list[Student]) -> list[str]:
         "",
         f"So far: {len(students)} of {len(table.games)} games, {spent:.2f} core-hours.",
     ]
+
+
+def _fits_text(config: LoopConfig) -> str:
+    """A round's fits in words: `fit seeds 0-2 at 1 and 4 frames`."""
+    seeds = sorted({seed for seed, _ in config.candidate_fits()})
+    frames = sorted({history for _, history in config.candidate_fits()})
+    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+    return f"fit {seed_text} at {' and '.join(map(str, frames))} frames"
 
 
 def recipe(table: Table, students: list[Student]) -> LoopConfig:
@@ -348,8 +380,9 @@ def protocol_lines(students: list[Student]) -> list[str]:
         "- random and the best constant action: `fil-learn baselines` under v5 (the loop's "
         "`baselines-v5.json`); teacher: the mean return of the swarm episodes the kept round "
         "trained on; human: the standard Atari-57 reference.",
-        f"- DQN (bench/atari57_references.py): {_sources(students)}.",
     ]
+    if students:
+        lines.append(f"- DQN (bench/atari57_references.py): {_sources(students)}.")
     return lines
 
 
@@ -429,9 +462,11 @@ def parse(argv: list[str] | None = None) -> Table:
     """The command line, checked before any work."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--games", nargs="+", default=HELD_IN, help="default: the held-in nine")
-    parser.add_argument("--preset", default="spaceinvaders-exit-1frame")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds, round 0 included")
-    parser.add_argument("--fit-samples", type=int, default=300_000, help="every fit's budget")
+    parser.add_argument("--preset", default="student", help="the recipe (docs/presets.md)")
+    parser.add_argument("--rounds", type=int, help="rounds, round 0 included (the preset's: 3)")
+    parser.add_argument(
+        "--fit-samples", type=int, help="every fit's budget (the preset's: 300,000)"
+    )
     parser.add_argument("--runs", type=Path, default=Path("runs/students"))
     parser.add_argument("--results", type=Path, default=Path("results/students"))
     parser.add_argument("--best", type=Path, default=Path("results/best"))
@@ -444,6 +479,9 @@ def parse(argv: list[str] | None = None) -> Table:
     parser.add_argument("--force", action="store_true", help="replace a page not written here")
     args = vars(parser.parse_args(argv))
     args["games"] = [_game_name(game) for game in args["games"]]
+    recipe = build_config(args["preset"], {"game": args["games"][0]})  # an unknown preset too
+    args["rounds"] = recipe.rounds if args["rounds"] is None else args["rounds"]
+    args["fit_samples"] = recipe.fit_samples if args["fit_samples"] is None else args["fit_samples"]
     table = Table(**args)
     _check(table)
     return table
@@ -463,7 +501,6 @@ def _check(table: Table) -> None:
     if table.max_steps is not None and table.max_steps < 1:
         raise UsageError("--max-steps must be at least 1")
     table.extra_args()  # a malformed --set, refused before any work
-    build_config(table.preset, {"game": table.games[0]})  # an unknown preset
 
 
 def main(argv: list[str] | None = None) -> int:

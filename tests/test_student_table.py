@@ -63,7 +63,8 @@ def test_one_game_is_played_tabled_published_and_not_redone(tmp_path: Path) -> N
     page = (tmp_path / "results" / "README.md").read_text()
     line = next(text for text in page.splitlines() if text.startswith("| Breakout |"))
     cells = [cell.strip() for cell in line.strip("|").split("|")]
-    assert cells[1] == "0"
+    assert row["candidate_histories"] == [1, 4]  # the recipe measures which input to keep
+    assert cells[1] == f"0 ({row['candidate_histories'][row['candidate']]}f)"
     assert cells[2] == f"**{v5['mean']:,.1f} ± {v5['ci95']:,.1f}**"
     assert cells[3] == f"{noop['mean']:,.1f} ± {noop['ci95']:,.1f}"
     assert cells[4] == f"{baselines['random']['mean']:,.1f}"
@@ -98,6 +99,18 @@ def test_one_game_is_played_tabled_published_and_not_redone(tmp_path: Path) -> N
     assert "- Pong: not run yet (`uv run fil-learn loop" in page
     assert (other / "breakout.json").read_text() == foreign
     assert not (other / "breakout.onnx").exists()
+    # a row played by another recipe is listed with what differs, never tabled as this one's
+    one_frame = _table(
+        tmp_path, "--games", "breakout", "--preset", "spaceinvaders-exit-1frame", "--best",
+        str(other), "--report", *TINY,
+    )  # fmt: skip
+    assert one_frame.returncode == 0, one_frame.stderr[-3000:]
+    page = (tmp_path / "results" / "README.md").read_text()
+    assert "| Breakout |" not in page
+    assert (
+        "- Breakout: played with other settings than this table's (--candidate-histories 1 "
+        "--candidate-histories 4)" in page
+    )
 
 
 def test_bad_input_is_one_line_and_a_foreign_page_is_kept(

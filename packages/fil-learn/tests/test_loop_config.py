@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fil_learn.loop import val_accuracy
+from fil_learn.loop import Loop, val_accuracy
 from fil_learn.loop_config import LoopConfig
 from fil_learn.loop_record import jsonable, read_record
 
@@ -96,3 +96,35 @@ def test_candidate_histories_train_every_seed_at_every_history_and_are_recorded(
     ):
         with pytest.raises(ValueError, match=re.escape(message)):
             plain.with_settings(**bad).validate()
+
+
+def test_publishing_leaves_another_loops_record_alone(tmp_path: Path) -> None:
+    """`--publish` copies a loop's record over the folder's only when the folder holds nothing,
+    an earlier state of the same loop (run anywhere: the work folder is not a setting) or a
+    shorter record: a results folder made by another recipe is another loop's result, and a
+    run that reaches as many rounds must not replace it (the students table moved to
+    candidate histories while the one-frame rows were published where the new ones go)."""
+    published = tmp_path / "results"
+    published.mkdir()
+    one_frame = LoopConfig.from_settings(
+        "Pong", published, mode="exit", fresh=True, candidates=3, history=1
+    )
+    rows = [{"round": 0, "eval_mean": -20.0}]
+    (published / "rounds.json").write_text(
+        json.dumps({"config": jsonable(one_frame), "rounds": rows})
+    )
+    before = (published / "rounds.json").read_bytes()
+    both = one_frame.with_settings(workdir=tmp_path / "work", candidate_histories=[1, 4])
+    said: list[str] = []
+    Loop(both, said.append).publish(published, rows)
+    assert said == [
+        f"{published} holds a loop with other settings (no --candidate-histories): left as it "
+        f"is; this run's record is in {tmp_path / 'work'}"
+    ]
+    assert (published / "rounds.json").read_bytes() == before
+    same = one_frame.with_settings(workdir=tmp_path / "elsewhere")
+    assert Loop(same).not_ours(json.loads(before), rows) == ""
+    assert (
+        Loop(same).not_ours(json.loads(before), [])
+        == "a longer record (1 rounds) than this run (0)"
+    )

@@ -35,7 +35,7 @@ from fil_learn.children import children_cpu_seconds, run_child
 from fil_learn.config import fit_argv, settings_argv
 from fil_learn.data import file_sha256, open_dataset
 from fil_learn.loop_config import LoopConfig
-from fil_learn.loop_record import read_record, write_record
+from fil_learn.loop_record import other_settings, read_record, write_record
 from fil_learn.loop_table import write_table
 from fil_learn.plots import plot_rounds
 
@@ -395,15 +395,13 @@ class Loop:
 
         A folder whose record has more rounds than this run is left alone: rerunning a
         published recipe on a fresh machine (the reproducing command of results/best) must not
-        replace the record it reproduces with its own first rounds."""
+        replace the record it reproduces with its own first rounds. So is one whose record was
+        played with other settings (wherever it ran): it is another loop's result."""
         if folder is None or not rows:
             return
-        published = published_rounds(folder)
-        if published > len(rows):
-            self.echo(
-                f"{folder} holds a longer record ({published} rounds) than this run "
-                f"({len(rows)}): left as it is; this run's record is in {self.dir}"
-            )
+        why = self.not_ours(published_record(folder), rows)
+        if why:
+            self.echo(f"{folder} holds {why}: left as it is; this run's record is in {self.dir}")
             return
         folder.mkdir(parents=True, exist_ok=True)
         finals = sorted(p.name for p in self.dir.glob("final-round-*.json"))
@@ -412,14 +410,24 @@ class Loop:
                 shutil.copy2(self.dir / name, folder / name)
         shutil.copy2(self.policy_onnx(best_round(rows)), folder / "policy.onnx")
 
+    def not_ours(self, record: dict[str, Any] | None, rows: list[dict[str, Any]]) -> str:
+        """Why a published record must not be replaced by this run's ("" when it may be)."""
+        if record is None:
+            return ""
+        if len(record["rounds"]) > len(rows):
+            return f"a longer record ({len(record['rounds'])} rounds) than this run ({len(rows)})"
+        differ = other_settings(record, self.config, ignore=("workdir",))
+        return f"a loop with other settings ({differ})" if differ else ""
 
-def published_rounds(folder: Path) -> int:
-    """Rounds in a publish folder's record (0: none, or not a loop record)."""
+
+def published_record(folder: Path) -> dict[str, Any] | None:
+    """A publish folder's loop record (None: none, or not a loop record)."""
     try:
         record = json.loads((folder / "rounds.json").read_text())
     except (OSError, ValueError):
-        return 0
-    return len(record.get("rounds", [])) if isinstance(record, dict) else 0
+        return None
+    is_loop = isinstance(record, dict) and isinstance(record.get("config"), dict)
+    return record if is_loop and isinstance(record.get("rounds"), list) else None
 
 
 def best_round(rows: list[dict[str, Any]]) -> int:

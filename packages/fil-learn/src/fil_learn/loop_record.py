@@ -8,6 +8,7 @@ old loops continue as they were played and a rerun with other settings is refuse
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,24 @@ def _as_option(name: str, value: Any) -> str:
     return f"no {flag}" if value is None else f"{flag} {value}"
 
 
+def other_settings(record: dict[str, Any], config: LoopConfig, ignore: Iterable[str] = ()) -> str:
+    """The settings a record was played with where `config` has others, as the options that
+    would continue it ("" when none differ; never `rounds`, which a rerun may raise, nor the
+    names in `ignore`): what a rerun, or a table built on the record, must match."""
+    defaults = {
+        **{k: _plain(v) for k, v in default_settings().items()},
+        "game": config.game,
+        "workdir": str(config.workdir),
+    }
+    differ, old = changed_settings(
+        record["config"],
+        jsonable(config),
+        {**defaults, **PLAYED_BEFORE_RECORDED},
+        (*EXTENDABLE, *ignore),
+    )
+    return ", ".join(_as_option(k, old.get(k)) for k in differ)
+
+
 def read_record(config: LoopConfig) -> dict[str, Any]:
     """The record of an earlier run of this loop; other settings in the same folder are
     refused rather than mixed in. A rerun with more `--rounds` plays the rounds that are
@@ -61,16 +80,8 @@ def read_record(config: LoopConfig) -> dict[str, Any]:
     if not path.exists():
         return {}
     record = json.loads(path.read_text())
-    defaults = {
-        **{k: _plain(v) for k, v in default_settings().items()},
-        "game": config.game,
-        "workdir": str(config.workdir),
-    }
-    differ, old = changed_settings(
-        record["config"], jsonable(config), {**defaults, **PLAYED_BEFORE_RECORDED}, EXTENDABLE
-    )
-    if differ:
-        recorded = ", ".join(_as_option(k, old.get(k)) for k in differ)
+    recorded = other_settings(record, config)
+    if recorded:
         raise ValueError(
             f"{config.workdir} holds a loop with other settings ({recorded}): "
             "use the same ones or another --workdir"

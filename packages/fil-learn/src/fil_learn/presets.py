@@ -168,6 +168,22 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
             ),
             publish="results/{game}-exit-from-best",
         ),
+        "student": Preset(
+            purpose="the students table's recipe (bench/student_table.py): three rounds of "
+            "expert iteration from plain swarm demonstrations, every fit a fixed 300,000 "
+            "samples, fresh tiny networks of three fit seeds at one frame and at four, the best "
+            "on the round evaluation kept (any game: --game G)",
+            reproduces="results/students/ (one row per held-in game, at one budget)",
+            settings=_frozen(
+                **ONE_FRAME_EXIT,
+                game="SpaceInvaders",
+                rounds=3,
+                seed=0,
+                fit_samples=300_000,
+                candidate_histories=(1, 4),
+            ),
+            publish="results/students/{game}",
+        ),
         "spaceinvaders-bc": Preset(
             purpose="plain behaviour cloning on SpaceInvaders, one fit of 32 demonstrations "
             "(variants: --equivalent, --shift 4, --compared-only, --keep last)",
