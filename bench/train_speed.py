@@ -55,11 +55,13 @@ def jax_rates(
     per_call: int = 1,
     shift: int = 0,
     size: str = "nature",
+    history: int = 4,
 ) -> tuple[float, float]:
     """Samples per second of wall time, and per second of this process's CPU time (all its
-    threads): on a machine shared with other work the second hardly moves with their load."""
+    threads): on a machine shared with other work the second hardly moves with their load.
+    `history`: the newest frames of each 4-frame stack the network sees (`fit --history`)."""
     rng = np.random.default_rng(0)
-    model = NatureCNN(ModelConfig.sized(size, 6, conv=conv), nnx.Rngs(0))
+    model = NatureCNN(ModelConfig.sized(size, 6, conv=conv, history=history), nnx.Rngs(0))
     trainer = Trainer(model, optax.adam(3e-4), shift=shift)
     params, opt_state = trainer.init()
     frames = jax.device_put(rng.integers(0, 255, (N_FRAMES, 84, 84), dtype=np.uint8))
@@ -100,12 +102,20 @@ def fit_samples_per_second(
     batch: int, steps: int, per_call: int, sizes: list[str]
 ) -> dict[str, float]:
     """`fit`'s step for each size in turn, on this process's devices: "fit SIZE" per second of
-    wall time, "fit SIZE cpu" per second of CPU time."""
+    wall time, "fit SIZE cpu" per second of CPU time. A size may name its history
+    (`tiny/1`: `fit --model tiny --history 1`); without one it sees the 4-frame stack."""
     rates = {}
-    for size in sizes:
-        wall, cpu = jax_rates(batch, steps, per_call=per_call, size=size)
-        rates[f"fit {size}"], rates[f"fit {size} cpu"] = wall, cpu
+    for spec in sizes:
+        size, history = size_history(spec)
+        wall, cpu = jax_rates(batch, steps, per_call=per_call, size=size, history=history)
+        rates[f"fit {spec}"], rates[f"fit {spec} cpu"] = wall, cpu
     return rates
+
+
+def size_history(spec: str) -> tuple[str, int]:
+    """`tiny/1` -> ("tiny", 1); `tiny` -> ("tiny", 4)."""
+    size, _, history = spec.partition("/")
+    return size, int(history) if history else 4
 
 
 def split_samples_per_second(
@@ -223,11 +233,12 @@ def print_sizes(batch: int, devices: int, medians: dict[str, float], sizes: list
         "vs nature | samples per CPU-second | vs nature |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for size in sizes:
-        parameters = param_count(NatureCNN(ModelConfig.sized(size, 6), nnx.Rngs(0)))
-        cells = [f"{size}", f"{parameters:,}"]
-        for key in (f"fit {size}", f"fit {size} cpu"):
-            nature = medians.get(key.replace(size, "nature", 1))
+    for spec in sizes:
+        size, history = size_history(spec)
+        model = NatureCNN(ModelConfig.sized(size, 6, history=history), nnx.Rngs(0))
+        cells = [f"{size}, {history} frame(s)", f"{param_count(model):,}"]
+        for key in (f"fit {spec}", f"fit {spec} cpu"):
+            nature = medians.get(key.replace(spec, "nature", 1))  # Nature as fit runs it
             cells += [f"{medians[key]:,.0f}", f"{medians[key] / nature:.2f}x" if nature else "n/a"]
         print("| " + " | ".join(cells) + " |")
 
@@ -257,7 +268,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=6000, help="samples per timed run")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument(
-        "--sizes", nargs="+", choices=MODELS, default=list(MODELS), help="`fit --model` sizes"
+        "--sizes",
+        nargs="+",
+        default=list(MODELS),
+        help="`fit --model` sizes, each at 4 frames or at `SIZE/H` frames (`tiny/1`: "
+        "`--history 1`); ratios are to nature at 4 frames",
     )
     parser.add_argument(
         "--steps-per-call", type=int, default=FIT_PER_CALL, help="for the sizes, as in `fit`"
@@ -272,6 +287,10 @@ def parse_args() -> argparse.Namespace:
         help="fil dataset for the in-memory vs compressed-reads loader comparison",
     )
     args = parser.parse_args()
+    for spec in args.sizes:
+        size, _, history = spec.partition("/")
+        if size not in MODELS or history not in ("", "1", "2", "3", "4"):
+            parser.error(f"--sizes {spec}: a size of {', '.join(MODELS)}, or SIZE/H (H 1-4)")
     if not args.sizes_only and "nature" not in args.sizes:
         parser.error("the variants compare with Nature: add nature to --sizes, or --sizes-only")
     return args
