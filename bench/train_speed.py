@@ -113,9 +113,12 @@ def fit_samples_per_second(
 
 
 def size_history(spec: str) -> tuple[str, int]:
-    """`tiny/1` -> ("tiny", 1); `tiny` -> ("tiny", 4)."""
+    """`tiny/1` -> ("tiny", 1); `tiny` -> ("tiny", 4); ValueError for anything else."""
     size, _, history = spec.partition("/")
-    return size, int(history) if history else 4
+    frames = int(history) if history else 4
+    if size not in MODELS or not 1 <= frames <= 4:
+        raise ValueError(spec)
+    return size, frames
 
 
 def split_samples_per_second(
@@ -288,8 +291,9 @@ def parse_args() -> argparse.Namespace:
     )
     args = parser.parse_args()
     for spec in args.sizes:
-        size, _, history = spec.partition("/")
-        if size not in MODELS or history not in ("", "1", "2", "3", "4"):
+        try:
+            size_history(spec)
+        except ValueError:
             parser.error(f"--sizes {spec}: a size of {', '.join(MODELS)}, or SIZE/H (H 1-4)")
     if not args.sizes_only and "nature" not in args.sizes:
         parser.error("the variants compare with Nature: add nature to --sizes, or --sizes-only")
