@@ -250,15 +250,20 @@ def test_expert_iteration_collects_with_the_best_policy_and_fits_its_visit_share
 @pytest.mark.slow
 def test_a_preset_runs_at_tiny_size_with_the_options_given_overriding_it(tmp_path: Path) -> None:
     """`--preset spaceinvaders-bc` sets the mode, target and swarm; the tiny options given next
-    to it win over the preset's sizes, and what neither gives keeps the preset's value."""
+    to it win over the preset's sizes, and what neither gives keeps the preset's value.
+    `--total-frames 1`: the demonstrations stop at the first episode, which spends that
+    budget, whatever `--episodes` says."""
     work = tmp_path / "preset"
-    done = _loop(work, "--preset", "spaceinvaders-bc", "--rounds", "1")
+    done = _loop(work, "--preset", "spaceinvaders-bc", "--rounds", "1", "--total-frames", "1")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     settings = json.loads((work / "rounds.json").read_text())["config"]
     preset = {k: settings[k] for k in ("mode", "target", "walkers", "keep_demos")}
     assert preset == {"mode": "bc", "target": "visits", "walkers": 16, "keep_demos": True}
     given = {k: settings[k] for k in ("rounds", "episodes", "swarm_epochs", "epochs")}
     assert given == {"rounds": 1, "episodes": 2, "swarm_epochs": 40, "epochs": 1}
+    assert settings["total_frames"] == 1
+    with h5py.File(work / "demos.h5") as f:
+        assert sorted(n for n in f if n.startswith("episode_")) == ["episode_0"]
     assert (work / "policy.onnx").exists() and (work / "rounds.md").exists()
 
 
@@ -351,10 +356,11 @@ def test_a_fixed_samples_budget_sets_each_fits_epochs(tmp_path: Path) -> None:
     processed is those epochs of its training share."""
     work = tmp_path / "budget"
     budget = 1000
-    done = _loop(
-        work, "--mode", "bc", "--rounds", "1", "--keep", "last", "--fit-samples", str(budget),
+    args = [
+        "--mode", "bc", "--rounds", "1", "--keep", "last", "--fit-samples", str(budget),
         "--final-episodes", "0", "--baseline-episodes", "0",
-    )  # fmt: skip
+    ]  # fmt: skip
+    done = _loop(work, *args)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     record = json.loads((work / "rounds.json").read_text())
     assert record["config"]["fit_samples"] == budget and record["config"]["epochs"] == 1
@@ -364,6 +370,11 @@ def test_a_fixed_samples_budget_sets_each_fits_epochs(tmp_path: Path) -> None:
     assert run["fit"]["epochs"] == epochs > 1
     assert row["policy_epoch"] == epochs
     assert row["samples_processed"] == epochs * run["train_samples"] <= budget
-    refused = _loop(tmp_path / "w", "--fit-samples", "-1")
-    assert refused.returncode == 2 and "--fit-samples must be 0" in refused.stderr
-    assert "Traceback" not in refused.stderr
+    for refused_args, message in (
+        (["--fit-samples", "-1"], "--fit-samples must be 0"),
+        (["--total-frames", "0"], "--total-frames must be at least 1"),
+        (["--mode", "bc", "--total-frames", "9"], "give --episodes instead"),
+    ):
+        refused = _loop(tmp_path / "w", *refused_args)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr and not (tmp_path / "w").exists()

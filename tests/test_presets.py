@@ -40,6 +40,9 @@ def test_every_presets_collect_and_relabel_arguments_parse_to_its_settings(name:
         )
         assert collected["episodes"] == config.collect.episodes
     assert demos["seed"] == config.seed and guided["seed"] == config.seed + 1000
+    budgeted = Loop(build_config(name, {"total_frames": 5_000_000}))
+    for command in (budgeted.demos_command(1), budgeted.guided_command(1, 0)):
+        assert (parse(command)["total_frames"], config.collect.total_frames) == (5_000_000, None)
     relabel = parse(loop.relabel_command(0))
     assert (relabel["walkers"], relabel["epochs"], relabel["max_labels"], relabel["rule"]) == (
         config.relabel.label_walkers,

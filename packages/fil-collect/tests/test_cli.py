@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fil_collect.cli import app
+from fil_collect.format import open_dataset
 
 from .conftest import TINY_CLI
 
@@ -53,6 +54,7 @@ def test_games_lists_the_roms() -> None:
         (["--walkers", "0"], "--walkers must be at least 2"),
         (["--epochs", "-3"], "--epochs must be at least 1"),
         (["--episodes", "0"], "--episodes must be at least 1"),
+        (["--total-frames", "0"], "--total-frames must be at least 1"),
         (["--workers", "0"], "--workers must be at least 1"),
         (["--loc-dt", "nan"], "--loc-dt must be a finite number"),
         (["--episodes", "1000000000"], "more than one file holds (100,000"),
@@ -68,6 +70,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not path.exists()
+
+
+def test_a_spent_frame_budget_adds_nothing_and_says_so(tmp_path: Path) -> None:
+    budgeted = [*TINY_CLI, "--out", str(tmp_path / "ds.h5"), "--episodes", "3", "--workers", "1"]
+    first = _invoke(*budgeted, "--total-frames", "1")
+    assert first.exit_code == 0
+    with open_dataset(tmp_path / "ds.h5") as dataset:
+        assert dataset.names() == ["episode_0"]  # its frames spend a budget of 1
+    again = _invoke(*budgeted, "--total-frames", "1")
+    assert again.exit_code == 0
+    assert "already holds 1 episode(s) of" in again.output
+    assert "--total-frames 1 is the budget: raise it to add more" in again.output
 
 
 def test_a_choice_outside_the_list_names_the_choices(tmp_path: Path) -> None:

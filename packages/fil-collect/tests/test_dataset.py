@@ -154,3 +154,33 @@ def test_other_compressions_write_readable_files(
         assert dataset.handle["episode_0"]["observations"].compression == (
             None if name == "none" else name
         )
+
+
+def test_a_frame_budget_keeps_the_same_episodes_with_any_workers(
+    tiny_config: CollectConfig, tmp_path: Path
+) -> None:
+    """Episodes are kept in index order up to the one whose frames spend the budget, so the
+    file does not depend on which worker finished first, and a larger budget continues it."""
+    reference = _collect(tiny_config, tmp_path / "all.h5", 4)
+    frames = [event.emulator_frames for event in sorted(reference, key=lambda e: e.index)]
+    path = tmp_path / "budget.h5"
+    budget = frames[0] + 1  # episode 0 leaves it 1 frame short: episode 1 spends it
+    kept = Collection(
+        tiny_config, path, 4, workers=2, compression=Compression(), total_frames=budget
+    ).run()
+    assert [event.index for event in kept] == [0, 1]
+    with h5py.File(path, "r") as f, h5py.File(tmp_path / "all.h5", "r") as full:
+        assert sorted(f) == ["episode_0", "episode_1"]
+        for name in f:
+            assert np.array_equal(f[name]["actions"][:], full[name]["actions"][:])
+    again = Collection(
+        tiny_config, path, 4, workers=1, compression=Compression(), total_frames=budget
+    )
+    assert again.indices == [] and again.frames == frames[0] + frames[1]
+    again.lock.release()
+    more = _collect(tiny_config, path, 4, total_frames=sum(frames[:3]))
+    assert [event.index for event in more] == [2]
+    with pytest.raises(ValueError, match="--total-frames must be at least 1"):
+        Collection(
+            tiny_config, tmp_path / "x.h5", 4, workers=1, compression=Compression(), total_frames=0
+        )

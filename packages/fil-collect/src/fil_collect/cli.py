@@ -111,6 +111,15 @@ EpisodesOption = Annotated[
         "gets the missing ones, so the same command continues an interrupted run.",
     ),
 ]
+TotalFramesOption = Annotated[
+    int | None,
+    _output(
+        "--total-frames",
+        help="Budget the file in emulator frames: add episodes (in order) until those in it "
+        "cost this many in all; --episodes is then the most. Long games get fewer, longer "
+        "episodes for the same cost.",
+    ),
+]
 WalkersOption = Annotated[int, _swarm(help="Walkers in the swarm.")]
 EpochsOption = Annotated[
     int | None,
@@ -220,6 +229,7 @@ def collect(
     game: GameOption = None,
     out_path: OutOption = None,
     episodes: EpisodesOption = 5,
+    total_frames: TotalFramesOption = None,
     walkers: WalkersOption = SwarmConfig.n_walkers,
     epochs: EpochsOption = SwarmConfig.max_epochs,
     max_frames: MaxFramesOption = SwarmConfig.max_frames,
@@ -272,9 +282,14 @@ def _collect(collection: Collection, quiet: bool) -> None:
     out_path = collection.writer.path
     if not collection.indices:
         collection.lock.release()
+        budget = collection.total_frames
         out.print(
             f"{out_path} already holds {collection.existing} episode(s), --episodes "
-            f"{collection.episodes} is the total: raise it to add more",
+            f"{collection.episodes} is the total: raise it to add more"
+            if budget is None
+            else f"{out_path} already holds {collection.existing} episode(s) of "
+            f"{collection.frames:,} emulator frames, --total-frames {budget:,} is the budget: "
+            "raise it to add more",
             highlight=False,
             soft_wrap=True,
         )

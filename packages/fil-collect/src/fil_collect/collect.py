@@ -222,11 +222,23 @@ class Collection(EpisodeJobs[EpisodeWritten]):
         compression: Compression,
         force: bool = False,
         ray_address: str | None = None,
+        total_frames: int | None = None,
     ) -> None:
         """`episodes` is the total the file should hold, so the same command continues an
         interrupted run (and adds nothing to a complete one). `ray_address` (e.g. 'auto') runs
-        the swarms as tasks on that Ray cluster instead of in `workers` local processes."""
+        the swarms as tasks on that Ray cluster instead of in `workers` local processes.
+
+        `total_frames` budgets the file in emulator frames instead: episodes are added in index
+        order until those in the file cost that many frames in all (`episodes` is then the
+        most). A game whose episodes run long gets fewer of them for the same cost, so every
+        game's collection costs the same; the written order makes the file the same with any
+        number of workers."""
         config.validate()
+        if total_frames is not None and total_frames < 1:
+            raise ValueError(f"--total-frames must be at least 1, got {total_frames}")
+        self.total_frames = total_frames
+        self.in_order = total_frames is not None
+        self.frames = 0  # emulator frames of the episodes in the file, where budgeted
         if config.guide is not None:  # a policy for another game fails before any work
             load_guide(config.guide, config.env)
         if episodes < 1:
@@ -251,6 +263,7 @@ class Collection(EpisodeJobs[EpisodeWritten]):
         compression: CompressionName,
         compression_level: int,
         force: bool,
+        total_frames: int | None = None,
         **settings: Any,
     ) -> Collection:
         """The run the command-line options describe (`settings`: `CollectConfig.from_options`)."""
@@ -266,13 +279,24 @@ class Collection(EpisodeJobs[EpisodeWritten]):
             Compression(compression, compression_level),
             force=force,
             ray_address=ray,
+            total_frames=total_frames,
         )
 
     def header(self) -> dict[str, Any]:
         return dataset_header(self.config)
 
     def plan(self, existing: set[int]) -> list[int]:
+        if self.total_frames is not None:
+            self.frames = sum(self.writer.existing_frames().values())
+            if self.frames >= self.total_frames:
+                return []
         return plan_indices(existing, max(self.episodes - len(existing), 0))
+
+    def enough(self, record: EpisodeRecord) -> bool:
+        if self.total_frames is None:
+            return False
+        self.frames += int(record.attrs["emulator_frames"])
+        return self.frames >= self.total_frames
 
     def task(self, index: int) -> CollectConfig:
         return self.config

@@ -212,10 +212,18 @@ class DatasetWriter:
 
     def existing_indices(self) -> set[int]:
         """Episode indices already in the file (none when it is new or being replaced)."""
+        return set(self.existing_frames())
+
+    def existing_frames(self) -> dict[int, int]:
+        """The emulator frames each episode already in the file cost, by index (0 where an
+        episode does not say: relabelled or merged files of older versions)."""
         if self._replace or not self.path.exists():
-            return set()
+            return {}
         with open_dataset(self.path) as dataset:
-            return {episode.index for episode in dataset.episodes()}
+            return {
+                episode.index: int(episode.group.attrs.get("emulator_frames", 0))
+                for episode in dataset.episodes()
+            }
 
     def append(self, records: list[EpisodeRecord]) -> None:
         """Add episodes; on return they are on disk, and nothing is half-written at any time."""

@@ -12,7 +12,7 @@ as soon as it arrives (`dataset.DatasetWriter`, journalled).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -42,6 +42,9 @@ class EpisodeJobs(Generic[Written]):
     """
 
     work: Work
+    in_order = False
+    """Write the episodes in index order (a finished one waits for those before it), so that
+    where a run stops (`enough`) does not depend on which worker finished first."""
 
     def __init__(
         self,
@@ -78,6 +81,11 @@ class EpisodeJobs(Generic[Written]):
         """The event that says `record` is on disk."""
         raise NotImplementedError
 
+    def enough(self, record: EpisodeRecord) -> bool:
+        """Whether the run is complete once `record` is on disk (before its planned episodes
+        are all made: a budget spent); planned episodes still running are stopped."""
+        return False
+
     def run(
         self, on_event: Callable[[EpisodeProgress | Written], None] = lambda event: None
     ) -> list[Written]:
@@ -91,10 +99,27 @@ class EpisodeJobs(Generic[Written]):
         try:
             finished = self.runner.results(type(self).work, tasks, on_event)
             with contextlib.closing(finished):
-                for record in finished:
+                for record in self._write_order(finished):
                     self.writer.append([record])
                     done.append(self.written(record))
                     on_event(done[-1])
+                    if self.enough(record):
+                        break
         finally:
             self.lock.release()
         return done
+
+    def _write_order(self, finished: Iterable[EpisodeRecord]) -> Iterator[EpisodeRecord]:
+        """The records as they finish, or in planned order where `in_order` (each held until
+        the ones planned before it are written)."""
+        if not self.in_order:
+            yield from finished
+            return
+        waiting: dict[int, EpisodeRecord] = {}
+        planned = iter(self.indices)
+        due = next(planned, None)
+        for record in finished:
+            waiting[record.index] = record
+            while due in waiting:
+                yield waiting.pop(due)
+                due = next(planned, None)

@@ -714,6 +714,13 @@ def loop(
     swarm_epochs: Annotated[
         int, typer.Option(help="Most epochs of a demonstration swarm.")
     ] = LOOP_DEFAULTS["swarm_epochs"],
+    total_frames: Annotated[
+        int | None,
+        typer.Option(
+            help="Budget each collected file in emulator frames (fil-collect --total-frames): "
+            "long games get fewer, longer episodes; --episodes is then the most."
+        ),
+    ] = LOOP_DEFAULTS["total_frames"],
     epochs: Annotated[
         int, typer.Option(help="Training epochs per round (later rounds fine-tune).")
     ] = LOOP_DEFAULTS["epochs"],

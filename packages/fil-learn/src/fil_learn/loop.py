@@ -152,9 +152,9 @@ class Loop:
         return [] if steps is None else ["--max-steps", steps]
 
     def top_up_demos(self, target: int) -> None:
-        """Top the demonstrations up to `target` episodes (a rerun adds only what is missing)."""
-        have = episodes_in(self.demos)
-        if have >= target:
+        """Top the demonstrations up to `target` episodes (a rerun adds only what is missing;
+        under a frame budget, fil-collect alone knows whether the file is complete)."""
+        if self.config.collect.total_frames is None and episodes_in(self.demos) >= target:
             return
         self.collect(*self.demos_command(target))
 

@@ -48,6 +48,12 @@ class CollectSettings:
     walkers: int = 16
     swarm_epochs: int = field(default=1000, metadata=_option("--epochs"))
     """Most epochs of a demonstration swarm."""
+    total_frames: int | None = None
+    """Budget each collected file in emulator frames (`fil-collect --total-frames`): episodes
+    are added until they cost this many, `episodes` being then the most. A game whose episodes
+    run long (Atlantis, Pong) gets fewer, longer ones for the same cost as one whose games end
+    soon (SpaceInvaders), instead of episodes cut at `swarm_epochs` before the game's late
+    states (None: `episodes` episodes)."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,11 @@ class LoopConfig:
             raise ValueError("--window must be 0 (every guided round) or more")
         if self.fit_samples < 0:
             raise ValueError("--fit-samples must be 0 (each fit trains --epochs) or more")
+        if self.collect.total_frames is not None and self.mode == "bc" and self.rounds > 1:
+            raise ValueError(
+                "--total-frames budgets one file, and --mode bc adds --episodes to it every "
+                "round: give --episodes instead"
+            )
         if self.candidates > 1 and not (self.fresh and self.mode == "exit"):
             raise ValueError("--candidates above 1 needs --fresh and --mode exit")
         if self.candidate_histories and not (self.fresh and self.mode == "exit"):
@@ -249,7 +260,7 @@ def _check_counts(config: LoopConfig) -> None:
     for name in ("final_episodes", "baseline_episodes"):
         if flat[name] < 0:
             raise ValueError(f"--{name.replace('_', '-')} must be 0 (skip) or more")
-    for name in ("eval_max_steps", "workers"):
+    for name in ("eval_max_steps", "workers", "total_frames"):
         value = flat[name]
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
