@@ -108,8 +108,8 @@ def test_one_game_is_played_tabled_published_and_not_redone(tmp_path: Path) -> N
     page = (tmp_path / "results" / "README.md").read_text()
     assert "| Breakout |" not in page
     assert (
-        "- Breakout: played with other settings than this table's (--candidate-histories 1 "
-        "--candidate-histories 4)" in page
+        "- Breakout: played with other settings than this table's (--policy-temperature 0.1, "
+        "--candidate-histories 1 --candidate-histories 4)" in page
     )
 
 
