@@ -295,13 +295,17 @@ def _collect(collection: Collection, quiet: bool) -> None:
         )
         return
 
+    spent = [collection.frames]  # the file's frames so far, where --total-frames budgets it
+
     def on_written(event: EpisodeWritten) -> tuple[str, str | None]:
         line = (
             f"episode {event.index}: return {event.episode_return:,.0f}, {event.length:,} "
             f"steps, {event.epochs} epochs, {event.emulator_frames:,} frames, "
             f"{event.wall_seconds:.1f} s"
         )
-        return "", line
+        spent[0] += event.emulator_frames
+        budget = collection.total_frames
+        return ("" if budget is None else f"{spent[0]:,} of {budget:,} frames"), line
 
     written = _run_jobs(
         collection,
