@@ -356,11 +356,10 @@ def test_a_fixed_samples_budget_sets_each_fits_epochs(tmp_path: Path) -> None:
     processed is those epochs of its training share."""
     work = tmp_path / "budget"
     budget = 1000
-    args = [
-        "--mode", "bc", "--rounds", "1", "--keep", "last", "--fit-samples", str(budget),
+    done = _loop(
+        work, "--mode", "bc", "--rounds", "1", "--keep", "last", "--fit-samples", str(budget),
         "--final-episodes", "0", "--baseline-episodes", "0",
-    ]  # fmt: skip
-    done = _loop(work, *args)
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     record = json.loads((work / "rounds.json").read_text())
     assert record["config"]["fit_samples"] == budget and record["config"]["epochs"] == 1

@@ -283,19 +283,19 @@ def _collect(collection: Collection, quiet: bool) -> None:
     if not collection.indices:
         collection.lock.release()
         budget = collection.total_frames
-        out.print(
-            f"{out_path} already holds {collection.existing} episode(s), --episodes "
-            f"{collection.episodes} is the total: raise it to add more"
+        limit = (
+            f", --episodes {collection.episodes} is the total"
             if budget is None
-            else f"{out_path} already holds {collection.existing} episode(s) of "
-            f"{collection.frames:,} emulator frames, --total-frames {budget:,} is the budget: "
-            "raise it to add more",
+            else f" of {collection.frames:,} emulator frames, --total-frames {budget:,} is the "
+            "budget"
+        )
+        out.print(
+            f"{out_path} already holds {collection.existing} episode(s){limit}: raise it to "
+            "add more",
             highlight=False,
             soft_wrap=True,
         )
         return
-
-    spent = [collection.frames]  # the file's frames so far, where --total-frames budgets it
 
     def on_written(event: EpisodeWritten) -> tuple[str, str | None]:
         line = (
@@ -303,9 +303,8 @@ def _collect(collection: Collection, quiet: bool) -> None:
             f"steps, {event.epochs} epochs, {event.emulator_frames:,} frames, "
             f"{event.wall_seconds:.1f} s"
         )
-        spent[0] += event.emulator_frames
-        budget = collection.total_frames
-        return ("" if budget is None else f"{spent[0]:,} of {budget:,} frames"), line
+        budget = collection.total_frames  # `collection.frames` counts this episode already
+        return ("" if budget is None else f"{collection.frames:,} of {budget:,} frames"), line
 
     written = _run_jobs(
         collection,

@@ -238,7 +238,7 @@ class Collection(EpisodeJobs[EpisodeWritten]):
             raise ValueError(f"--total-frames must be at least 1, got {total_frames}")
         self.total_frames = total_frames
         self.in_order = total_frames is not None
-        self.frames = 0  # emulator frames of the episodes in the file, where budgeted
+        self.frames = 0  # emulator frames of the episodes in the file (`plan`, `enough`)
         if config.guide is not None:  # a policy for another game fails before any work
             load_guide(config.guide, config.env)
         if episodes < 1:
@@ -285,18 +285,15 @@ class Collection(EpisodeJobs[EpisodeWritten]):
     def header(self) -> dict[str, Any]:
         return dataset_header(self.config)
 
-    def plan(self, existing: set[int]) -> list[int]:
-        if self.total_frames is not None:
-            self.frames = sum(self.writer.existing_frames().values())
-            if self.frames >= self.total_frames:
-                return []
-        return plan_indices(existing, max(self.episodes - len(existing), 0))
+    def plan(self, existing: dict[int, int]) -> list[int]:
+        self.frames = sum(existing.values())
+        if self.total_frames is not None and self.frames >= self.total_frames:
+            return []
+        return plan_indices(set(existing), max(self.episodes - len(existing), 0))
 
     def enough(self, record: EpisodeRecord) -> bool:
-        if self.total_frames is None:
-            return False
         self.frames += int(record.attrs["emulator_frames"])
-        return self.frames >= self.total_frames
+        return self.total_frames is not None and self.frames >= self.total_frames
 
     def task(self, index: int) -> CollectConfig:
         return self.config

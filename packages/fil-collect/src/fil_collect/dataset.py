@@ -210,13 +210,10 @@ class DatasetWriter:
             if pid.isdigit() and not _process_alive(int(pid)):
                 temp.unlink(missing_ok=True)
 
-    def existing_indices(self) -> set[int]:
-        """Episode indices already in the file (none when it is new or being replaced)."""
-        return set(self.existing_frames())
-
     def existing_frames(self) -> dict[int, int]:
-        """The emulator frames each episode already in the file cost, by index (0 where an
-        episode does not say: relabelled or merged files of older versions)."""
+        """The episodes already in the file (none when it is new or being replaced): the
+        emulator frames each cost, by index (0 where an episode does not say: relabelled or
+        merged files of older versions)."""
         if self._replace or not self.path.exists():
             return {}
         with open_dataset(self.path) as dataset:

@@ -60,7 +60,7 @@ class EpisodeJobs(Generic[Written]):
         self.runner = TaskRunner(workers, ray_address)
         self.writer = DatasetWriter(out, self.header(), compression, force=force)
         self.lock = WriterLock(out)  # before planning: a second writer would plan the same
-        existing = self.writer.existing_indices()
+        existing = self.writer.existing_frames()
         self.existing = len(existing)
         self.indices = self.plan(existing)
         self.runner.connect()  # last, so that no check above can leave a connection open
@@ -69,8 +69,9 @@ class EpisodeJobs(Generic[Written]):
         """The file attributes of the output (`format.file_header` and more)."""
         raise NotImplementedError
 
-    def plan(self, existing: set[int]) -> list[int]:
-        """The episode indices to make, given those the output holds already."""
+    def plan(self, existing: dict[int, int]) -> list[int]:
+        """The episode indices to make, given those the output holds already (their emulator
+        frames by index)."""
         raise NotImplementedError
 
     def task(self, index: int) -> Any:
@@ -101,9 +102,10 @@ class EpisodeJobs(Generic[Written]):
             with contextlib.closing(finished):
                 for record in self._write_order(finished):
                     self.writer.append([record])
+                    complete = self.enough(record)
                     done.append(self.written(record))
                     on_event(done[-1])
-                    if self.enough(record):
+                    if complete:
                         break
         finally:
             self.lock.release()

@@ -403,7 +403,7 @@ class Relabelling(EpisodeJobs[LabelsWritten]):
             load_guide(self.config.guide, env)
         return relabel_header(self.config, self.source, self.game)
 
-    def plan(self, existing: set[int]) -> list[int]:
+    def plan(self, existing: dict[int, int]) -> list[int]:
         return [i for i in range(self.source.episodes) if i not in existing]
 
     def task(self, index: int) -> RelabelTask:
