@@ -338,6 +338,42 @@ def test_a_loop_from_a_start_policy_picks_the_best_of_fresh_candidates_and_publi
     assert {path.name: path.read_bytes() for path in results.iterdir()} == before
 
 
+@pytest.mark.slow
+def test_guide_labels_relabel_the_guides_own_states_and_train_on_them(tmp_path: Path) -> None:
+    """`--guide-labels`: round 1 relabels the states its guide (the start policy, round 0)
+    visited in round 0's evaluation, and both of its candidate fits train on those labels
+    beside the guided episodes; a candidate's evaluation saves its states, and the kept
+    candidate's become the round's (`visited-1.h5`, what a later round's labels start from)."""
+    start = ROOT / "results" / "best" / "spaceinvaders.onnx"
+    work = tmp_path / "exit"
+    done = _loop(
+        work, "--mode", "exit", "--start", str(start), "--fresh", "--candidate-histories", "1",
+        "--candidate-histories", "4", "--drop-demos", "--window", "1", "--model", "tiny",
+        "--guide-labels", "--rule", "value", "--final-episodes", "0", "--baseline-episodes", "0",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record = json.loads((work / "rounds.json").read_text())
+    assert record["config"]["guide_labels"] is True
+    with h5py.File(work / "guide-labels-1.h5") as f:
+        episodes = [f[n] for n in f if n.startswith("episode_")]
+        visited = {Path(str(e.attrs["visited_file"])).name for e in episodes}
+        labels = sum(int((e["actions"][()] >= 0).sum()) for e in episodes)
+    assert visited == {"visited-0.h5"} and 0 < labels <= 2 * 4  # 2 episodes, 4 labels each
+    for folder in (work / "run-1", work / "run-1-1"):
+        run = json.loads((folder / "run.json").read_text())
+        names = [Path(p).name for s in run["stages"] for p in s["datasets"]]
+        assert names == ["guided-1.h5", "guide-labels-1.h5"]
+    second = record["rounds"][1]
+    with h5py.File(work / "guided-1.h5") as f:
+        guided = sum(int((f[n]["actions"][()] >= 0).sum()) for n in f if n.startswith("episode_"))
+    assert second["samples"] == guided + labels
+    kept = work / f"visited-1-candidate-{second['candidate']}.h5"
+    assert (work / "visited-1.h5").read_bytes() == kept.read_bytes()
+    refused = _loop(tmp_path / "w", "--guide-labels")
+    assert refused.returncode == 2 and "--guide-labels needs --mode exit" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "w").exists()
+
+
 def test_start_and_candidates_are_refused_where_they_mean_nothing(tmp_path: Path) -> None:
     for args, message in (
         (["--candidates", "2"], "--candidates above 1 needs --fresh and --mode exit"),

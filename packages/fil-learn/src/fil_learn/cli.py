@@ -813,6 +813,14 @@ def loop(
             "(--policy-temperature, --policy-epsilon)."
         ),
     ] = LOOP_DEFAULTS["guided_relabel"],
+    guide_labels: Annotated[
+        bool,
+        typer.Option(
+            help="exit: every guided round also relabels the states its guide visited in its "
+            "round evaluation (--rule, --label-walkers, --label-epochs, --max-labels) and "
+            "trains on them beside its guided episodes."
+        ),
+    ] = LOOP_DEFAULTS["guide_labels"],
     equivalent: Annotated[
         Equivalent, typer.Option(help="Every fit's --equivalent.")
     ] = LOOP_DEFAULTS["equivalent"],

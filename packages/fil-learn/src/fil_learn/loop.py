@@ -9,7 +9,9 @@ baselines. Each stage stays rerunnable alone and the loop adds only bookkeeping.
 - `bc`: the seed notebook's loop; every later round adds more swarm episodes instead.
 - `exit` (expert iteration): every later round collects new swarm episodes with the last
   round's policy guiding the walkers (`fil-collect --policy`), and fine-tunes on them, against
-  the actions or the swarm's visit shares (`--target`).
+  the actions or the swarm's visit shares (`--target`). With `guide_labels`, each such round
+  also relabels the states its guide visited in its own round evaluation, as `dagger` does,
+  and trains on both.
 
 Interrupt it at any point and run the same command again: collection tops up to its target,
 `fit` continues its stage, `relabel` continues its file, and finished evaluations are kept.
@@ -96,8 +98,14 @@ class Loop:
     def relabelled(self, round_index: int) -> Path:
         return self.dir / f"relabel-{round_index}.h5"
 
-    def visited(self, round_index: int) -> Path:
-        return self.dir / f"visited-{round_index}.h5"
+    def visited(self, round_index: int, candidate: int | None = None) -> Path:
+        """The states a round's evaluation saved (or one candidate's, `visited-K-candidate-J`)."""
+        tail = "" if candidate is None else f"-candidate-{candidate}"
+        return self.dir / f"visited-{round_index}{tail}.h5"
+
+    def guide_labels(self, round_index: int) -> Path:
+        """`exit` with `guide_labels`: labels of the states round `round_index`'s guide visited."""
+        return self.dir / f"guide-labels-{round_index}.h5"
 
     def round_dir(self, round_index: int) -> Path:
         """A copy of the policy a round ended with: `best/`, `run.json`, `policy.onnx`."""
@@ -132,8 +140,14 @@ class Loop:
             return [self.demos]
         if self.config.mode == "exit":
             first = 1 if not self.config.window else max(1, round_index - self.config.window + 1)
-            return [*self.own_demos(), *(self.guided(r) for r in range(first, round_index + 1))]
+            return [*self.own_demos(), *self.exit_rounds(range(first, round_index + 1))]
         return [self.demos, *(self.relabelled(r) for r in range(round_index))]
+
+    def exit_rounds(self, rounds: range) -> list[Path]:
+        """`exit`: what the guided rounds `rounds` added (their episodes, and their guides'
+        labelled states with `guide_labels`)."""
+        added = [self.guided] + ([self.guide_labels] if self.config.guide_labels else [])
+        return [path(r) for r in rounds for path in added]
 
     def run(self, command: list[str], *args: object) -> None:
         run_child([*command, *map(str, args)], self.echo)
@@ -170,7 +184,7 @@ class Loop:
     def emulated(self, round_index: int) -> list[Path]:
         """Every file the loop has emulated for up to this round, trained on or not."""
         if self.config.mode == "exit":
-            return [*self.own_demos(), *(self.guided(r) for r in range(1, round_index + 1))]
+            return [*self.own_demos(), *self.exit_rounds(range(1, round_index + 1))]
         return self.all_data(round_index)
 
     def collect_guided(self, round_index: int, guide_round: int) -> None:
@@ -224,6 +238,9 @@ class Loop:
         self.keep_policy(round_index, chosen)
         result = self.eval_file(round_index)
         if not result.exists():  # the same policy on the same seeds: its evaluation is the round's
+            states = self.visited(round_index, chosen)
+            if states.exists():
+                shutil.copy2(states, self.visited(round_index))
             shutil.copy2(self.eval_file(round_index, chosen), result)
         return chosen, means
 
@@ -235,7 +252,15 @@ class Loop:
     def evaluate_candidate(self, round_index: int, candidate: int) -> dict[str, Any]:
         """A candidate's round evaluation (the round seeds; kept once played)."""
         target = self.run_dir(round_index, candidate)
-        return self.round_eval(round_index, target, self.eval_file(round_index, candidate))
+        states = self.save_states(self.visited(round_index, candidate))
+        return self.round_eval(
+            round_index, target, self.eval_file(round_index, candidate),
+            *(states if self.config.guide_labels else []),
+        )  # fmt: skip
+
+    def save_states(self, path: Path) -> list[object]:
+        """`eval`'s options that save the states it visits into `path` (what `relabel` labels)."""
+        return ["--save-states", path, "--state-every", self.config.state_every]
 
     def round_eval(
         self, round_index: int, target: Path, result: Path, *extra: object
@@ -264,15 +289,16 @@ class Loop:
         """The round's policy on the round seeds, saving the states it visits (for `dagger`)."""
         return self.round_eval(
             round_index, self.playable(round_index), self.eval_file(round_index),
-            "--save-states", self.visited(round_index), "--state-every", self.config.state_every,
+            *self.save_states(self.visited(round_index)),
         )  # fmt: skip
 
-    def relabel(self, round_index: int) -> None:
-        """Label the states round `round_index`'s policy visited (continues a partial file);
-        with `guided_relabel`, that policy also guides the label swarms."""
-        self.collect(*self.relabel_command(round_index))
+    def relabel(self, round_index: int, out: Path | None = None) -> None:
+        """Label the states round `round_index`'s policy visited into `out` (`relabel-K`;
+        continues a partial file); with `guided_relabel`, that policy also guides the label
+        swarms."""
+        self.collect(*self.relabel_command(round_index, out))
 
-    def relabel_command(self, round_index: int) -> list[object]:
+    def relabel_command(self, round_index: int, out: Path | None = None) -> list[object]:
         """`fil-collect relabel`'s arguments for the states round `round_index` visited."""
         c = self.config
         guide: list[object] = []
@@ -283,7 +309,7 @@ class Loop:
                 "--policy-epsilon", c.policy_epsilon,
             ]  # fmt: skip
         return [
-            "relabel", self.visited(round_index), "--out", self.relabelled(round_index),
+            "relabel", self.visited(round_index), "--out", out or self.relabelled(round_index),
             *settings_argv(c.relabel), "--seed", c.seed, *guide, *self.workers(), "--quiet",
         ]  # fmt: skip
 
@@ -324,6 +350,8 @@ class Loop:
         if c.mode == "exit" and round_index > 0:
             guide_round = round_index - 1 if c.guide == "last" else best_round(rows)
             self.collect_guided(round_index, guide_round)
+            if c.guide_labels:
+                self.relabel(guide_round, self.guide_labels(round_index))
         chosen, means = self.train(round_index)
         run_dir = self.run_dir(round_index, chosen)
         kept = policy_epoch(self.round_dir(round_index))

@@ -150,6 +150,14 @@ class LoopConfig:
     what the round trains on, so that games whose rounds hold more or fewer samples process about
     the same number. About: a fit holds ~10% of the episodes out for validation, so it processes
     ~90% of the budget; the rounds' `samples_processed` is what was measured."""
+    guide_labels: bool = False
+    """`exit`: every guided round also labels states its guide played itself (the states saved
+    in the guide's round evaluation, `--state-every` and `--max-labels` of them) with the label
+    swarms (`fil-collect relabel`: `--rule`, `--label-walkers`, `--label-epochs`) and trains on
+    them beside its guided episodes. A guided swarm reaches the states the guide steers it to,
+    not the ones a policy that plays alone drifts into; DAgger's labels are made there, and only
+    DAgger has lifted Atlantis past 85,950 (98,876.7), while expert iteration lifted
+    SpaceInvaders (1,005.7) and kept Atlantis under 50,000 (results/journal 2026-12-05-5)."""
     fit: FitConfig = LOOP_FIT
     """Every round's fit; its `seed` also seeds collection and relabelling (`seed`). Last, so
     that the flat settings keep the order the record has always had."""
@@ -210,6 +218,8 @@ class LoopConfig:
                 "--total-frames budgets one file, and --mode bc adds --episodes to it every "
                 "round: give --episodes instead"
             )
+        if self.guide_labels and self.mode != "exit":
+            raise ValueError("--guide-labels needs --mode exit (it labels a guide's states)")
         if self.candidates > 1 and not (self.fresh and self.mode == "exit"):
             raise ValueError("--candidates above 1 needs --fresh and --mode exit")
         if self.candidate_histories and not (self.fresh and self.mode == "exit"):
