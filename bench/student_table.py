@@ -1,7 +1,7 @@
 """A student for every held-in game: the loop's recipe at one fixed budget, one table (issue #27).
 
     uv run python bench/student_table.py                      # the nine held-in games, in turn
-    uv run python bench/student_table.py --games Pong Qbert   # some of them
+    uv run python bench/student_table.py --games Pong Qbert   # run some of them
     uv run python bench/student_table.py --report             # the table from what exists
 
 For each game it runs `fil-learn loop --preset student --game GAME --rounds 3 --fit-samples
@@ -66,6 +66,7 @@ class Table:
     """What the command was asked for: the games, the recipe, its budget and the folders."""
 
     games: list[str]
+    """The games to run; the page lists `page_games`."""
     preset: str
     rounds: int
     fit_samples: int
@@ -76,6 +77,12 @@ class Table:
     sets: list[str]
     report: bool
     force: bool
+
+    @property
+    def page_games(self) -> list[str]:
+        """Every game the page lists: the held-in nine, then any other game given, so that
+        running some games never drops the rows of the others."""
+        return [*HELD_IN, *(game for game in self.games if game not in HELD_IN)]
 
     def loop_args(self, game: str) -> list[str]:
         """`fil-learn loop`'s arguments for one game (its folders named by `game_key`)."""
@@ -340,7 +347,7 @@ def budget_lines(table: Table, students: list[Student]) -> list[str]:
         "- **core-hours**: CPU time of the loop's stages up to the kept round (in brackets: "
         "all its rounds), the baselines and finals not counted.",
         "",
-        f"So far: {len(students)} of {len(table.games)} games, {spent:.2f} core-hours.",
+        f"So far: {len(students)} of {len(table.page_games)} games, {spent:.2f} core-hours.",
     ]
 
 
@@ -436,7 +443,7 @@ def write_page(table: Table, text: str) -> None:
 def report(table: Table) -> None:
     """Rewrite the page from what exists: a row per finished game, a line per missing one."""
     rows, students, missing = [], [], []
-    for game in table.games:
+    for game in table.page_games:
         found = read_student(table, game)
         if isinstance(found, str):
             missing.append(f"- {game}: {found} (`{table.command(game)}`)")
@@ -461,7 +468,10 @@ def run_game(table: Table, game: str) -> None:
 def parse(argv: list[str] | None = None) -> Table:
     """The command line, checked before any work."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--games", nargs="+", default=HELD_IN, help="default: the held-in nine")
+    parser.add_argument(
+        "--games", nargs="+", default=HELD_IN,
+        help="the games to run (default: the held-in nine); the page lists every held-in game",
+    )  # fmt: skip
     parser.add_argument("--preset", default="student", help="the recipe (docs/presets.md)")
     parser.add_argument("--rounds", type=int, help="rounds, round 0 included (the preset's: 3)")
     parser.add_argument(

@@ -73,6 +73,8 @@ def test_one_game_is_played_tabled_published_and_not_redone(tmp_path: Path) -> N
     assert cells[7:9] == [f"{ATARI57['Breakout'].dqn:,.1f}", f"{ATARI57['Breakout'].human:,.1f}"]
     assert cells[9:11] == [f"{row['emulator_frames']:,}", f"{row['samples_processed']:,}"]
     assert "--fit-samples 700" in cells[13] and "seeds 10000-10001" in page
+    # running one game keeps the page's other held-in games (listed, here as not run yet)
+    assert "- Qbert: not run yet (`uv run fil-learn loop" in page and "of 9 games" in page
     card = json.loads((best / "breakout.json").read_text())
     assert card["written_by"] == "bench/student_table.py" and card["v5"]["mean"] == v5["mean"]
     assert card["samples_processed"] == row["samples_processed"] and card["round"] == 0
