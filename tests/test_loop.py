@@ -42,6 +42,12 @@ def _loop(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _labelled_steps(path: Path) -> int:
+    """The steps of a dataset that carry an action label (read with h5py alone)."""
+    with h5py.File(path) as f:
+        return sum(int((f[n]["actions"][()] >= 0).sum()) for n in f if n.startswith("episode_"))
+
+
 @pytest.mark.slow
 def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
     work = tmp_path / "loop"
@@ -50,8 +56,7 @@ def test_two_rounds_relabel_and_fine_tune(tmp_path: Path) -> None:
     record = json.loads((work / "rounds.json").read_text())
     rounds = record["rounds"]
     assert [r["round"] for r in rounds] == [0, 1]
-    with h5py.File(work / "relabel-0.h5") as f:
-        labelled = sum(int((f[n]["actions"][()] >= 0).sum()) for n in f if n.startswith("episode_"))
+    labelled = _labelled_steps(work / "relabel-0.h5")
     assert labelled == 2 * 4  # 2 visited episodes, --max-labels 4 each
     stats = subprocess.run(
         [sys.executable, "-m", "fil_learn", "label-stats", str(work / "relabel-0.h5")],
@@ -355,18 +360,17 @@ def test_guide_labels_relabel_the_guides_own_states_and_train_on_them(tmp_path: 
     record = json.loads((work / "rounds.json").read_text())
     assert record["config"]["guide_labels"] is True
     with h5py.File(work / "guide-labels-1.h5") as f:
-        episodes = [f[n] for n in f if n.startswith("episode_")]
-        visited = {Path(str(e.attrs["visited_file"])).name for e in episodes}
-        labels = sum(int((e["actions"][()] >= 0).sum()) for e in episodes)
+        visited = {
+            Path(str(f[n].attrs["visited_file"])).name for n in f if n.startswith("episode_")
+        }
+    labels = _labelled_steps(work / "guide-labels-1.h5")
     assert visited == {"visited-0.h5"} and 0 < labels <= 2 * 4  # 2 episodes, 4 labels each
     for folder in (work / "run-1", work / "run-1-1"):
         run = json.loads((folder / "run.json").read_text())
         names = [Path(p).name for s in run["stages"] for p in s["datasets"]]
         assert names == ["guided-1.h5", "guide-labels-1.h5"]
     second = record["rounds"][1]
-    with h5py.File(work / "guided-1.h5") as f:
-        guided = sum(int((f[n]["actions"][()] >= 0).sum()) for n in f if n.startswith("episode_"))
-    assert second["samples"] == guided + labels
+    assert second["samples"] == _labelled_steps(work / "guided-1.h5") + labels
     kept = work / f"visited-1-candidate-{second['candidate']}.h5"
     assert (work / "visited-1.h5").read_bytes() == kept.read_bytes()
     refused = _loop(tmp_path / "w", "--guide-labels")

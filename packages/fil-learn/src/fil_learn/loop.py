@@ -252,11 +252,9 @@ class Loop:
     def evaluate_candidate(self, round_index: int, candidate: int) -> dict[str, Any]:
         """A candidate's round evaluation (the round seeds; kept once played)."""
         target = self.run_dir(round_index, candidate)
-        states = self.save_states(self.visited(round_index, candidate))
-        return self.round_eval(
-            round_index, target, self.eval_file(round_index, candidate),
-            *(states if self.config.guide_labels else []),
-        )  # fmt: skip
+        states = self.visited(round_index, candidate)
+        extra = self.save_states(states) if self.config.guide_labels else []
+        return self.round_eval(round_index, target, self.eval_file(round_index, candidate), *extra)
 
     def save_states(self, path: Path) -> list[object]:
         """`eval`'s options that save the states it visits into `path` (what `relabel` labels)."""
