@@ -378,6 +378,32 @@ def test_guide_labels_relabel_the_guides_own_states_and_train_on_them(tmp_path: 
     assert "Traceback" not in refused.stderr and not (tmp_path / "w").exists()
 
 
+@pytest.mark.slow
+def test_prior_guide_fits_each_guided_round_to_its_own_guide(tmp_path: Path) -> None:
+    """`--target improved --prior guide`: round 1's fit takes round 1's guide (the start
+    policy, round 0) as its target's prior, and the record keeps the setting as given."""
+    start = ROOT / "results" / "best" / "spaceinvaders.onnx"
+    work = tmp_path / "exit"
+    done = _loop(
+        work, "--mode", "exit", "--start", str(start), "--fresh", "--drop-demos", "--window", "1",
+        "--model", "tiny", "--target", "improved", "--prior", "guide", "--final-episodes", "0",
+        "--baseline-episodes", "0",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert json.loads((work / "rounds.json").read_text())["config"]["prior"] == "guide"
+    run = json.loads((work / "run-1" / "run.json").read_text())
+    assert run["fit"]["prior"] == str(work / "policies" / "round-0" / "policy.onnx")
+    assert run["fit"]["target"] == "improved" and "train_valued_steps" in run
+    for args, message in (
+        (["--prior", "guide", "--target", "improved"], "--prior guide needs --mode exit"),
+        (["--mode", "exit", "--prior", "guide"], "--prior is the prior of --target improved"),
+        (["--target", "improved", "--prior", str(tmp_path / "no.onnx")], "no.onnx does not exist"),
+    ):
+        refused = _loop(tmp_path / "w", *args)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr and not (tmp_path / "w").exists()
+
+
 def test_start_and_candidates_are_refused_where_they_mean_nothing(tmp_path: Path) -> None:
     for args, message in (
         (["--candidates", "2"], "--candidates above 1 needs --fresh and --mode exit"),

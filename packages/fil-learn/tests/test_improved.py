@@ -151,3 +151,94 @@ def test_scale_set_fit_target_improved_reaches_fit() -> None:
     assert command.make_context("fit", ["ds.h5", *fit_argv(config)]).params["target"] == (
         "improved"
     )
+
+
+def test_a_prior_replaces_the_networks_own_policy_in_the_target() -> None:
+    """With `fit --prior`, equal values fit the prior's policy (a gradient towards it, none
+    once the network matches it), and a higher value moves the prior, not the network."""
+    logits, labels = _rows()
+    prior_logits = jax.random.normal(jax.random.key(1), logits.shape)
+    with_prior = labels._replace(prior=prior_logits)
+    loss, _ = cross_entropy(logits, with_prior)
+    target = improved_targets(prior_logits, labels.counts, labels.values)
+    for row in (0, 1, 2):
+        assert jnp.allclose(target[row], jax.nn.softmax(prior_logits[row]))
+    gained = jnp.log(target[3] / jax.nn.softmax(prior_logits[3]))
+    assert jnp.allclose(gained[1] - gained[0], 5.5, atol=1e-4)
+    grads = jax.grad(lambda z: cross_entropy(z, with_prior)[0])
+    assert float(jnp.abs(grads(logits)[:3]).max()) > 1e-3  # pulled towards the prior
+    assert jnp.allclose(grads(prior_logits)[:3], 0.0, atol=1e-7)  # at the prior: no push
+    assert float(loss) > float(cross_entropy(prior_logits, with_prior)[0])
+
+
+@pytest.fixture(scope="module")
+def prior_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny policy trained one epoch on a synthetic SpaceInvaders file: the prior."""
+    folder = tmp_path_factory.mktemp("prior")
+    path = write_dataset(folder / "teacher.h5", episodes=3, steps=40, seed=1)
+    args = ["fit", str(path), "--out", str(folder / "run"), "--epochs", "1", "--batch-size", "16"]
+    result = runner.invoke(app, [*args, "--model", "tiny"])
+    assert result.exit_code == 0, result.output
+    return folder / "run"
+
+
+def test_prior_logits_are_the_policys_and_unvalued_episodes_fit_it(
+    tmp_path: Path, prior_run: Path
+) -> None:
+    from fil_learn.policy import load_policy
+    from fil_learn.prior import with_prior
+
+    valued = add_action_values(write_dataset(tmp_path / "v5.h5", episodes=2, steps=10, version=5))
+    played = write_dataset(tmp_path / "v1.h5", episodes=1, steps=10, seed=3)  # no values
+    with pytest.raises(ValueError, match="or give --prior POLICY"):
+        load([valued, played], values=True)
+    data = with_prior(load([valued, played], values=True, unvalued=True), prior_run)
+    stacks = data.frames[data.stacks]
+    assert np.allclose(data.prior, load_policy(prior_run).logits(stacks), atol=1e-5)
+    unvalued = data.episode_of == 2
+    assert (data.counts[unvalued] == 0).all() and np.isnan(data.values[unvalued]).all()
+    labels = data.labels("improved")
+    target = improved_targets(jnp.asarray(labels.prior), labels.counts, labels.values)
+    policy = jax.nn.softmax(data.prior)
+    assert jnp.allclose(target[unvalued], policy[unvalued], atol=1e-6)
+    moved = unequal_values(data.counts, data.values)
+    assert moved.any() and not jnp.allclose(target[moved], policy[moved], atol=1e-3)
+    assert data.subset(np.array([2])).prior.shape == (10, A)
+
+
+@pytest.mark.slow
+def test_fit_with_a_prior_trains_on_unvalued_episodes_and_records_it(
+    tmp_path: Path, prior_run: Path
+) -> None:
+    valued = add_action_values(write_dataset(tmp_path / "v5.h5", episodes=3, steps=40, version=5))
+    played = write_dataset(tmp_path / "v1.h5", episodes=2, steps=40, seed=3)
+    out = tmp_path / "run"
+    args = ["fit", str(valued), str(played), "--out", str(out), "--epochs", "1"]
+    args += ["--batch-size", "16", "--model", "tiny", "--target", "improved"]
+    result = runner.invoke(app, [*args, "--prior", str(prior_run)])
+    assert result.exit_code == 0, result.output
+    assert "the target is the prior's policy" in " ".join(result.output.split())
+    settings = json.loads((out / "run.json").read_text())
+    assert settings["fit"]["prior"] == str(prior_run) and settings["train_valued_steps"] > 0
+    row = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    assert np.isfinite(row["train_loss"]) and np.isfinite(row["val_loss"])
+
+
+@pytest.mark.parametrize(
+    ("game", "extra", "message"),
+    [
+        ("SpaceInvaders", ["--target", "action"], "--prior is the prior of --target improved, "
+         "not of --target action: add --target improved or drop --prior"),
+        ("Atlantis", ["--target", "improved"], "plays SpaceInvaders with actions NOOP, FIRE"),
+    ],
+)  # fmt: skip
+def test_a_wrong_prior_is_one_line_and_exit_2(
+    tmp_path: Path, prior_run: Path, game: str, extra: list[str], message: str
+) -> None:
+    path = add_action_values(write_dataset(tmp_path / "ds.h5", game=game, steps=10, version=5))
+    args = ["fit", str(path), "--out", str(tmp_path / "r"), "--prior", str(prior_run), *extra]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()

@@ -154,6 +154,15 @@ def fit(
             "(format v5 files only; docs/training.md)."
         ),
     ] = FitConfig.target,
+    prior: Annotated[
+        str | None,
+        typer.Option(
+            metavar="POLICY",
+            help="With --target improved: an .onnx policy (or run folder) of the same game "
+            "whose policy is the target's prior instead of the network's own, e.g. the guide "
+            "of guided swarm episodes; episodes without swarm values then fit it alone.",
+        ),
+    ] = FitConfig.prior,
     equivalent: Annotated[
         Equivalent,
         typer.Option(
@@ -247,6 +256,7 @@ def fit(
         patience=patience,
         seed=seed,
         target=target,
+        prior=prior,
         equivalent=equivalent,
         shift=shift,
         compared_only=compared_only,
@@ -782,6 +792,14 @@ def loop(
             "policy improved by the swarm's action values (`fit --target`)."
         ),
     ] = LOOP_DEFAULTS["target"],
+    prior: Annotated[
+        str | None,
+        typer.Option(
+            metavar="POLICY|guide",
+            help="Every fit's --prior (with --target improved): an .onnx policy, or guide: "
+            "each guided round's own guide (--mode exit).",
+        ),
+    ] = LOOP_DEFAULTS["prior"],
     policy_temperature: Annotated[
         float, typer.Option(help="exit: softmax temperature of the guiding policy.")
     ] = LOOP_DEFAULTS["policy_temperature"],

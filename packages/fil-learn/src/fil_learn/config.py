@@ -85,6 +85,15 @@ class FitConfig:
     `visit_counts` and `action_values`), the network's own policy moved towards the actions
     the swarm valued higher (`train.improved_targets`, docs/training.md), which leaves the
     policy as it is where the swarm's values do not differ."""
+    prior: str | None = None
+    """With `--target improved`: the ONNX policy file (or run folder) whose softmax is the
+    target's prior in place of the network's own policy, as Gumbel MuZero's improved policy
+    takes its prior from the network the search was guided by. A guided swarm draws its
+    actions from its guide, and at the 97-98% of its steps where its values do not differ its
+    one drawn action is noise around the guide's choice: there the target is the guide's own
+    policy, and elsewhere the guide's policy moved towards the actions the swarm valued higher.
+    Episodes without swarm values (a policy's recorded play) are then fitted to the prior
+    alone. None: the network's own policy is the prior."""
     equivalent: Equivalent = "ignore"
     """Where the data says which actions lead to the same emulator state at a step (format v4
     `action_classes`), the swarm's draw among them was a coin flip. `inclusive` moves each
@@ -170,6 +179,11 @@ class FitConfig:
                 f"--target improved takes no --equivalent {self.equivalent}: its target comes "
                 "from the swarm's values, where equivalent actions keep the policy's own split; "
                 "use --equivalent ignore"
+            )
+        if self.prior is not None and self.target != "improved":
+            raise ValueError(
+                f"--prior is the prior of --target improved, not of --target {self.target}: "
+                "add --target improved or drop --prior"
             )
         if self.model not in MODEL_SIZES:
             raise ValueError(f"--model must be one of {', '.join(MODELS)}, got {self.model!r}")

@@ -60,6 +60,9 @@ class ValueTargets(NamedTuple):
     """(n, A) float32: the walkers the swarm counted under each action (format v5)."""
     values: np.ndarray
     """(n, A) float32: the mean reward those walkers collected; NaN where the count is 0."""
+    prior: np.ndarray | None = None
+    """(n, A) float32 logits of the policy whose softmax is the target's prior (`fit
+    --prior`); None: the network's own."""
 
 
 Labels = np.ndarray | ValueTargets
@@ -69,7 +72,7 @@ Labels = np.ndarray | ValueTargets
 def take_rows(labels: Labels, rows: np.ndarray | slice | int) -> Labels:
     """The labels of the samples `rows` (any index array), whatever form they have."""
     if isinstance(labels, ValueTargets):
-        return ValueTargets(*(part[rows] for part in labels))
+        return ValueTargets(*(None if part is None else part[rows] for part in labels))
     return labels[rows]
 
 
@@ -109,6 +112,9 @@ class Demonstrations:
     values: np.ndarray | None = None
     """(n_samples, n_actions) float32: the swarm's mean reward per action (format v5
     `action_values`, NaN where the count is 0); None unless `load` was asked for values."""
+    prior: np.ndarray | None = None
+    """(n_samples, n_actions) float32: the logits of `fit --prior`'s policy at each sample
+    (`with_prior`); None without one."""
 
     @property
     def n_samples(self) -> int:
@@ -174,7 +180,17 @@ class Demonstrations:
             classes=None if self.classes is None else self.classes[keep],
             counts=None if self.counts is None else self.counts[keep],
             values=None if self.values is None else self.values[keep],
+            prior=None if self.prior is None else self.prior[keep],
         )
+
+    def with_prior(self, logits: np.ndarray) -> Demonstrations:
+        """The same samples with a prior policy's (n_samples, n_actions) logits attached."""
+        if logits.shape != (self.n_samples, self.n_actions):
+            raise ValueError(
+                f"prior logits of shape {logits.shape} for {self.n_samples} samples of "
+                f"{self.n_actions} actions"
+            )
+        return dataclasses.replace(self, prior=logits.astype(np.float32))
 
     def labels(self, target: str = "action", equivalent: str = "ignore") -> Labels:
         """What a loss fits for `FitConfig.target`: the actions, the visit shares (`visits`)
@@ -183,7 +199,7 @@ class Demonstrations:
         if target == "improved":
             if self.counts is None or self.values is None:
                 raise ValueError("--target improved: load the data with values=True")
-            return ValueTargets(self.actions, self.counts, self.values)
+            return ValueTargets(self.actions, self.counts, self.values, self.prior)
         soft = target == "visits"
         if equivalent == "ignore" or self.classes is None:
             return self.targets if soft else self.actions
@@ -391,10 +407,13 @@ def load(
     memory_limit: int | None = None,
     stack: int = STACK,
     values: bool = False,
+    unvalued: bool = False,
 ) -> Demonstrations:
     """Decompress every episode of every file into memory; all files must be of one game.
     With `values`, also each sample's per-action walker counts and values (format v5, what
-    `--target improved` fits); an episode with labelled steps but without them is refused.
+    `--target improved` fits); an episode with labelled steps but without them is refused,
+    or with `unvalued` given no visited action (counts 0), so that `fit --prior` fits the
+    prior alone there.
 
     Decompressing once is what makes training fast (a batch is then a gather; see
     `bench/train_speed.py` for in-memory vs random reads of the compressed chunks), so data
@@ -410,6 +429,7 @@ def load(
         n_actions=n_actions,
         stack=stack,
         with_values=values,
+        unvalued=unvalued,
         frames=_frame_buffer(header, frame_bytes),
     )
     for path in dict.fromkeys(paths):  # a file given twice is read once
@@ -463,6 +483,8 @@ class _EpisodesRead:
     (a copy at the end would double it: 17 GB for 12 SpaceInvaders shards)."""
     with_values: bool = False
     """Read each episode's `visit_counts` and `action_values` too (format v5)."""
+    unvalued: bool = False
+    """An episode without them gets counts 0 (no visited action) instead of being refused."""
     stacks: list[np.ndarray] = field(default_factory=list)
     actions: list[np.ndarray] = field(default_factory=list)
     episode_of: list[np.ndarray] = field(default_factory=list)
@@ -493,7 +515,7 @@ class _EpisodesRead:
         episode_classes = _classes(path, group, steps)
         self.classes.append(None if episode_classes is None else episode_classes[labelled])
         if self.with_values:
-            counts, values = _action_values(path, group, labelled, self.n_actions)
+            counts, values = _action_values(path, group, labelled, self.n_actions, self.unvalued)
             self.counts.append(counts)
             self.values.append(values)
         self.episode_of.append(np.full(int(labelled.sum()), len(self.returns), dtype=np.int32))
@@ -558,18 +580,22 @@ def _classes(path: Path, group: h5py.Group, steps: int) -> np.ndarray | None:
 
 
 def _action_values(
-    path: Path, group: h5py.Group, labelled: np.ndarray, n_actions: int
+    path: Path, group: h5py.Group, labelled: np.ndarray, n_actions: int, unvalued: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """The labelled steps' (n, n_actions) float32 `visit_counts` and `action_values` (format
-    v5); an episode that has labelled steps but not these is refused, naming the version."""
-    if not labelled.any():
-        return np.zeros((0, n_actions), np.float32), np.zeros((0, n_actions), np.float32)
-    if "action_values" not in group or "visit_counts" not in group:
+    v5); an episode that has labelled steps but not these is refused, naming the version, or
+    with `unvalued` given counts 0 and NaN values (no action visited)."""
+    n = int(labelled.sum())
+    missing = "action_values" not in group or "visit_counts" not in group
+    if not n or (missing and unvalued):
+        return np.zeros((n, n_actions), np.float32), np.full((n, n_actions), np.nan, np.float32)
+    if missing:
         version = int(group.file.attrs.get("format_version", -1))
         raise DatasetError(
             f"{path} is format version {version} and its {group.name.lstrip('/')} has no "
             f"action_values: --target improved needs version {VALUES_VERSION} episodes; "
-            f"re-collect with a fil-collect that writes format version {VALUES_VERSION}"
+            f"re-collect with a fil-collect that writes format version {VALUES_VERSION}, "
+            "or give --prior POLICY to fit that policy there"
         )
     steps = labelled.shape[0]
     counts = _read(path, group, "visit_counts")[:steps][labelled].astype(np.float32)

@@ -36,7 +36,7 @@ from typing import Any
 from fil_learn.children import children_cpu_seconds, run_child
 from fil_learn.config import fit_argv, settings_argv
 from fil_learn.data import file_sha256, open_dataset
-from fil_learn.loop_config import LoopConfig
+from fil_learn.loop_config import GUIDE_PRIOR, LoopConfig
 from fil_learn.loop_record import other_settings, read_record, write_record
 from fil_learn.loop_table import write_table
 from fil_learn.plots import plot_rounds
@@ -204,35 +204,45 @@ class Loop:
             *self.workers(), "--quiet",
         ]  # fmt: skip
 
-    def fit(self, round_index: int, candidate: int = 0) -> None:
+    def fit(self, round_index: int, candidate: int = 0, guide_round: int | None = None) -> None:
         """Train (round 0) or fine-tune (later rounds) on what the round trains on."""
-        self.learn(*self.fit_command(round_index, candidate))
+        self.learn(*self.fit_command(round_index, candidate, guide_round))
 
-    def fit_command(self, round_index: int, candidate: int = 0) -> list[object]:
+    def fit_command(
+        self, round_index: int, candidate: int = 0, guide_round: int | None = None
+    ) -> list[object]:
         """`fil-learn fit`'s arguments for a round: every fit setting, from `fit_argv`; a
-        round's candidates differ only by the fit's seed and history (`candidate_fits`)."""
+        round's candidates differ only by the fit's seed and history (`candidate_fits`).
+        `--prior guide` becomes the policy of `guide_round`, the round's guide (a round
+        without one fits the network's own policy as the prior)."""
         datasets = self.datasets(round_index)
         out = self.run_dir(round_index, candidate)
         seed, history = self.config.candidate_fits()[candidate]
+        prior = self.config.fit.prior
+        if prior == GUIDE_PRIOR:
+            prior = None if guide_round is None else str(self.policy_onnx(guide_round))
         fit = replace(
             self.config.fit,
             seed=seed,
             history=history,
             epochs=budget_epochs(self.config.fit_samples, datasets, self.config.fit.epochs),
+            prior=prior,
         )
         return ["fit", *datasets, "--out", out, *fit_argv(fit), "--quiet"]
 
-    def train(self, round_index: int) -> tuple[int, list[float] | None]:
+    def train(
+        self, round_index: int, guide_round: int | None = None
+    ) -> tuple[int, list[float] | None]:
         """Fit the round's candidates and keep the one whose round evaluation is best (the
         first on a tie); returns its index and every candidate's mean (None for one)."""
         fits = len(self.config.candidate_fits())
         if fits == 1:
-            self.fit(round_index)
+            self.fit(round_index, guide_round=guide_round)
             self.keep_policy(round_index)
             return 0, None
         means = []
         for candidate in range(fits):
-            self.fit(round_index, candidate)
+            self.fit(round_index, candidate, guide_round)
             means.append(self.evaluate_candidate(round_index, candidate)["mean"])
         chosen = max(range(len(means)), key=lambda j: (means[j], -j))
         self.keep_policy(round_index, chosen)
@@ -350,7 +360,7 @@ class Loop:
             self.collect_guided(round_index, guide_round)
             if c.guide_labels:
                 self.relabel(guide_round, self.guide_labels(round_index))
-        chosen, means = self.train(round_index)
+        chosen, means = self.train(round_index, guide_round)
         run_dir = self.run_dir(round_index, chosen)
         kept = policy_epoch(self.round_dir(round_index))
         before = rows[-1] if rows and not c.fresh else None

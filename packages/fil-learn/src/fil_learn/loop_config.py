@@ -218,6 +218,13 @@ class LoopConfig:
                 "--total-frames budgets one file, and --mode bc adds --episodes to it every "
                 "round: give --episodes instead"
             )
+        prior = self.fit.prior
+        if prior == GUIDE_PRIOR and self.mode != "exit":
+            raise ValueError("--prior guide needs --mode exit (it is a guided round's guide)")
+        if prior not in (None, GUIDE_PRIOR) and not Path(prior).exists():
+            raise ValueError(
+                f"--prior {prior} does not exist: give an .onnx policy, a run folder, or guide"
+            )
         if self.guide_labels and self.mode != "exit":
             raise ValueError("--guide-labels needs --mode exit (it labels a guide's states)")
         if self.candidates > 1 and not (self.fresh and self.mode == "exit"):
@@ -246,6 +253,10 @@ class LoopConfig:
         """The uniform share of round `round_index`'s guided draws (round 1 first)."""
         return max(0.0, self.policy_epsilon - self.policy_epsilon_step * (round_index - 1))
 
+
+GUIDE_PRIOR = "guide"
+"""`--prior guide`: every guided round's fits take the round's guide as `--target improved`'s
+prior (`Loop.fit_command`)."""
 
 NESTED = {"fit": FitConfig, "collect": CollectSettings, "relabel": RelabelSettings}
 """The loop's fields that hold another command's settings."""

@@ -66,16 +66,17 @@ C_SCALE = 0.1
 
 
 def improved_targets(logits: jax.Array, counts: jax.Array, values: jax.Array) -> jax.Array:
-    """(B, A) target distributions of `--target improved`: the network's own policy moved
-    towards the actions the swarm valued higher, as Gumbel MuZero's improved policy
-    (Danihelka et al. 2022; mctx `qtransform_completed_by_mix_value`), with the network's
-    policy as the prior: softmax(logits + (C_VISIT + max N) * C_SCALE * q_hat).
+    """(B, A) target distributions of `--target improved`: the prior policy moved towards the
+    actions the swarm valued higher, as Gumbel MuZero's improved policy (Danihelka et al.
+    2022; mctx `qtransform_completed_by_mix_value`): softmax(logits + (C_VISIT + max N) *
+    C_SCALE * q_hat). `logits` are the prior's: the network's own, or `fit --prior`'s policy.
 
     q_hat is the row's values min-max rescaled to [0, 1] after an unvisited action (count 0,
     value NaN) is completed with v_mix. The network has no value head, so v_mix is the
     prior-weighted mean of the visited actions' values alone (mctx also mixes in the root's
     value estimate). Where the visited values are all equal (or one action was visited) q_hat
-    is 0 and the target is the policy itself: no gradient. The target carries no gradient."""
+    is 0 and the target is the prior itself (no gradient when the prior is the network's own).
+    The target carries no gradient."""
     logits = jax.lax.stop_gradient(logits)
     prior = jax.nn.softmax(logits)
     visited = counts > 0
@@ -100,7 +101,8 @@ def cross_entropies(logits: jax.Array, labels: Any) -> tuple[jax.Array, jax.Arra
     "correct" is its most likely action; a pooled target's, any action equivalent to it;
     `ValueTargets`', the demonstrated action."""
     if isinstance(labels, ValueTargets):
-        targets = improved_targets(logits, labels.counts, labels.values)
+        prior = logits if labels.prior is None else labels.prior
+        targets = improved_targets(prior, labels.counts, labels.values)
         correct = logits.argmax(-1) == labels.actions
         return optax.softmax_cross_entropy(logits, targets), correct.astype(jnp.float32)
     if labels.ndim == logits.ndim + 1:
@@ -416,7 +418,12 @@ def train_and_evaluate(
     recorded (`Ledger`) before the next starts, so a kill loses at most the running one.
     """
     stack = (model_config or {}).get("stack", ModelConfig.stack)
-    data = load(dataset_paths, stack=stack, values=config.target == "improved")
+    improved = config.target == "improved"
+    data = load(dataset_paths, stack=stack, values=improved, unvalued=config.prior is not None)
+    if config.prior is not None:
+        from fil_learn.prior import with_prior
+
+        data = with_prior(data, Path(config.prior))
     if config.keyframes:  # before any other mask: a change is read on the whole sequence
         data = data.keyframes()
     if config.compared_only:
@@ -439,7 +446,7 @@ def train_and_evaluate(
         if plan.nothing_to_do:
             return []  # nothing to train; run.json keeps what was trained
         if config.target == "improved":
-            on_event(FitPlan(_valued_note(train)))
+            on_event(FitPlan(_valued_note(train, config.prior)))
         settings = _run_settings(data, plan, model, model_settings, config, (train, val), trainer)
         run.write_settings(settings)
         frames = jax.device_put(data.frames, trainer.replicated)
@@ -478,12 +485,13 @@ def _split(data: Demonstrations, config: FitConfig) -> tuple[Demonstrations, Dem
     return train, val
 
 
-def _valued_note(train: Demonstrations) -> str:
+def _valued_note(train: Demonstrations, prior: str | None) -> str:
     """How many training steps `--target improved` moves the policy at (said once a fit)."""
     valued, n = train.valued_steps, train.n_samples
+    policy = "the policy itself" if prior is None else f"the prior's policy ({prior})"
     return (
         f"--target improved: {valued} of {n} training steps ({100 * valued / n:.0f}%) have "
-        "visited actions of unequal values; at the others the target is the policy itself"
+        f"visited actions of unequal values; at the others the target is {policy}"
     )
 
 
