@@ -192,7 +192,7 @@ def test_prior_logits_are_the_policys_and_unvalued_episodes_fit_it(
     played = write_dataset(tmp_path / "v1.h5", episodes=1, steps=10, seed=3)  # no values
     with pytest.raises(ValueError, match="or give --prior POLICY"):
         load([valued, played], values=True)
-    data = with_prior(load([valued, played], values=True, unvalued=True), prior_run)
+    data = with_prior(load([valued, played], values=True, prior_only=True), prior_run)
     stacks = data.frames[data.stacks]
     assert np.allclose(data.prior, load_policy(prior_run).logits(stacks), atol=1e-5)
     unvalued = data.episode_of == 2
@@ -210,11 +210,23 @@ def test_prior_logits_are_the_policys_and_unvalued_episodes_fit_it(
 def test_fit_with_a_prior_trains_on_unvalued_episodes_and_records_it(
     tmp_path: Path, prior_run: Path
 ) -> None:
+    """Swarm episodes with values, a format-1 file without, and a policy's real recorded play
+    (`eval --save-states` in ALE, a visited-states file): with a prior all three train; the
+    recorded play is refused without one, saying how to use it."""
+    from fil_learn.policy import load_policy
+    from fil_learn.prior import with_prior
+
     valued = add_action_values(write_dataset(tmp_path / "v5.h5", episodes=3, steps=40, version=5))
     played = write_dataset(tmp_path / "v1.h5", episodes=2, steps=40, seed=3)
+    visited = tmp_path / "play.h5"
+    record = ["eval", str(prior_run), "--episodes", "2", "--max-steps", "30", "--quiet"]
+    recorded = runner.invoke(app, [*record, "--save-states", str(visited)])
+    assert recorded.exit_code == 0, recorded.output
     out = tmp_path / "run"
-    args = ["fit", str(valued), str(played), "--out", str(out), "--epochs", "1"]
+    args = ["fit", str(valued), str(played), str(visited), "--out", str(out), "--epochs", "1"]
     args += ["--batch-size", "16", "--model", "tiny", "--target", "improved"]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and "--target improved --prior POLICY" in refused.output
     result = runner.invoke(app, [*args, "--prior", str(prior_run)])
     assert result.exit_code == 0, result.output
     assert "the target is the prior's policy" in " ".join(result.output.split())
@@ -222,6 +234,9 @@ def test_fit_with_a_prior_trains_on_unvalued_episodes_and_records_it(
     assert settings["fit"]["prior"] == str(prior_run) and settings["train_valued_steps"] > 0
     row = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
     assert np.isfinite(row["train_loss"]) and np.isfinite(row["val_loss"])
+    data = with_prior(load([visited], values=True, prior_only=True), prior_run)
+    assert data.n_samples == 60 and (data.counts == 0).all()  # 2 episodes of 30 steps
+    assert np.allclose(data.prior, load_policy(prior_run).logits(data.frames[data.stacks]))
 
 
 @pytest.mark.parametrize(

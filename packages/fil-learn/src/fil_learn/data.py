@@ -285,7 +285,9 @@ def _refuse_unfinished_append(path: Path) -> None:
         )
 
 
-def _open(path: Path) -> h5py.File:
+def _open(path: Path, states: bool = False) -> h5py.File:
+    """A fil dataset for reading; with `states`, a visited-states file too (`fil-learn eval
+    --save-states`: a policy's play, which `fit --prior` fits the prior at)."""
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     if path.is_dir():
@@ -296,10 +298,13 @@ def _open(path: Path) -> h5py.File:
     except OSError:
         raise DatasetError(f"{path} is not a fil dataset: not an HDF5 file") from None
     if handle.attrs.get("format") == VISITED_FORMAT:
+        if states:
+            return handle
         handle.close()
         raise DatasetError(
             f"{path} holds a policy's visited states, not labels: "
-            f"run `fil-collect relabel {path} --out <dataset.h5>` and train on its output"
+            f"run `fil-collect relabel {path} --out <dataset.h5>` and train on its output, "
+            "or fit a policy's choices there with --target improved --prior POLICY"
         )
     if handle.attrs.get("format") != FORMAT_NAME:
         handle.close()
@@ -322,13 +327,14 @@ def available_memory() -> int | None:
         return None
 
 
-def _check_headers(paths: Sequence[Path]) -> tuple[dict[str, object], int]:
+def _check_headers(paths: Sequence[Path], states: bool = False) -> tuple[dict[str, object], int]:
     """Every file's format, version and game, and the decompressed frame bytes, before reading
-    any frame: a bad last file fails in a second, not after minutes of decompression."""
+    any frame: a bad last file fails in a second, not after minutes of decompression. Visited-
+    states files pass only with `states`."""
     header: dict[str, object] = {}
     frame_bytes = 0
     for path in paths:
-        with _open(path) as handle:
+        with _open(path, states) as handle:
             game = str(handle.attrs["game"])
             frameskip = int(handle.attrs.get("frameskip", 4))
             if header and game != header["game"]:
@@ -383,7 +389,7 @@ def repeated_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
             continue
         files[path.resolve()] = path
         unique.append(path)
-        with _open(path) as handle:
+        with _open(path, states=True) as handle:  # `load` decides whether states may train
             repeats = []
             for name in _episode_names(handle):
                 digest = handle[name].attrs.get("sha256")
@@ -399,7 +405,7 @@ def repeated_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
 
 def frame_bytes(paths: Sequence[Path]) -> int:
     """Bytes the files' frames take decompressed (read from the headers, no frame is read)."""
-    return _check_headers(paths)[1]
+    return _check_headers(paths, states=True)[1]
 
 
 def load(
@@ -407,13 +413,14 @@ def load(
     memory_limit: int | None = None,
     stack: int = STACK,
     values: bool = False,
-    unvalued: bool = False,
+    prior_only: bool = False,
 ) -> Demonstrations:
     """Decompress every episode of every file into memory; all files must be of one game.
     With `values`, also each sample's per-action walker counts and values (format v5, what
     `--target improved` fits); an episode with labelled steps but without them is refused,
-    or with `unvalued` given no visited action (counts 0), so that `fit --prior` fits the
-    prior alone there.
+    or with `prior_only` given no visited action (counts 0), so that `fit --prior` fits the
+    prior alone there; `prior_only` also reads visited-states files (a policy's recorded play,
+    `eval --save-states`), whose steps are such states.
 
     Decompressing once is what makes training fast (a batch is then a gather; see
     `bench/train_speed.py` for in-memory vs random reads of the compressed chunks), so data
@@ -422,18 +429,18 @@ def load(
     """
     if not paths:
         raise ValueError("give at least one dataset file")
-    header, frame_bytes = _check_headers(paths)
+    header, frame_bytes = _check_headers(paths, states=prior_only)
     _check_memory(paths, frame_bytes, memory_limit)
     n_actions = int(header["n_actions"])  # type: ignore[call-overload]
     read = _EpisodesRead(
         n_actions=n_actions,
         stack=stack,
         with_values=values,
-        unvalued=unvalued,
+        prior_only=prior_only,
         frames=_frame_buffer(header, frame_bytes),
     )
     for path in dict.fromkeys(paths):  # a file given twice is read once
-        with _open(path) as handle:
+        with _open(path, states=prior_only) as handle:
             for name in _episode_names(handle):
                 read.add(path, name, handle[name])
     read.check(paths)
@@ -483,7 +490,7 @@ class _EpisodesRead:
     (a copy at the end would double it: 17 GB for 12 SpaceInvaders shards)."""
     with_values: bool = False
     """Read each episode's `visit_counts` and `action_values` too (format v5)."""
-    unvalued: bool = False
+    prior_only: bool = False
     """An episode without them gets counts 0 (no visited action) instead of being refused."""
     stacks: list[np.ndarray] = field(default_factory=list)
     actions: list[np.ndarray] = field(default_factory=list)
@@ -515,7 +522,7 @@ class _EpisodesRead:
         episode_classes = _classes(path, group, steps)
         self.classes.append(None if episode_classes is None else episode_classes[labelled])
         if self.with_values:
-            counts, values = _action_values(path, group, labelled, self.n_actions, self.unvalued)
+            counts, values = _action_values(path, group, labelled, self.n_actions, self.prior_only)
             self.counts.append(counts)
             self.values.append(values)
         self.episode_of.append(np.full(int(labelled.sum()), len(self.returns), dtype=np.int32))
@@ -580,14 +587,14 @@ def _classes(path: Path, group: h5py.Group, steps: int) -> np.ndarray | None:
 
 
 def _action_values(
-    path: Path, group: h5py.Group, labelled: np.ndarray, n_actions: int, unvalued: bool = False
+    path: Path, group: h5py.Group, labelled: np.ndarray, n_actions: int, prior_only: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """The labelled steps' (n, n_actions) float32 `visit_counts` and `action_values` (format
     v5); an episode that has labelled steps but not these is refused, naming the version, or
-    with `unvalued` given counts 0 and NaN values (no action visited)."""
+    with `prior_only` given counts 0 and NaN values (no action visited)."""
     n = int(labelled.sum())
     missing = "action_values" not in group or "visit_counts" not in group
-    if not n or (missing and unvalued):
+    if not n or (missing and prior_only):
         return np.zeros((n, n_actions), np.float32), np.full((n, n_actions), np.nan, np.float32)
     if missing:
         version = int(group.file.attrs.get("format_version", -1))
@@ -633,7 +640,7 @@ def _targets(path: Path, group: h5py.Group, labels: np.ndarray, n_actions: int) 
 def dataset_digest(path: Path) -> str:
     """What identifies a file's content, whatever path names it: the sha256 fil-collect stores
     over its episodes' checksums, else the sha256 of the file's bytes."""
-    with _open(path) as handle:
+    with _open(path, states=True) as handle:
         stored = handle.attrs.get("sha256")
     if stored is not None:
         return str(stored)

@@ -419,7 +419,7 @@ def train_and_evaluate(
     """
     stack = (model_config or {}).get("stack", ModelConfig.stack)
     improved = config.target == "improved"
-    data = load(dataset_paths, stack=stack, values=improved, unvalued=config.prior is not None)
+    data = load(dataset_paths, stack=stack, values=improved, prior_only=config.prior is not None)
     if config.prior is not None:
         from fil_learn.prior import with_prior
 
