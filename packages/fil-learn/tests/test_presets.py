@@ -21,7 +21,7 @@ from fil_learn.config import (
     option_name,
 )
 from fil_learn.loop import Loop
-from fil_learn.loop_config import LoopConfig, default_settings, flat_settings
+from fil_learn.loop_config import GUIDE_PRIOR, LoopConfig, default_settings, flat_settings
 from fil_learn.presets import PRESETS, build_config, for_game, preset_publish
 
 COMMANDS = typer.main.get_command(app)
@@ -76,11 +76,13 @@ def test_every_preset_builds_a_valid_loop_whose_fit_the_fit_command_accepts(name
     assert {k: settings[k] for k in PRESETS[name].settings} == expected
     # a samples budget sets the epochs from the round's data, which is not here; it changes
     # the epochs alone (tests/test_loop.py: test_a_fixed_samples_budget_sets_each_fits_epochs)
-    parsed = parse("fit", Loop(config.with_settings(fit_samples=0)).fit_command(1)[1:])
+    loop = Loop(config.with_settings(fit_samples=0))
+    parsed = parse("fit", loop.fit_command(1, guide_round=0)[1:])
     seed, history = config.candidate_fits()[0]  # the first candidate: the fit's own seed
     assert seed == config.fit.seed
     fitted = FitConfig(**{f.name: parsed[f.name] for f in fields(FitConfig)})
-    assert fitted == replace(config.fit, history=history)
+    prior = str(loop.policy_onnx(0)) if config.fit.prior == GUIDE_PRIOR else config.fit.prior
+    assert fitted == replace(config.fit, history=history, prior=prior)
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

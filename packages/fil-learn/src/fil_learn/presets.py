@@ -168,6 +168,27 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
             ),
             publish="results/{game}-exit-from-best",
         ),
+        "exit-from-best-prior": Preset(
+            purpose="one expert-iteration round from a game's leaderboard policy whose fits "
+            "take the guide as their target's prior (`--target improved --prior guide`): the "
+            "guide's policy, moved where its guided swarm's values differ, instead of the "
+            "swarm's draws; guide at temperature 0.1, fresh tiny networks of three fit seeds at "
+            "one frame and at four, the best on the round evaluation kept (any game: --game G)",
+            reproduces="results/atlantis-exit-from-best-prior: 90,490.0 ± 6,568.3 under v5 on "
+            "seeds 10000-10029 (round 1; Nature DQN 85,950), and "
+            "results/spaceinvaders-exit-from-best-prior (results/journal 2026-12-05-7)",
+            settings=_frozen(
+                **{**ONE_FRAME_EXIT, "policy_temperature": 0.1},
+                game="SpaceInvaders",
+                rounds=2,
+                seed=0,
+                start="results/best/{game}.onnx",
+                candidate_histories=(1, 4),
+                target="improved",
+                prior="guide",
+            ),
+            publish="results/{game}-exit-from-best-prior",
+        ),
         "student": Preset(
             purpose="the students table's recipe (bench/student_table.py): three rounds of "
             "expert iteration from plain swarm demonstrations, the guide at temperature 0.1, "
