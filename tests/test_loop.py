@@ -392,7 +392,9 @@ def test_prior_guide_fits_each_guided_round_to_its_own_guide(tmp_path: Path) -> 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert json.loads((work / "rounds.json").read_text())["config"]["prior"] == "guide"
     run = json.loads((work / "run-1" / "run.json").read_text())
-    assert run["fit"]["prior"] == str(work / "policies" / "round-0" / "policy.onnx")
+    guide = work / "policies" / "round-0" / "policy.onnx"
+    assert run["fit"]["prior"] == str(guide)
+    assert run["prior_sha256"] == fil_learn.data.file_sha256(guide)
     assert run["fit"]["target"] == "improved" and "train_valued_steps" in run
     for args, message in (
         (["--prior", "guide", "--target", "improved"], "--prior guide needs --mode exit"),

@@ -491,7 +491,8 @@ class _EpisodesRead:
     with_values: bool = False
     """Read each episode's `visit_counts` and `action_values` too (format v5)."""
     prior_only: bool = False
-    """An episode without them gets counts 0 (no visited action) instead of being refused."""
+    """An episode without them (older formats, visited-states files) gets counts 0, no visited
+    action, instead of being refused: `fit --prior` fits the prior alone there."""
     stacks: list[np.ndarray] = field(default_factory=list)
     actions: list[np.ndarray] = field(default_factory=list)
     episode_of: list[np.ndarray] = field(default_factory=list)

@@ -39,6 +39,7 @@ from fil_learn.data import (
     Labels,
     ValueTargets,
     dataset_digest,
+    file_sha256,
     load,
     split_by_episode,
     take_rows,
@@ -536,12 +537,21 @@ def _run_settings(
         "train_samples": train.n_samples,
         "train_episodes": int(np.unique(train.episode_of).size),
         **({"train_valued_steps": train.valued_steps} if config.target == "improved" else {}),
+        **_prior_digest(config.prior),
         "val_episodes": int(np.unique(val.episode_of).size) if val else 0,
         "fil_learn_version": fil_learn.__version__,
         "jax_version": jax.__version__,
         "device_count": trainer.device_count,
         "devices": [str(d) for d in trainer.mesh.devices.flat],
     }
+
+
+def _prior_digest(prior: str | None) -> dict[str, str]:
+    """run.json's `prior_sha256`: which policy file the targets were built from, as the loop's
+    rows pin a start policy (a run folder as prior is named by its path alone)."""
+    if prior is None or not Path(prior).is_file():
+        return {}
+    return {"prior_sha256": file_sha256(Path(prior))}
 
 
 @dataclass
