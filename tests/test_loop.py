@@ -380,26 +380,39 @@ def test_guide_labels_relabel_the_guides_own_states_and_train_on_them(tmp_path: 
 
 @pytest.mark.slow
 def test_prior_guide_fits_each_guided_round_to_its_own_guide(tmp_path: Path) -> None:
-    """`--target improved --prior guide`: round 1's fit takes round 1's guide (the start
-    policy, round 0) as its target's prior, and the record keeps the setting as given."""
+    """`--target improved --prior guide --guide-play 1`: round 1 records its guide (the start
+    policy, round 0) playing one episode alone, from seed 20000, and its fit trains on that
+    beside the guided episodes with the guide as its target's prior; the record keeps the
+    settings as given and counts the recording's steps in the round's samples."""
+    from fil_learn.data import file_sha256
+
     start = ROOT / "results" / "best" / "spaceinvaders.onnx"
     work = tmp_path / "exit"
     done = _loop(
         work, "--mode", "exit", "--start", str(start), "--fresh", "--drop-demos", "--window", "1",
-        "--model", "tiny", "--target", "improved", "--prior", "guide", "--final-episodes", "0",
-        "--baseline-episodes", "0",
+        "--model", "tiny", "--target", "improved", "--prior", "guide", "--guide-play", "1",
+        "--final-episodes", "0", "--baseline-episodes", "0",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert json.loads((work / "rounds.json").read_text())["config"]["prior"] == "guide"
+    record = json.loads((work / "rounds.json").read_text())
+    assert record["config"]["prior"] == "guide" and record["config"]["guide_play"] == 1
     run = json.loads((work / "run-1" / "run.json").read_text())
     guide = work / "policies" / "round-0" / "policy.onnx"
     assert run["fit"]["prior"] == str(guide)
-    assert run["prior_sha256"] == fil_learn.data.file_sha256(guide)
+    assert run["prior_sha256"] == file_sha256(guide)
     assert run["fit"]["target"] == "improved" and "train_valued_steps" in run
+    names = [Path(p).name for s in run["stages"] for p in s["datasets"]]
+    assert names == ["guided-1.h5", "guide-play-1.h5"]
+    with h5py.File(work / "guide-play-1.h5") as f:
+        assert f.attrs["format"] == "fil-visited" and f.attrs["policy"] == str(guide)
+        assert [int(f[n].attrs["seed"]) for n in f if n.startswith("episode_")] == [20_000]
+    played = _labelled_steps(work / "guide-play-1.h5")
+    assert record["rounds"][1]["samples"] == _labelled_steps(work / "guided-1.h5") + played > 0
     for args, message in (
         (["--prior", "guide", "--target", "improved"], "--prior guide needs --mode exit"),
         (["--mode", "exit", "--prior", "guide"], "--prior is the prior of --target improved"),
         (["--target", "improved", "--prior", str(tmp_path / "no.onnx")], "no.onnx does not exist"),
+        (["--mode", "exit", "--guide-play", "2"], "--guide-play needs --target improved --prior"),
     ):
         refused = _loop(tmp_path / "w", *args)
         assert refused.returncode == 2 and message in refused.stderr, refused.stderr

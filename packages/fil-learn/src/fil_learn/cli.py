@@ -839,6 +839,14 @@ def loop(
             "trains on them beside its guided episodes."
         ),
     ] = LOOP_DEFAULTS["guide_labels"],
+    guide_play: Annotated[
+        int,
+        typer.Option(
+            help="exit with --prior guide: every guided round also records N episodes of its "
+            "guide playing alone (seeds from 20000) and trains on them, fitted to the guide "
+            "(0: off)."
+        ),
+    ] = LOOP_DEFAULTS["guide_play"],
     equivalent: Annotated[
         Equivalent, typer.Option(help="Every fit's --equivalent.")
     ] = LOOP_DEFAULTS["equivalent"],

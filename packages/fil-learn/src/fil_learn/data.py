@@ -785,9 +785,9 @@ class Dataset:
     a newer format version is a `ValueError`/`FileNotFoundError` saying what to do.
     """
 
-    def __init__(self, path: str | PathLike[str]) -> None:
+    def __init__(self, path: str | PathLike[str], states: bool = False) -> None:
         self.path = Path(path)
-        self._handle = _open(self.path)
+        self._handle = _open(self.path, states)
         self.attrs: dict[str, Any] = dict(self._handle.attrs)
         self._names = _episode_names(self._handle)
 
@@ -839,11 +839,12 @@ class Dataset:
         return None if value is None else str(value)
 
 
-def open_dataset(path: str | PathLike[str]) -> Dataset:
-    """Open a fil dataset for reading episode by episode, without writing h5py by hand.
+def open_dataset(path: str | PathLike[str], states: bool = False) -> Dataset:
+    """Open a fil dataset for reading episode by episode, without writing h5py by hand;
+    `states` also opens a visited-states file (`eval --save-states`: a policy's own play).
 
     with fil_learn.open_dataset("ds.h5") as dataset:
         for episode in dataset:
             episode.observations, episode.actions, episode.rewards
     """
-    return Dataset(path)
+    return Dataset(path, states)

@@ -161,7 +161,7 @@ def _file_sha256(path: Path) -> str | None:
     from fil_learn.data import open_dataset
 
     try:
-        with open_dataset(path) as dataset:
+        with open_dataset(path, states=True) as dataset:  # a guide's play (`fit --prior`)
             return dataset.sha256
     except (ValueError, FileNotFoundError):
         return None

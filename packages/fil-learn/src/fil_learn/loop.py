@@ -36,7 +36,7 @@ from typing import Any
 from fil_learn.children import children_cpu_seconds, run_child
 from fil_learn.config import fit_argv, settings_argv
 from fil_learn.data import file_sha256, open_dataset
-from fil_learn.loop_config import GUIDE_PRIOR, LoopConfig
+from fil_learn.loop_config import GUIDE_PLAY_SEED, GUIDE_PRIOR, LoopConfig
 from fil_learn.loop_record import other_settings, read_record, write_record
 from fil_learn.loop_table import write_table
 from fil_learn.plots import plot_rounds
@@ -107,6 +107,10 @@ class Loop:
         """`exit` with `guide_labels`: labels of the states round `round_index`'s guide visited."""
         return self.dir / f"guide-labels-{round_index}.h5"
 
+    def guide_play(self, round_index: int) -> Path:
+        """`exit` with `guide_play`: round `round_index`'s guide playing alone (visited states)."""
+        return self.dir / f"guide-play-{round_index}.h5"
+
     def round_dir(self, round_index: int) -> Path:
         """A copy of the policy a round ended with: `best/`, `run.json`, `policy.onnx`."""
         return self.dir / "policies" / f"round-{round_index}"
@@ -146,7 +150,10 @@ class Loop:
     def exit_rounds(self, rounds: range) -> list[Path]:
         """`exit`: what the guided rounds `rounds` added (their episodes, and their guides'
         labelled states with `guide_labels`)."""
-        added = [self.guided] + ([self.guide_labels] if self.config.guide_labels else [])
+        c = self.config
+        added = [self.guided]
+        added += [self.guide_labels] if c.guide_labels else []
+        added += [self.guide_play] if c.guide_play else []
         return [path(r) for r in rounds for path in added]
 
     def run(self, command: list[str], *args: object) -> None:
@@ -203,6 +210,20 @@ class Loop:
             "--policy-epsilon", c.epsilon(round_index),
             *self.workers(), "--quiet",
         ]  # fmt: skip
+
+    def record_guide_play(self, round_index: int, guide_round: int) -> None:
+        """`guide_play` episodes of round `round_index`'s guide playing alone, its states saved
+        (kept once its summary is written; an interrupted recording is played again)."""
+        c = self.config
+        summary = self.guide_play(round_index).with_suffix(".json")
+        if summary.exists():
+            return
+        self.learn(
+            "eval", self.policy_onnx(guide_round), "--episodes", c.guide_play, "--protocol", "v5",
+            "--seed", GUIDE_PLAY_SEED, "--save-states", self.guide_play(round_index),
+            "--state-every", 1_000_000,  # frames and actions; no emulator state is needed
+            "--json", summary, *self.max_steps(), "--quiet",
+        )  # fmt: skip
 
     def fit(self, round_index: int, candidate: int = 0, guide_round: int | None = None) -> None:
         """Train (round 0) or fine-tune (later rounds) on what the round trains on."""
@@ -360,6 +381,8 @@ class Loop:
             self.collect_guided(round_index, guide_round)
             if c.guide_labels:
                 self.relabel(guide_round, self.guide_labels(round_index))
+            if c.guide_play:
+                self.record_guide_play(round_index, guide_round)
         chosen, means = self.train(round_index, guide_round)
         run_dir = self.run_dir(round_index, chosen)
         kept = policy_epoch(self.round_dir(round_index))
@@ -481,8 +504,8 @@ def episodes_in(path: Path) -> int:
 def data_totals(paths: list[Path]) -> tuple[int, int]:
     """Labelled samples and emulator frames spent on them (swarm search plus relabelling)."""
     samples = frames = 0
-    for path in paths:
-        with open_dataset(path) as dataset:
+    for path in paths:  # a guide's recorded play (`guide_play`) too: samples, no swarm frames
+        with open_dataset(path, states=True) as dataset:
             for episode in dataset:
                 samples += int((episode.actions >= 0).sum())
                 frames += int(episode.attrs.get("emulator_frames", 0))

@@ -29,6 +29,10 @@ Rule = Literal["vote", "best", "value"]
 RULES: tuple[str, ...] = get_args(Rule)
 
 FIRST_ROUND_SEED = 1000
+GUIDE_PLAY_SEED = 20_000
+"""The first seed of `guide_play`'s episodes: apart from the round seeds (1000 onward, 1000 a
+round with `--round-seeds per-round`, so a loop of 19 rounds or fewer) and the finals' (10000-
+10029), so a student is never chosen, or scored, on games its guide showed it."""
 """Round evaluations start here; the final evaluation (seeds 10000 on) never overlaps them."""
 
 
@@ -158,6 +162,13 @@ class LoopConfig:
     not the ones a policy that plays alone drifts into; DAgger's labels are made there, and only
     DAgger has lifted Atlantis past 85,950 (98,876.7), while expert iteration lifted
     SpaceInvaders (1,005.7) and kept Atlantis under 50,000 (results/journal 2026-12-05-5)."""
+    guide_play: int = 0
+    """`exit` with `--prior guide`: every guided round also records this many episodes of its
+    guide playing alone (`fil-learn eval --save-states`, v5, seeds from `GUIDE_PLAY_SEED`) and
+    its fits train on them beside the guided episodes, fitted to the guide (0: off). A guided
+    swarm visits the states its search steers to; the guide alone reaches others, and those
+    are the states its student will meet. By hand on Atlantis, one fit of both scored 94,016.7
+    held out against 84,676.7 for the guided episodes alone (results/journal 2026-12-05-7)."""
     fit: FitConfig = LOOP_FIT
     """Every round's fit; its `seed` also seeds collection and relabelling (`seed`). Last, so
     that the flat settings keep the order the record has always had."""
@@ -225,6 +236,11 @@ class LoopConfig:
             raise ValueError(
                 f"--prior {prior} does not exist: give an .onnx policy, a run folder, or guide"
             )
+        if self.guide_play and prior != GUIDE_PRIOR:
+            raise ValueError(
+                "--guide-play needs --target improved --prior guide (a guide's own play is "
+                "fitted to the guide; its recorded actions are not labels)"
+            )
         if self.guide_labels and self.mode != "exit":
             raise ValueError("--guide-labels needs --mode exit (it labels a guide's states)")
         if self.candidates > 1 and not (self.fresh and self.mode == "exit"):
@@ -278,7 +294,7 @@ def _check_counts(config: LoopConfig) -> None:
     for name in AT_LEAST_ONE:
         if flat[name] < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-    for name in ("final_episodes", "baseline_episodes"):
+    for name in ("final_episodes", "baseline_episodes", "guide_play"):
         if flat[name] < 0:
             raise ValueError(f"--{name.replace('_', '-')} must be 0 (skip) or more")
     for name in ("eval_max_steps", "workers", "total_frames"):
