@@ -70,6 +70,17 @@ network that sees the frame stack learns to repeat the action it shows). Three f
 round, the best on the round evaluation kept: fits of one round's data scored 407.5 and 721.3
 (and fine-tuning the guide instead, 473.5); results/journal 2026-12-04-5."""
 
+FROM_BEST = _frozen(
+    **ONE_FRAME_EXIT,
+    game="SpaceInvaders",
+    rounds=2,
+    seed=0,
+    start="results/best/{game}.onnx",
+    candidate_histories=(1, 4),
+)
+"""One round of `ONE_FRAME_EXIT` from a game's leaderboard policy, fits at one frame and at
+four (`exit-from-best` and its variants)."""
+
 BC_32_DEMOS = _frozen(
     mode="bc", rounds=1, episodes=32, walkers=16, swarm_epochs=600, epochs=8, target="visits",
     final_episodes=30, workers=2,
@@ -158,14 +169,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
             "leaderboard policy: --game G)",
             reproduces="results/spaceinvaders-exit-from-best and results/atlantis-exit-from-"
             "best (results/journal 2026-12-05-3)",
-            settings=_frozen(
-                **ONE_FRAME_EXIT,
-                game="SpaceInvaders",
-                rounds=2,
-                seed=0,
-                start="results/best/{game}.onnx",
-                candidate_histories=(1, 4),
-            ),
+            settings=FROM_BEST,
             publish="results/{game}-exit-from-best",
         ),
         "exit-from-best-prior": Preset(
@@ -178,14 +182,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
             "seeds 10000-10029 (round 1; Nature DQN 85,950), and "
             "results/spaceinvaders-exit-from-best-prior (results/journal 2026-12-05-7)",
             settings=_frozen(
-                **{**ONE_FRAME_EXIT, "policy_temperature": 0.1},
-                game="SpaceInvaders",
-                rounds=2,
-                seed=0,
-                start="results/best/{game}.onnx",
-                candidate_histories=(1, 4),
-                target="improved",
-                prior="guide",
+                **{**FROM_BEST, "policy_temperature": 0.1}, target="improved", prior="guide"
             ),
             publish="results/{game}-exit-from-best-prior",
         ),
