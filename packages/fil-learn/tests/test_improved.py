@@ -186,13 +186,14 @@ def test_prior_logits_are_the_policys_and_unvalued_episodes_fit_it(
     tmp_path: Path, prior_run: Path
 ) -> None:
     from fil_learn.policy import load_policy
-    from fil_learn.prior import with_prior
+    from fil_learn.prior import load_prior, with_prior
 
     valued = add_action_values(write_dataset(tmp_path / "v5.h5", episodes=2, steps=10, version=5))
     played = write_dataset(tmp_path / "v1.h5", episodes=1, steps=10, seed=3)  # no values
     with pytest.raises(ValueError, match="or give --prior POLICY"):
         load([valued, played], values=True)
-    data = with_prior(load([valued, played], values=True, prior_only=True), prior_run)
+    loaded = load([valued, played], values=True, prior_only=True)
+    data = with_prior(loaded, load_prior(prior_run, loaded))
     stacks = data.frames[data.stacks]
     assert np.allclose(data.prior, load_policy(prior_run).logits(stacks), atol=1e-5)
     unvalued = data.episode_of == 2
@@ -214,7 +215,7 @@ def test_fit_with_a_prior_trains_on_unvalued_episodes_and_records_it(
     (`eval --save-states` in ALE, a visited-states file): with a prior all three train; the
     recorded play is refused without one, saying how to use it."""
     from fil_learn.policy import load_policy
-    from fil_learn.prior import with_prior
+    from fil_learn.prior import load_prior, with_prior
 
     valued = add_action_values(write_dataset(tmp_path / "v5.h5", episodes=3, steps=40, version=5))
     played = write_dataset(tmp_path / "v1.h5", episodes=2, steps=40, seed=3)
@@ -234,7 +235,8 @@ def test_fit_with_a_prior_trains_on_unvalued_episodes_and_records_it(
     assert settings["fit"]["prior"] == str(prior_run) and settings["train_valued_steps"] > 0
     row = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
     assert np.isfinite(row["train_loss"]) and np.isfinite(row["val_loss"])
-    data = with_prior(load([visited], values=True, prior_only=True), prior_run)
+    loaded = load([visited], values=True, prior_only=True)
+    data = with_prior(loaded, load_prior(prior_run, loaded))
     assert data.n_samples == 60 and (data.counts == 0).all()  # 2 episodes of 30 steps
     assert np.allclose(data.prior, load_policy(prior_run).logits(data.frames[data.stacks]))
 

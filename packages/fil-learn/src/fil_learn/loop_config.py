@@ -29,11 +29,11 @@ Rule = Literal["vote", "best", "value"]
 RULES: tuple[str, ...] = get_args(Rule)
 
 FIRST_ROUND_SEED = 1000
+"""Round evaluations start here; the final evaluation (seeds 10000 on) never overlaps them."""
 GUIDE_PLAY_SEED = 20_000
 """The first seed of `guide_play`'s episodes: apart from the round seeds (1000 onward, 1000 a
 round with `--round-seeds per-round`, so a loop of 19 rounds or fewer) and the finals' (10000-
 10029), so a student is never chosen, or scored, on games its guide showed it."""
-"""Round evaluations start here; the final evaluation (seeds 10000 on) never overlaps them."""
 
 
 def _option(name: str) -> dict[str, str]:

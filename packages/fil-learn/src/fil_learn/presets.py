@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from fil_learn.games import game_key
-from fil_learn.loop_config import LoopConfig
+from fil_learn.loop_config import GUIDE_PRIOR, LoopConfig
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
             "seeds 10000-10029 (round 1; Nature DQN 85,950), and "
             "results/spaceinvaders-exit-from-best-prior (results/journal 2026-12-05-7)",
             settings=_frozen(
-                **{**FROM_BEST, "policy_temperature": 0.1}, target="improved", prior="guide"
+                **{**FROM_BEST, "policy_temperature": 0.1}, target="improved", prior=GUIDE_PRIOR
             ),
             publish="results/{game}-exit-from-best-prior",
         ),

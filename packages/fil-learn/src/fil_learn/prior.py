@@ -22,15 +22,21 @@ BATCH = 512
 """Samples per forward pass of the prior (a few MiB of frames at a time)."""
 
 
-def with_prior(data: Demonstrations, path: Path) -> Demonstrations:
-    """`data` with the logits of the policy at `path` (an .onnx file or a run folder) attached
-    to every sample; a policy of another game, action set or frame rate is refused in one
-    line, since its logits would name other actions or see other screens."""
+def load_prior(path: Path, data: Demonstrations) -> Policy:
+    """The policy at `path` (an .onnx file or a run folder), checked against `data` before any
+    training starts: a policy of another game, action set or frame rate is refused in one line,
+    since its logits would name other actions or see other screens."""
     policy = load_policy(path)
     _check_matches(policy, data, path)
     stack = data.stacks.shape[1]
     if stack != STACK:
         raise ValueError(f"--prior needs {STACK}-frame samples, the policy's input, got {stack}")
+    return policy
+
+
+def with_prior(data: Demonstrations, policy: Policy) -> Demonstrations:
+    """`data` with `policy`'s logits attached to every sample: one forward pass a sample, so a
+    fit computes them only for the samples it trains and validates on, once it will train."""
     logits = np.empty((data.n_samples, data.n_actions), np.float32)
     for start in range(0, data.n_samples, BATCH):
         rows = data.stacks[start : start + BATCH]

@@ -45,6 +45,7 @@ from fil_learn.data import (
     take_rows,
 )
 from fil_learn.model import ModelConfig, NatureCNN, param_count
+from fil_learn.prior import load_prior, with_prior
 from fil_learn.run_folder import (
     Checkpoints,
     EpochMetrics,
@@ -421,10 +422,9 @@ def train_and_evaluate(
     stack = (model_config or {}).get("stack", ModelConfig.stack)
     improved = config.target == "improved"
     data = load(dataset_paths, stack=stack, values=improved, prior_only=config.prior is not None)
-    if config.prior is not None:
-        from fil_learn.prior import with_prior
-
-        data = with_prior(data, Path(config.prior))
+    prior = None
+    if config.prior is not None:  # checked now; its logits are computed once training is sure
+        prior = load_prior(Path(config.prior), data)
     if config.keyframes:  # before any other mask: a change is read on the whole sequence
         data = data.keyframes()
     if config.compared_only:
@@ -446,8 +446,11 @@ def train_and_evaluate(
         on_event(FitPlan(plan.text))
         if plan.nothing_to_do:
             return []  # nothing to train; run.json keeps what was trained
-        if config.target == "improved":
+        if improved:
             on_event(FitPlan(_valued_note(train, config.prior)))
+        if prior is not None:
+            train = with_prior(train, prior)
+            val = None if val is None else with_prior(val, prior)
         settings = _run_settings(data, plan, model, model_settings, config, (train, val), trainer)
         run.write_settings(settings)
         frames = jax.device_put(data.frames, trainer.replicated)
